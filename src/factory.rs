@@ -1,0 +1,1 @@
+//! The factory pattern with async trait methods (in progress).

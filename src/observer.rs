@@ -1,0 +1,1 @@
+//! The observer pattern with async trait methods (in progress).

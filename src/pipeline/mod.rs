@@ -1,0 +1,1 @@
+//! Pipelines: nested plans and streaming stages (in progress).

@@ -1,0 +1,1 @@
+//! The strategy pattern with async trait methods (in progress).

@@ -1,0 +1,327 @@
+//! Criterion-free timing: measure, collect rows, print ratios.
+//!
+//! Every example and bench in the crate reports the same way: a table with one row per way of
+//! doing the job, its wall-clock time, its **speedup** over a baseline row (usually "one by
+//! one"), and its time divided by the **ideal** when one is known (for n concurrent waits of
+//! t, the ideal is t). Ratios travel between machines far better than raw times do.
+//!
+//! ```
+//! use std::time::Duration;
+//! use async_patterns::timing::Table;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let mut table = Table::new("two sleeps").ideal(Duration::from_millis(10));
+//! table.measure("one by one", async {
+//!     tokio::time::sleep(Duration::from_millis(10)).await;
+//!     tokio::time::sleep(Duration::from_millis(10)).await;
+//! }).await;
+//! table.measure("joined", async {
+//!     tokio::join!(
+//!         tokio::time::sleep(Duration::from_millis(10)),
+//!         tokio::time::sleep(Duration::from_millis(10)),
+//!     );
+//! }).await;
+//! println!("{table}");
+//! assert!(table.speedup("joined").unwrap() > 1.0);
+//! # }
+//! ```
+//!
+//! Times come from [`std::time::Instant`]: wall-clock, so on a shared machine they are noisy.
+//! That is why targets are *reported* ([`Target`]), never asserted in tests.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Await `fut` and return its output with the wall-clock time it took.
+pub async fn measure<F: Future>(fut: F) -> (F::Output, Duration) {
+    let start = Instant::now();
+    let out = fut.await;
+    (out, start.elapsed())
+}
+
+/// Run `f` and return its output with the wall-clock time it took.
+pub fn measure_sync<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+/// One measured way of doing the job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// What was measured ("one by one", "join_all", ...).
+    pub label: String,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// The best possible time for this row, if known; overrides the table's ideal.
+    pub ideal: Option<Duration>,
+}
+
+/// A timing table: rows, a baseline for speedups, and an optional ideal time.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    title: String,
+    rows: Vec<Row>,
+    baseline: Option<String>,
+    ideal: Option<Duration>,
+}
+
+impl Table {
+    /// An empty table. The first row added is the baseline unless [`Table::baseline`] says
+    /// otherwise.
+    pub fn new(title: impl Into<String>) -> Self {
+        Table {
+            title: title.into(),
+            ..Table::default()
+        }
+    }
+
+    /// The ideal time for every row that does not set its own.
+    pub fn ideal(mut self, ideal: Duration) -> Self {
+        self.ideal = Some(ideal);
+        self
+    }
+
+    /// Use the row labelled `label` as the baseline for speedups.
+    pub fn baseline(mut self, label: impl Into<String>) -> Self {
+        self.baseline = Some(label.into());
+        self
+    }
+
+    /// Add a row measured elsewhere.
+    pub fn add(&mut self, label: impl Into<String>, elapsed: Duration) -> &mut Self {
+        self.rows.push(Row {
+            label: label.into(),
+            elapsed,
+            ideal: None,
+        });
+        self
+    }
+
+    /// Add a row with its own ideal time.
+    pub fn add_with_ideal(
+        &mut self,
+        label: impl Into<String>,
+        elapsed: Duration,
+        ideal: Duration,
+    ) -> &mut Self {
+        self.rows.push(Row {
+            label: label.into(),
+            elapsed,
+            ideal: Some(ideal),
+        });
+        self
+    }
+
+    /// Await `fut`, add its time as a row, and return its output.
+    pub async fn measure<F: Future>(&mut self, label: impl Into<String>, fut: F) -> F::Output {
+        let (out, elapsed) = measure(fut).await;
+        self.add(label, elapsed);
+        out
+    }
+
+    /// Run `f`, add its time as a row, and return its output.
+    pub fn measure_sync<T>(&mut self, label: impl Into<String>, f: impl FnOnce() -> T) -> T {
+        let (out, elapsed) = measure_sync(f);
+        self.add(label, elapsed);
+        out
+    }
+
+    /// The rows, in the order they were added.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The row labelled `label`.
+    pub fn row(&self, label: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.label == label)
+    }
+
+    fn baseline_row(&self) -> Option<&Row> {
+        match &self.baseline {
+            Some(label) => self.row(label),
+            None => self.rows.first(),
+        }
+    }
+
+    /// Baseline time divided by this row's time: how many times faster than the baseline.
+    pub fn speedup(&self, label: &str) -> Option<f64> {
+        let base = self.baseline_row()?;
+        let row = self.row(label)?;
+        ratio(base.elapsed, row.elapsed)
+    }
+
+    /// This row's time divided by its ideal: 1.0 is perfect, 1.1 is 10 % over.
+    pub fn vs_ideal(&self, label: &str) -> Option<f64> {
+        let row = self.row(label)?;
+        ratio(row.elapsed, row.ideal.or(self.ideal)?)
+    }
+
+    /// The fastest row.
+    pub fn fastest(&self) -> Option<&Row> {
+        self.rows.iter().min_by_key(|r| r.elapsed)
+    }
+}
+
+/// `a / b` as a float, `None` when `b` is zero.
+pub fn ratio(a: Duration, b: Duration) -> Option<f64> {
+    let b = b.as_secs_f64();
+    (b > 0.0).then(|| a.as_secs_f64() / b)
+}
+
+/// A duration printed with a unit that suits it: `812 ns`, `3.2 µs`, `45.1 ms`, `1.23 s`.
+pub fn human(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1} µs", ns as f64 / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.2} s", ns as f64 / 1e9)
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .rows
+            .iter()
+            .map(|r| r.label.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        writeln!(f, "{}", self.title)?;
+        writeln!(
+            f,
+            "  {:<width$}  {:>10}  {:>8}  {:>9}",
+            "label", "time", "speedup", "vs ideal"
+        )?;
+        for row in &self.rows {
+            let speedup = self
+                .speedup(&row.label)
+                .map_or("-".to_owned(), |s| format!("{s:.1}x"));
+            let ideal = self
+                .vs_ideal(&row.label)
+                .map_or("-".to_owned(), |r| format!("{r:.2}x"));
+            writeln!(
+                f,
+                "  {:<width$}  {:>10}  {:>8}  {:>9}",
+                row.label,
+                human(row.elapsed),
+                speedup,
+                ideal
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A performance target, checked and reported, never enforced.
+///
+/// Shared machines are noisy: a bench or example prints `target met` or `target MISSED` and goes
+/// on; it never fails the build over a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// What the target is, in words ("join_all >= 18x one by one").
+    pub name: String,
+    /// Whether the measurement met it.
+    pub met: bool,
+    /// The measured value, in words.
+    pub measured: String,
+}
+
+impl Target {
+    /// A target met when `measured >= at_least`.
+    pub fn at_least(name: impl Into<String>, measured: f64, at_least: f64) -> Self {
+        Target {
+            name: name.into(),
+            met: measured >= at_least,
+            measured: format!("{measured:.2}"),
+        }
+    }
+
+    /// A target met when `measured <= at_most`.
+    pub fn at_most(name: impl Into<String>, measured: f64, at_most: f64) -> Self {
+        Target {
+            name: name.into(),
+            met: measured <= at_most,
+            measured: format!("{measured:.2}"),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.met {
+            "met"
+        } else {
+            "MISSED (a noisy machine can cause this)"
+        };
+        write!(
+            f,
+            "target {}: measured {}, {verdict}",
+            self.name, self.measured
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn speedup_is_against_the_first_row_by_default() {
+        let mut t = Table::new("t").ideal(ms(100));
+        t.add("slow", ms(1000)).add("fast", ms(125));
+        assert_eq!(t.speedup("slow"), Some(1.0));
+        assert_eq!(t.speedup("fast"), Some(8.0));
+        assert_eq!(t.vs_ideal("fast"), Some(1.25));
+        assert_eq!(t.fastest().map(|r| r.label.as_str()), Some("fast"));
+    }
+
+    #[test]
+    fn a_named_baseline_and_row_ideals_are_used() {
+        let mut t = Table::new("t").baseline("b");
+        t.add("a", ms(50))
+            .add("b", ms(200))
+            .add_with_ideal("c", ms(30), ms(10));
+        assert_eq!(t.speedup("a"), Some(4.0));
+        assert_eq!(t.vs_ideal("a"), None);
+        assert_eq!(t.vs_ideal("c"), Some(3.0));
+        assert_eq!(t.speedup("missing"), None);
+    }
+
+    #[test]
+    fn the_table_prints_aligned_rows() {
+        let mut t = Table::new("title").ideal(ms(10));
+        t.add("one by one", ms(200)).add("join_all", ms(10));
+        let text = t.to_string();
+        assert!(text.starts_with("title\n"), "{text}");
+        assert!(text.contains("join_all"), "{text}");
+        assert!(text.contains("20.0x"), "{text}");
+        assert!(text.contains("1.00x"), "{text}");
+        let widths: Vec<usize> = text.lines().skip(1).map(|l| l.chars().count()).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
+
+    #[test]
+    fn targets_report_without_failing() {
+        assert!(Target::at_least("x", 19.0, 18.0).met);
+        let missed = Target::at_most("y", 1.3, 1.1);
+        assert!(!missed.met);
+        assert!(missed.to_string().contains("MISSED"));
+        assert_eq!(human(ms(45)), "45.0 ms");
+        assert_eq!(human(Duration::from_nanos(812)), "812 ns");
+    }
+
+    #[test]
+    fn a_zero_time_gives_no_ratio() {
+        assert_eq!(ratio(ms(1), Duration::ZERO), None);
+    }
+}
