@@ -27,6 +27,7 @@
 //! per request at all.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// What happened to a task that did not return a value.
@@ -44,7 +45,7 @@ impl TaskError {
     /// Convert a failed [`tokio::task::JoinError`] (a panic or a cancellation) into a `TaskError`.
     pub fn from_join(err: tokio::task::JoinError) -> Self {
         if err.is_panic() {
-            TaskError::Panicked(panic_message(&err.into_panic()))
+            TaskError::Panicked(panic_message(err.into_panic()))
         } else {
             TaskError::Cancelled
         }
@@ -52,7 +53,11 @@ impl TaskError {
 }
 
 /// The text of a panic payload, when it has one (`panic!("...")` carries a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+///
+/// Takes the `Box` itself, as `catch_unwind` and `JoinError::into_panic` return it: a
+/// `&Box<dyn Any>` passed where a `&dyn Any` is expected would coerce to the box, not its
+/// content, and the message would be lost.
+pub fn panic_message(payload: Box<dyn Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -84,9 +89,42 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(TaskError::from_join)
+    tokio::task::spawn_blocking(move || {
+        let _mark = BlockingMark::set();
+        f()
+    })
+    .await
+    .map_err(TaskError::from_join)
+}
+
+thread_local! {
+    // Set while a `to_thread` closure runs. Tokio offers no public way to tell a blocking-pool
+    // thread from a runtime worker (both have a current `Handle`), and only the second must not
+    // block, so we mark the threads we hand blocking work to ourselves.
+    static IN_TO_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as running a `to_thread` closure; unmarks it on drop, even on panic.
+struct BlockingMark(bool);
+
+impl BlockingMark {
+    fn set() -> Self {
+        BlockingMark(IN_TO_THREAD.with(|m| m.replace(true)))
+    }
+}
+
+impl Drop for BlockingMark {
+    fn drop(&mut self) {
+        IN_TO_THREAD.with(|m| m.set(self.0));
+    }
+}
+
+/// Whether this thread may block: it runs no async runtime, or it runs a [`to_thread`] closure.
+///
+/// Conservative: a closure given to a raw `spawn_blocking` is reported as not allowed, because
+/// it cannot be told apart from a runtime worker.
+pub fn blocking_allowed_here() -> bool {
+    tokio::runtime::Handle::try_current().is_err() || IN_TO_THREAD.with(Cell::get)
 }
 
 /// The wrong way, on purpose: `tasks` async tasks that each *block* their thread for `each`.

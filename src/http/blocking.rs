@@ -13,10 +13,7 @@ use std::time::Duration;
 
 use crate::http::{HttpError, from_reqwest, parse_url};
 
-/// Whether this thread is running (inside) a tokio runtime.
-fn on_runtime_thread() -> bool {
-    tokio::runtime::Handle::try_current().is_ok()
-}
+use crate::basics::blocking::blocking_allowed_here;
 
 /// A `reqwest::blocking::Client` that is never dropped on an async runtime thread.
 ///
@@ -28,10 +25,10 @@ pub(crate) struct SafeClient(Option<reqwest::blocking::Client>);
 impl SafeClient {
     /// Build the client; must run on a plain (non-runtime) thread.
     pub(crate) fn build(timeout: Option<Duration>) -> Result<Self, HttpError> {
-        if on_runtime_thread() {
+        if !blocking_allowed_here() {
             return Err(HttpError::Client {
                 reason: "reqwest's blocking client cannot be built on an async runtime thread; \
-                         use http::threaded::ThreadedHttp or build it outside the runtime"
+                         use http::threaded::ThreadedHttp, basics::blocking::to_thread, or build it outside the runtime"
                     .into(),
             });
         }
@@ -48,7 +45,7 @@ impl SafeClient {
 
     /// GET `url`, blocking this thread; must run on a plain (non-runtime) thread.
     pub(crate) fn get(&self, url: &str) -> Result<String, HttpError> {
-        if on_runtime_thread() {
+        if !blocking_allowed_here() {
             return Err(HttpError::Client {
                 reason: format!(
                     "blocking GET of {url} called on an async runtime thread; use \
@@ -81,7 +78,7 @@ impl SafeClient {
 impl Drop for SafeClient {
     fn drop(&mut self) {
         let Some(client) = self.0.take() else { return };
-        if on_runtime_thread() {
+        if !blocking_allowed_here() {
             // If even a thread cannot be started, leaking the client beats a panic.
             if let Err(e) = std::thread::Builder::new().spawn(move || drop(client)) {
                 eprintln!("async-patterns: leaking a blocking reqwest client: {e}");
