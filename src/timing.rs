@@ -113,6 +113,15 @@ impl Table {
         self
     }
 
+    /// Give the row labelled `label` its own ideal (a bounded batch's ideal is several waits, say).
+    /// Does nothing if there is no such row.
+    pub fn set_ideal(&mut self, label: &str, ideal: Duration) -> &mut Self {
+        if let Some(row) = self.rows.iter_mut().find(|r| r.label == label) {
+            row.ideal = Some(ideal);
+        }
+        self
+    }
+
     /// Await `fut`, add its time as a row, and return its output.
     pub async fn measure<F: Future>(&mut self, label: impl Into<String>, fut: F) -> F::Output {
         let (out, elapsed) = measure(fut).await;
@@ -295,6 +304,8 @@ mod tests {
         assert_eq!(t.vs_ideal("a"), None);
         assert_eq!(t.vs_ideal("c"), Some(3.0));
         assert_eq!(t.speedup("missing"), None);
+        t.set_ideal("a", ms(25));
+        assert_eq!(t.vs_ideal("a"), Some(2.0));
     }
 
     #[test]

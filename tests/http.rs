@@ -46,12 +46,21 @@ async fn each_error_variant_comes_from_its_real_cause() {
     let refused = format!("http://127.0.0.1:{}/", unused_port());
     for (name, http) in async_clients() {
         let bad = http.get("not a url").await.unwrap_err();
-        assert!(matches!(bad, HttpError::InvalidUrl { .. }), "{name}: {bad:?}");
+        assert!(
+            matches!(bad, HttpError::InvalidUrl { .. }),
+            "{name}: {bad:?}"
+        );
         let ftp = http.get("ftp://127.0.0.1/file").await.unwrap_err();
-        assert!(matches!(ftp, HttpError::InvalidUrl { .. }), "{name}: {ftp:?}");
+        assert!(
+            matches!(ftp, HttpError::InvalidUrl { .. }),
+            "{name}: {ftp:?}"
+        );
 
         let conn = http.get(&refused).await.unwrap_err();
-        assert!(matches!(conn, HttpError::Connect { .. }), "{name}: {conn:?}");
+        assert!(
+            matches!(conn, HttpError::Connect { .. }),
+            "{name}: {conn:?}"
+        );
         assert_eq!(conn.url(), Some(refused.as_str()));
 
         for code in [404, 500] {
@@ -66,10 +75,16 @@ async fn each_error_variant_comes_from_its_real_cause() {
         }
 
         let slow = http.get(&server.delay_url(5_000)).await.unwrap_err();
-        assert!(matches!(slow, HttpError::Timeout { .. }), "{name}: {slow:?}");
+        assert!(
+            matches!(slow, HttpError::Timeout { .. }),
+            "{name}: {slow:?}"
+        );
 
         let dropped = http.get(&server.drop_url()).await.unwrap_err();
-        assert!(matches!(dropped, HttpError::Connect { .. }), "{name}: {dropped:?}");
+        assert!(
+            matches!(dropped, HttpError::Connect { .. }),
+            "{name}: {dropped:?}"
+        );
         assert!(dropped.to_string().contains("/drop"), "{name}: {dropped}");
     }
 }
@@ -117,7 +132,10 @@ async fn threaded_client_is_created_and_dropped_safely_on_a_current_thread_runti
     let http = ThreadedHttp::new(None);
     let clone = http.clone();
     assert_eq!(http.get(&server.delay_url(1)).await.unwrap(), "waited 1 ms");
-    assert_eq!(clone.get(&server.delay_url(2)).await.unwrap(), "waited 2 ms");
+    assert_eq!(
+        clone.get(&server.delay_url(2)).await.unwrap(),
+        "waited 2 ms"
+    );
     drop(http);
     drop(clone); // the last clone releases the blocking client: off the runtime thread
 }
@@ -126,7 +144,9 @@ async fn threaded_client_is_created_and_dropped_safely_on_a_current_thread_runti
 async fn join_all_overlaps_requests_on_the_server() {
     let server = TestServer::start().unwrap();
     let http = NativeHttp::new(None).unwrap();
-    let urls: Vec<String> = (0..8).map(|i| format!("{}?i={i}", server.delay_url(200))).collect();
+    let urls: Vec<String> = (0..8)
+        .map(|i| format!("{}?i={i}", server.delay_url(200)))
+        .collect();
     let bodies = futures::future::join_all(urls.iter().map(|u| http.get(u))).await;
     assert!(bodies.iter().all(Result::is_ok));
     assert_eq!(server.requests(), 8);

@@ -60,7 +60,9 @@ async fn the_first_real_error_stops_the_loop() {
             })
         });
     // "http://after" has no expectation: a call to it would panic the mock and fail the test.
-    let err = total_length(&http, &["http://down", "http://after"]).await.unwrap_err();
+    let err = total_length(&http, &["http://down", "http://after"])
+        .await
+        .unwrap_err();
     assert_eq!(err.url(), Some("http://down"));
 }
 

@@ -59,7 +59,10 @@ impl SafeClient {
             });
         };
         let parsed = parse_url(url)?;
-        let response = client.get(parsed).send().map_err(|e| from_reqwest(url, e))?;
+        let response = client
+            .get(parsed)
+            .send()
+            .map_err(|e| from_reqwest(url, e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(HttpError::Status {

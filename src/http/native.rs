@@ -58,9 +58,12 @@ impl HttpGet for NativeHttp {
                 status: status.as_u16(),
             });
         }
-        response.text().await.map_err(|e| match from_reqwest(url, e) {
-            HttpError::Connect { url, source } => HttpError::Body { url, source },
-            other => other,
-        })
+        response
+            .text()
+            .await
+            .map_err(|e| match from_reqwest(url, e) {
+                HttpError::Connect { url, source } => HttpError::Body { url, source },
+                other => other,
+            })
     }
 }

@@ -61,7 +61,8 @@ impl HttpGet for ThreadedHttp {
         let timeout = self.timeout;
         let owned = url.to_owned();
         let joined = to_thread(move || {
-            let client = client.get_or_init(|| SafeClient::build(timeout).map_err(|e| e.to_string()));
+            let client =
+                client.get_or_init(|| SafeClient::build(timeout).map_err(|e| e.to_string()));
             match client {
                 Ok(client) => client.get(&owned),
                 Err(reason) => Err(HttpError::Client {

@@ -259,13 +259,21 @@ async fn delay(Path(ms): Path<u64>) -> String {
 async fn status(Path(code): Path<u16>) -> Response {
     match StatusCode::from_u16(code) {
         Ok(code) => (code, format!("status {}", code.as_u16())).into_response(),
-        Err(_) => (StatusCode::BAD_REQUEST, format!("{code} is not a status code")).into_response(),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            format!("{code} is not a status code"),
+        )
+            .into_response(),
     }
 }
 
 async fn bytes(Path(n): Path<usize>) -> Response {
     if n > MAX_BYTES {
-        return (StatusCode::BAD_REQUEST, format!("at most {MAX_BYTES} bytes")).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_BYTES} bytes"),
+        )
+            .into_response();
     }
     "x".repeat(n).into_response()
 }
@@ -277,7 +285,9 @@ async fn page(Path(n): Path<u64>, Query(q): Query<HashMap<String, String>>) -> S
     }
     // A deterministic page: a title line and a body whose word count depends on n.
     let words = (n % 7) + 3;
-    let body: Vec<String> = (0..words).map(|w| format!("word{}", (n + w) % 10)).collect();
+    let body: Vec<String> = (0..words)
+        .map(|w| format!("word{}", (n + w) % 10))
+        .collect();
     format!("title: item {n}\nwords: {}\n", body.join(" "))
 }
 

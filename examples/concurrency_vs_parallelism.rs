@@ -1,0 +1,101 @@
+//! Concurrency helps waiting; parallelism helps computing. Measured on CPU-bound jobs and on
+//! waiting jobs.
+//!
+//! ```text
+//! cargo run --release --example concurrency_vs_parallelism
+//! ```
+//!
+//! Notice: CPU-bound jobs run as async tasks on one thread take as long as a plain loop (about
+//! 1.0x); on a multi-thread runtime they approach the core count. Waiting jobs are the opposite:
+//! one thread overlaps them all.
+
+use std::error::Error;
+use std::time::Duration;
+
+use async_patterns::basics::parallel::{self, calibrate, cores, cpu_work};
+use async_patterns::timing::{Table, Target, measure_sync};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    run(false)
+}
+
+/// Run the demo; `brief` is the tour's shorter version.
+pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
+    let cores = cores();
+    let jobs = cores.max(2) * 2;
+    let job = Duration::from_millis(if brief { 50 } else { 150 });
+    let iterations = calibrate(job);
+    println!("== concurrency vs parallelism: {jobs} CPU jobs of about {job:?} on {cores} cores");
+
+    let ideal = job * jobs.div_ceil(cores) as u32;
+    let mut cpu = Table::new(format!("{jobs} CPU-bound jobs")).ideal(ideal);
+    cpu.measure_sync("plain loop", || {
+        (0..jobs)
+            .map(|_| cpu_work(iterations))
+            .fold(0, u64::wrapping_add)
+    });
+    cpu.add(
+        "async tasks, current_thread",
+        parallel::concurrent(jobs, iterations)?,
+    );
+    cpu.add(
+        format!("tasks, multi_thread ({cores} workers)"),
+        parallel::parallel(jobs, iterations, cores)?,
+    );
+    cpu.add(
+        "spawn_blocking",
+        parallel::parallel_blocking(jobs, iterations)?,
+    );
+    println!("{cpu}");
+
+    let wait = Duration::from_millis(100);
+    let mut io = Table::new(format!("{jobs} waits of {wait:?}")).ideal(wait);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    io.measure_sync("one by one", || {
+        runtime.block_on(async {
+            for _ in 0..jobs {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    });
+    let (_, took) = measure_sync(|| {
+        runtime.block_on(async {
+            futures::future::join_all((0..jobs).map(|_| tokio::time::sleep(wait))).await
+        })
+    });
+    io.add("concurrent, current_thread", took);
+    println!("{io}");
+
+    let concurrent = cpu.speedup("async tasks, current_thread").unwrap_or(0.0);
+    let parallel = cpu
+        .speedup(&format!("tasks, multi_thread ({cores} workers)"))
+        .unwrap_or(0.0);
+    let want = 0.85 * cores.min(jobs) as f64;
+    println!(
+        "{}",
+        Target::at_least(
+            format!("parallel >= {want:.1}x on {cores} cores"),
+            parallel,
+            want
+        )
+    );
+    println!(
+        "{}",
+        Target::at_most(
+            "concurrent-only CPU work about 1.0x (<= 1.15x)",
+            concurrent,
+            1.15
+        )
+    );
+    println!(
+        "{}",
+        Target::at_least(
+            format!("concurrent waits >= {:.1}x", jobs as f64 * 0.8),
+            io.speedup("concurrent, current_thread").unwrap_or(0.0),
+            jobs as f64 * 0.8,
+        )
+    );
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The whole story, offline, in well under 30 seconds: every basics example, briefly.
+//!
+//! ```text
+//! cargo run --release --example tour
+//! ```
+//!
+//! Each part prints what to notice, then its timing table. The pattern examples (`strategy`,
+//! `factory`, `observer`, `pipeline_plan`, `pipeline_stream`) run on their own.
+
+use std::error::Error;
+use std::time::Instant;
+
+// Each example is compiled here as a module so the tour reuses its `run`; their `main`s go
+// unused in this binary.
+#[allow(dead_code)]
+#[path = "concurrency_vs_parallelism.rs"]
+mod concurrency_vs_parallelism;
+#[allow(dead_code)]
+#[path = "gather.rs"]
+mod gather;
+#[allow(dead_code)]
+#[path = "recap.rs"]
+mod recap;
+#[allow(dead_code)]
+#[path = "req_http_aio.rs"]
+mod req_http_aio;
+#[allow(dead_code)]
+#[path = "to_thread.rs"]
+mod to_thread;
+#[allow(dead_code)]
+#[path = "wrong_way.rs"]
+mod wrong_way;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let start = Instant::now();
+    println!(
+        "async-patterns: a tour of the async basics, measured (loopback server, no network)\n"
+    );
+    recap::run(true)?;
+    println!();
+    gather::run(None, true)?;
+    println!();
+    wrong_way::run(true)?;
+    println!();
+    to_thread::run(None, true)?;
+    println!();
+    req_http_aio::run(None, true)?;
+    println!();
+    concurrency_vs_parallelism::run(true)?;
+    println!();
+    println!("tour finished in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "next: cargo run --release --example strategy (then factory, observer, pipeline_plan, pipeline_stream)"
+    );
+    Ok(())
+}

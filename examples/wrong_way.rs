@@ -1,0 +1,83 @@
+//! The wrong way: blocking calls inside async tasks, measured, then the right way.
+//!
+//! ```text
+//! cargo run --release --example wrong_way
+//! ```
+//!
+//! Notice: ten tasks that each *block* for 100 ms take a full second on a one-thread runtime,
+//! exactly as if run one by one, and a heartbeat task on the same runtime misses its beats.
+//! Moved to `spawn_blocking` (`to_thread`), the same work takes about 100 ms and the heartbeat
+//! keeps ticking. The blocking reqwest client, asked to run on a runtime thread, returns an
+//! error instead of freezing (or, in reqwest's debug builds, panicking).
+
+use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_patterns::basics::blocking::{right_way, wrong_way};
+use async_patterns::http::blocking::BlockingHttp;
+use async_patterns::testkit::TestServer;
+use async_patterns::timing::{Table, Target};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    run(false)
+}
+
+/// Count heartbeats every 10 ms while `work` runs on the same runtime.
+async fn with_heartbeat<F: Future<Output = Duration>>(work: F) -> (Duration, u32) {
+    let beats = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&beats);
+    let heart = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tick.tick().await;
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    tokio::task::yield_now().await; // let the heartbeat take its first beat
+    let took = work.await;
+    heart.abort();
+    (took, beats.load(Ordering::Relaxed))
+}
+
+/// Run the demo; `brief` is the tour's shorter version.
+pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
+    let tasks = if brief { 5 } else { 10 };
+    let each = Duration::from_millis(100);
+    println!("== wrong_way: {tasks} tasks that each block for {each:?}, on a one-thread runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut table = Table::new(format!("{tasks} blocking calls of {each:?}")).ideal(each);
+    runtime.block_on(async {
+        let (wrong, wrong_beats) = with_heartbeat(wrong_way(tasks, each)).await;
+        let (right, right_beats) = with_heartbeat(right_way(tasks, each)).await;
+        table.add("blocking in tasks (wrong)", wrong);
+        table.add("to_thread (right)", right);
+        let expected = (right.as_millis() / 10) as u32;
+        println!("   heartbeats every 10 ms while blocking in tasks: {wrong_beats} (the runtime was frozen)");
+        println!("   heartbeats while using to_thread: {right_beats} (about {expected} expected)");
+
+        let server = TestServer::start()?;
+        let url = server.delay_url(10);
+        // Built on a plain thread: reqwest refuses to build its blocking client on a runtime thread.
+        let blocking = std::thread::spawn(|| BlockingHttp::new(None)).join().map_err(|_| "thread panicked")??;
+        match blocking.get(&url) {
+            Ok(_) => println!("   blocking GET on the runtime thread returned (it should not have)"),
+            Err(e) => println!("   blocking GET on the runtime thread refused: {e}"),
+        }
+        drop(blocking); // released on a helper thread: safe here too
+        Ok::<(), Box<dyn Error>>(())
+    })?;
+    println!("{table}");
+    println!(
+        "{}",
+        Target::at_least(
+            "to_thread >= 0.8 x tasks faster than the wrong way",
+            table.speedup("to_thread (right)").unwrap_or(0.0),
+            tasks as f64 * 0.8,
+        )
+    );
+    Ok(())
+}
