@@ -80,6 +80,9 @@ async fn each_error_variant_comes_from_its_real_cause() {
             "{name}: {slow:?}"
         );
 
+        let cut = http.get(&server.truncated_url()).await.unwrap_err();
+        assert!(matches!(cut, HttpError::Body { .. }), "{name}: {cut:?}");
+
         let dropped = http.get(&server.drop_url()).await.unwrap_err();
         assert!(
             matches!(dropped, HttpError::Connect { .. }),
@@ -107,6 +110,10 @@ fn blocking_client_works_from_plain_threads_and_reports_the_same_errors() {
         Err(HttpError::Connect { .. })
     ));
     assert!(matches!(http.get("::"), Err(HttpError::InvalidUrl { .. })));
+    assert!(matches!(
+        http.get(&server.truncated_url()),
+        Err(HttpError::Body { .. })
+    ));
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@
 //! | `/status/{code}`      | that status code (400 if it is not a valid code)           |
 //! | `/bytes/{n}`          | `200` with a body of `n` bytes (at most 64 MiB)            |
 //! | `/page/{n}?delay=ms`  | `200` with a small text page about item `n`, after `ms`    |
+//! | `/truncated`          | `200`, then the body breaks off after a few bytes          |
 //! | [`TestServer::drop_url`] | the connection is closed without any answer (a second port) |
 //!
 //! Any query string is ignored except `delay` on `/page`, so `?i=3` makes distinct URLs for the
@@ -28,6 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -176,6 +178,11 @@ impl TestServer {
         self.url(&format!("/page/{n}?delay={delay_ms}"))
     }
 
+    /// A URL answered with `200` and a body that breaks off before it is complete.
+    pub fn truncated_url(&self) -> String {
+        self.url("/truncated")
+    }
+
     /// A URL whose connection is accepted, read, and closed without any answer.
     pub fn drop_url(&self) -> String {
         format!("http://{}/drop", self.drop_addr)
@@ -237,6 +244,7 @@ async fn serve(
         .route("/status/{code}", get(status))
         .route("/bytes/{n}", get(bytes))
         .route("/page/{n}", get(page))
+        .route("/truncated", get(truncated))
         .layer(middleware::from_fn_with_state(Arc::clone(&stats), track));
     let _ = ready.send(Ok(()));
     tokio::select! {
@@ -291,11 +299,31 @@ async fn page(Path(n): Path<u64>, Query(q): Query<HashMap<String, String>>) -> S
     format!("title: item {n}\nwords: {}\n", body.join(" "))
 }
 
+/// Headers and the start of a body, then an error: hyper aborts the connection mid-body, so the
+/// client sees a response whose body cannot be read.
+async fn truncated() -> Body {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(b"the start of a body")),
+        Err(std::io::Error::other(
+            "the testkit broke this body off on purpose",
+        )),
+    ];
+    // The pause lets hyper flush the headers and the first chunk before the error arrives;
+    // without it the error would come before anything was sent.
+    let paced = futures::StreamExt::then(futures::stream::iter(chunks), |chunk| async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        chunk
+    });
+    Body::from_stream(paced)
+}
+
 /// Accept connections on the second port, read what the client sends, then close without a
 /// word: the client sees a connection closed before any response.
 async fn drop_connections(listener: tokio::net::TcpListener, stats: Arc<Stats>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: back off instead of spinning on the error.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let stats = Arc::clone(&stats);
