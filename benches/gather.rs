@@ -1,8 +1,9 @@
 //! How close each way of running a batch gets to the ideal, from 1 to 1000 requests.
 //!
 //! `cargo bench --bench gather`. Requests go to the loopback server's 50 ms route, so the ideal
-//! for any concurrent batch is one request (about 50 ms). Prints time / ideal and speedup over
-//! one by one (measured up to 100 requests; for 1000 it is estimated as 1000 x one request).
+//! for any concurrent batch is one request (50 ms). Prints time / ideal and speedup over one by
+//! one (measured up to 100 requests; for 1000 it is estimated as 1000 x one request). Then the
+//! headline batch of the README: 20 x 100 ms.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -15,60 +16,53 @@ use async_patterns::http::threaded::ThreadedHttp;
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, measure};
 
-const ROUTE_MS: u64 = 50;
+/// Every way of running `n` GETs of `url` (a route that waits `wait`), as one table.
+async fn batch(
+    http: &Arc<NativeHttp>,
+    threaded: &ThreadedHttp,
+    url: &str,
+    n: usize,
+    wait: Duration,
+) -> Table {
+    let urls = vec![url.to_owned(); n];
+    // Untimed warm-up: open the connections a long-running client would already hold.
+    gather::all_at_once(urls.iter().map(|u| http.get(u))).await;
+    let mut table = Table::new(format!("N = {n} x {} ms", wait.as_millis())).ideal(wait);
+    if n <= 100 {
+        let one_by_one = gather::one_by_one(urls.iter().map(|u| http.get(u)));
+        table.measure("one by one", one_by_one).await;
+        table.set_ideal("one by one", wait * n as u32);
+    } else {
+        let (_, one) = measure(http.get(url)).await;
+        table.add_with_ideal("one by one (estimated)", one * n as u32, wait * n as u32);
+    }
+    let join_all = gather::all_at_once(urls.iter().map(|u| http.get(u)));
+    table.measure("join_all", join_all).await;
+    let bounded = gather::bounded(urls.iter().map(|u| http.get(u)), 64);
+    table.measure("bounded 64", bounded).await;
+    table.set_ideal("bounded 64", wait * n.div_ceil(64) as u32);
+    let tasks = urls.iter().map(|u| {
+        let (http, u) = (Arc::clone(http), u.clone());
+        async move { http.get(&u).await }
+    });
+    table.measure("JoinSet", gather::in_tasks(tasks)).await;
+    let on_threads = gather::all_at_once(urls.iter().map(|u| threaded.get(u)));
+    table.measure("threaded", on_threads).await;
+    table
+}
 
 fn main() -> Result<(), Box<dyn Error>> {
     let server = TestServer::start()?;
-    let url = server.delay_url(ROUTE_MS);
     let runtime = tokio::runtime::Runtime::new()?;
-    println!("gather bench: N GETs of a {ROUTE_MS} ms route on the loopback server");
+    println!("gather bench: N GETs on the loopback server");
     runtime.block_on(async {
         let http = Arc::new(NativeHttp::new(None)?);
         let threaded = ThreadedHttp::new(None);
-        threaded.get(&url).await?;
-        let (_, one) = measure(http.get(&url)).await;
-        let ideal = Duration::from_millis(ROUTE_MS);
+        threaded.get(&server.url("/")).await?;
+        let wait = Duration::from_millis(50);
         let mut targets = Vec::new();
         for n in [1usize, 10, 100, 1000] {
-            let urls = vec![url.clone(); n];
-            // Untimed warm-up of the connection pool at this size.
-            gather::all_at_once(urls.iter().map(|u| http.get(u))).await;
-            let mut table = Table::new(format!("N = {n} (ideal {} ms)", ROUTE_MS)).ideal(ideal);
-            if n <= 100 {
-                table
-                    .measure(
-                        "one by one",
-                        gather::one_by_one(urls.iter().map(|u| http.get(u))),
-                    )
-                    .await;
-            } else {
-                table.add("one by one (estimated)", one * n as u32);
-            }
-            table.set_ideal(table.rows()[0].label.clone().as_str(), ideal * n as u32);
-            table
-                .measure(
-                    "join_all",
-                    gather::all_at_once(urls.iter().map(|u| http.get(u))),
-                )
-                .await;
-            table
-                .measure(
-                    "bounded 64",
-                    gather::bounded(urls.iter().map(|u| http.get(u)), 64),
-                )
-                .await;
-            table.set_ideal("bounded 64", ideal * n.div_ceil(64) as u32);
-            let tasks = urls.iter().map(|u| {
-                let (http, u) = (Arc::clone(&http), u.clone());
-                async move { http.get(&u).await }
-            });
-            table.measure("JoinSet", gather::in_tasks(tasks)).await;
-            table
-                .measure(
-                    "threaded",
-                    gather::all_at_once(urls.iter().map(|u| threaded.get(u))),
-                )
-                .await;
+            let table = batch(&http, &threaded, &server.delay_url(50), n, wait).await;
             println!("{table}");
             if n == 1000 {
                 targets.push(Target::at_most(
@@ -78,28 +72,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                 ));
             }
         }
-        // The headline batch: 20 x 100 ms.
-        let url = server.delay_url(100);
-        let urls = vec![url.clone(); 20];
-        let mut table = Table::new("20 x 100 ms").ideal(Duration::from_millis(100));
-        table
-            .measure(
-                "one by one",
-                gather::one_by_one(urls.iter().map(|u| http.get(u))),
-            )
-            .await;
-        table
-            .measure(
-                "join_all",
-                gather::all_at_once(urls.iter().map(|u| http.get(u))),
-            )
-            .await;
-        table
-            .measure(
-                "threaded",
-                gather::all_at_once(urls.iter().map(|u| threaded.get(u))),
-            )
-            .await;
+        let wait = Duration::from_millis(100);
+        let table = batch(&http, &threaded, &server.delay_url(100), 20, wait).await;
         println!("{table}");
         targets.push(Target::at_least(
             "20 x 100 ms: join_all >= 18x one by one",

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::http::{HttpError, from_reqwest, parse_url};
+use crate::http::{HttpError, body_error, check_status, from_reqwest, parse_url};
 
 use crate::basics::blocking::blocking_allowed_here;
 
@@ -63,18 +63,8 @@ impl SafeClient {
             .get(parsed)
             .send()
             .map_err(|e| from_reqwest(url, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(HttpError::Status {
-                url: url.to_owned(),
-                status: status.as_u16(),
-            });
-        }
-        response.text().map_err(|e| match from_reqwest(url, e) {
-            // A failure after the headers arrived is about the body, whatever reqwest calls it.
-            HttpError::Connect { url, source } => HttpError::Body { url, source },
-            other => other,
-        })
+        check_status(url, response.status())?;
+        response.text().map_err(|e| body_error(url, e))
     }
 }
 

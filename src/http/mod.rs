@@ -196,6 +196,29 @@ pub(crate) fn from_reqwest(url: &str, err: reqwest::Error) -> HttpError {
     }
 }
 
+/// A status outside 200..=299 is an error that names the URL and the code.
+#[cfg(feature = "http")]
+pub(crate) fn check_status(url: &str, status: reqwest::StatusCode) -> Result<(), HttpError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(HttpError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+        })
+    }
+}
+
+/// A failure while reading the body: once the headers have arrived, a broken connection is a
+/// body that could not be read, whatever reqwest calls it.
+#[cfg(feature = "http")]
+pub(crate) fn body_error(url: &str, err: reqwest::Error) -> HttpError {
+    match from_reqwest(url, err) {
+        HttpError::Connect { url, source } => HttpError::Body { url, source },
+        other => other,
+    }
+}
+
 /// Parse `url` up front so a bad one gets [`HttpError::InvalidUrl`] before any I/O.
 #[cfg(feature = "http")]
 pub(crate) fn parse_url(url: &str) -> Result<reqwest::Url, HttpError> {

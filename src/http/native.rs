@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::http::{HttpError, HttpGet, from_reqwest, parse_url};
+use crate::http::{HttpError, HttpGet, body_error, check_status, from_reqwest, parse_url};
 
 /// The async reqwest client behind [`HttpGet`]. Clones share one connection pool.
 #[derive(Debug, Clone)]
@@ -51,19 +51,7 @@ impl HttpGet for NativeHttp {
             .send()
             .await
             .map_err(|e| from_reqwest(url, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(HttpError::Status {
-                url: url.to_owned(),
-                status: status.as_u16(),
-            });
-        }
-        response
-            .text()
-            .await
-            .map_err(|e| match from_reqwest(url, e) {
-                HttpError::Connect { url, source } => HttpError::Body { url, source },
-                other => other,
-            })
+        check_status(url, response.status())?;
+        response.text().await.map_err(|e| body_error(url, e))
     }
 }
