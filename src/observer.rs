@@ -68,7 +68,8 @@
 //!
 //! # Closures as observers
 //! [`FnObserver`] turns a closure returning a future into an observer, for one-off observers
-//! that do not deserve a type (see its docs for the `async` closure forms that work).
+//! that do not deserve a type; [`OwnedFnObserver`] hands the closure its own copy of the event,
+//! which is what lets an `async |e| ..` closure be an observer (see both for what fits).
 //!
 //! # What it costs
 //! Measured by `cargo bench --bench observer` on a shared 2-core machine (release build):
@@ -195,13 +196,12 @@ impl<E: Send + Sync + 'static, T: Observer<E>> Observer<E> for crate::testkit::D
 /// # }
 /// ```
 ///
-/// An `async` closure (`async |n: &u64| { .. }`, stable since Rust 1.85) fits too when it
-/// does not borrow its argument across an `.await` and captures only what it can copy or
-/// clone into its future, e.g. `FnObserver::new(async |_: &u64| Ok::<(), BoxError>(()))`.
-/// What does *not* fit is an async closure whose future borrows from the closure itself:
-/// such closures only implement `AsyncFn`, whose futures cannot be named as `Send` on stable
-/// Rust, and a subject shared between tasks needs `Send` futures. Write
-/// `move |e| { let x = x.clone(); async move { .. } }` instead, as above.
+/// `async` closures (`async |e| { .. }`, stable since Rust 1.85) mostly do *not* fit here:
+/// their futures borrow their arguments and captures, so they implement `AsyncFn`, whose
+/// futures cannot be named as `Send` on stable Rust, and a subject shared between tasks needs
+/// `Send` futures. The ones that capture nothing fit [`OwnedFnObserver`], which hands them
+/// their own copy of the event. For everything else, write
+/// `move |e| { let x = x.clone(); async move { .. } }`, as above: it costs one clone per call.
 #[derive(Clone)]
 pub struct FnObserver<F>(F);
 
@@ -231,6 +231,61 @@ where
 {
     async fn notify(&self, event: &E) -> Result<(), BoxError> {
         (self.0)(event).await
+    }
+}
+
+/// A closure taking its own copy of the event (`E: Clone`) and returning a future, used as
+/// an [`Observer`].
+///
+/// Use it when the future should own the event, and for `async` closures that capture
+/// nothing, which implement `Fn(E) -> impl Future + Send` and so fit as they are:
+///
+/// ```
+/// use async_patterns::observer::{BoxError, OwnedFnObserver, Subject};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let subject = Subject::<u64>::new();
+/// let _sub = subject.subscribe(OwnedFnObserver::new(async |n: u64| {
+///     tokio::task::yield_now().await; // the event is owned: no borrow across this `.await`
+///     if n > 100 { Err::<(), BoxError>(format!("{n} is too big").into()) } else { Ok(()) }
+/// }));
+/// assert!(subject.notify(&42).await.all_delivered());
+/// assert_eq!(subject.notify(&420).await.failed(), 1);
+/// # }
+/// ```
+///
+/// An `async` closure that *captures* something (`async move |n| counter.add(n)`) only
+/// implements `AsyncFn` and does not fit; use [`FnObserver`] with a closure returning
+/// `async move { .. }` instead.
+#[derive(Clone)]
+pub struct OwnedFnObserver<F>(F);
+
+impl<F> OwnedFnObserver<F> {
+    /// Wrap `f`, a closure from an owned `E` to a future of `Result<(), BoxError>`.
+    pub fn new<E, Fut>(f: F) -> Self
+    where
+        F: Fn(E) -> Fut + Send + Sync,
+        Fut: Future<Output = Result<(), BoxError>> + Send,
+    {
+        OwnedFnObserver(f)
+    }
+}
+
+impl<F> fmt::Debug for OwnedFnObserver<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnedFnObserver(..)")
+    }
+}
+
+#[async_trait]
+impl<E, F, Fut> Observer<E> for OwnedFnObserver<F>
+where
+    E: Clone + Send + Sync + 'static,
+    F: Fn(E) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
+{
+    async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        (self.0)(event.clone()).await
     }
 }
 
