@@ -394,7 +394,7 @@ impl fmt::Display for Outcome {
 pub struct Delivery {
     /// The observer's subscription id.
     pub id: ObserverId,
-    /// The observer's name ([`Subject::subscribe_named`]), or `observer #id`.
+    /// The observer's name ([`Subject::subscribe_named`]), or `observer #id` / `stream #id`.
     pub name: Arc<str>,
     /// What happened.
     pub outcome: Outcome,
@@ -639,6 +639,12 @@ impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
     }
 }
 
+/// A subscription's name in reports: the one given, or `{kind} #{id}`.
+enum Name {
+    Given(String),
+    Default(&'static str),
+}
+
 /// Builds a [`Subject`] with a per-observer timeout.
 #[derive(Debug, Clone, Default)]
 pub struct SubjectBuilder {
@@ -736,11 +742,11 @@ impl<E: Send + Sync + 'static> Subject<E> {
         self.len() == 0
     }
 
-    /// Subscribe `observer`, named `observer #id` in reports, until the guard is dropped.
+    /// Subscribe `observer`, named `observer #{id}` in reports, until the guard is dropped.
     ///
     /// Pass an `Arc<YourObserver>` to keep a handle on it for yourself.
     pub fn subscribe(&self, observer: impl Observer<E> + 'static) -> Subscription {
-        self.insert(None, Arc::new(observer))
+        self.insert(Name::Default("observer"), Arc::new(observer))
     }
 
     /// Subscribe `observer` under `name` (shown in reports), until the guard is dropped.
@@ -749,14 +755,17 @@ impl<E: Send + Sync + 'static> Subject<E> {
         name: impl Into<String>,
         observer: impl Observer<E> + 'static,
     ) -> Subscription {
-        self.insert(Some(name.into()), Arc::new(observer))
+        self.insert(Name::Given(name.into()), Arc::new(observer))
     }
 
-    fn insert(&self, name: Option<String>, observer: Arc<dyn Observer<E>>) -> Subscription {
+    fn insert(&self, name: Name, observer: Arc<dyn Observer<E>>) -> Subscription {
         let mut entries = self.registry.lock();
         // Ids are taken under the lock, so they are pushed in increasing order.
         let id = ObserverId(self.registry.next_id.fetch_add(1, Ordering::Relaxed));
-        let name = name.unwrap_or_else(|| format!("observer {id}"));
+        let name = match name {
+            Name::Given(name) => name,
+            Name::Default(kind) => format!("{kind} {id}"),
+        };
         Arc::make_mut(&mut entries).push(Entry {
             id,
             name: name.into(),
@@ -863,7 +872,8 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
     pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
         let capacity = capacity.clamp(1, MAX_STREAM_CAPACITY);
         let (sender, receiver) = broadcast::channel(capacity);
-        let subscription = self.insert(None, Arc::new(StreamObserver { sender }));
+        let subscription =
+            self.insert(Name::Default("stream"), Arc::new(StreamObserver { sender }));
         let inner = futures::stream::unfold(receiver, |mut receiver| async move {
             match receiver.recv().await {
                 Ok(event) => Some((Received::Event(event), receiver)),
