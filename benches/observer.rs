@@ -108,9 +108,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let wait = Duration::from_millis(10);
         let (subject, _subs) = subject_with(100, || Waits(wait));
         let mut table = Table::new("one event to 100 observers that each wait 10 ms").ideal(wait);
-        table
-            .measure("notify_in_order", subject.notify_in_order(&0))
-            .await;
+        // One by one, the best possible is the sum: 100 x 10 ms.
+        let start = Instant::now();
+        subject.notify_in_order(&0).await;
+        table.add_with_ideal("notify_in_order", start.elapsed(), wait * 100);
         let median = median_of(&subject, 21, false).await;
         table.add("notify (median of 21)", median);
         println!("{table}");
