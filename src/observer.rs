@@ -46,6 +46,13 @@
 //! * **Slowness is bounded.** With [`SubjectBuilder::timeout`], an observer that takes longer is
 //!   cancelled and reported [`Outcome::TimedOut`]; without it, `notify` waits for the slowest.
 //!
+//! # Why `#[async_trait]` and not a native `async fn` in the trait
+//! A subject keeps observers of *different* types in one list, so it needs
+//! `dyn Observer<E>`, and a trait with a native `async fn` is not dyn-compatible. `#[async_trait]`
+//! makes the method return a boxed future instead: one allocation per call, part of the few
+//! hundred nanoseconds per observer measured below. Where every observer has the same type, a
+//! native `async fn` and a `Vec<O>` would avoid the box; the subject's shape would not change.
+//!
 //! # Subscribing while notifying
 //! Observers live in a copy-on-write list behind a [`std::sync::Mutex`]. `notify` takes the
 //! lock only to clone one `Arc` (the current list), releases it, and then awaits: **no lock is

@@ -71,6 +71,16 @@ async fn every_subscriber_gets_each_event_once_and_an_unsubscribed_one_nothing()
     drop(subject);
 }
 
+#[test]
+fn subjects_guards_and_streams_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Subject<Home>>();
+    send_sync::<async_patterns::observer::Subscription>();
+    send::<async_patterns::observer::EventStream<Home>>();
+    send_sync::<async_patterns::observer::Report>();
+}
+
 #[tokio::test]
 async fn dropping_the_guard_unsubscribes() {
     let subject = Subject::<Home>::new();
