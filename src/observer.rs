@@ -88,11 +88,21 @@
 //! | 10,000 no-op observers   | 2.9 to 4.1 ms (300-400 ns each) | 1.4 to 1.6 ms (140-165 ns each) |
 //! | 100 observers of 10 ms   | 11.2 ms (1.12x the ideal 10 ms) | 1.11 s (the sum: 100 x 10 ms) |
 //!
-//! Concurrency costs about twice as much per observer when observers do nothing (each call is a
-//! boxed future that [`futures::future::join_all`] also has to track and wake), a few hundred
-//! nanoseconds, and pays back as soon as observers wait: 100 observers of 10 ms take 10 ms
-//! instead of a second. What it costs in semantics: observers of one event no longer run in subscription order, and
-//! two `notify` calls from two tasks may reach an observer in either order.
+//! Concurrency costs about twice as much per observer when observers do nothing (each call is
+//! a boxed future that [`futures::future::join_all`] also has to track and wake), a few
+//! hundred nanoseconds, and pays back as soon as observers wait: 100 observers of 10 ms take
+//! 10 ms instead of a second.
+//!
+//! What it costs in semantics:
+//! * **Ordering.** Observers of one event no longer run one after the other in subscription
+//!   order, and two `notify` calls from two tasks may reach an observer in either order. The
+//!   report is still in subscription order.
+//! * **Isolation has limits.** All observers of one `notify` run on the caller's task: one
+//!   that *blocks* (heavy computation, a blocking call) holds up every other one, and a timeout
+//!   cannot interrupt it (only an `.await` can be cancelled). An observer that panicked is
+//!   called again on the next event, in whatever state the panic left it.
+//! * **The slowest sets the pace.** Without a timeout, `notify` lasts as long as the slowest
+//!   observer; a subject notifying in a loop goes only as fast as that one.
 
 use std::any::Any;
 use std::fmt;
@@ -204,12 +214,13 @@ impl<E: Send + Sync + 'static, T: Observer<E>> Observer<E> for crate::testkit::D
 /// # }
 /// ```
 ///
-/// `async` closures (`async |e| { .. }`, stable since Rust 1.85) mostly do *not* fit here:
-/// their futures borrow their arguments and captures, so they implement `AsyncFn`, whose
-/// futures cannot be named as `Send` on stable Rust, and a subject shared between tasks needs
-/// `Send` futures. The ones that capture nothing fit [`OwnedFnObserver`], which hands them
-/// their own copy of the event. For everything else, write
-/// `move |e| { let x = x.clone(); async move { .. } }`, as above: it costs one clone per call.
+/// `async` closures (`async |e| { .. }`, stable since Rust 1.85) do *not* fit here. Their
+/// future keeps their argument, so with a `&E` argument the future's type depends on the
+/// borrow, which `Fn(&E) -> Fut` cannot express; and one that uses what it captures only
+/// implements `AsyncFn`, whose futures cannot be named as `Send` on stable Rust, while a
+/// subject shared between tasks needs `Send` futures. Those that capture nothing fit
+/// [`OwnedFnObserver`], which hands them their own copy of the event. For everything else,
+/// write `move |e| { let x = x.clone(); async move { .. } }`, as above: one clone per call.
 #[derive(Clone)]
 pub struct FnObserver<F>(F);
 
@@ -797,6 +808,10 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// Takes the time of the slowest observer (or the timeout). An observer that fails,
     /// panics or times out is reported so, and never stops the others. The report lists the
     /// observers in subscription order, whatever order they finished in.
+    ///
+    /// Observers subscribed or unsubscribed while this runs are not affected: it notifies the
+    /// list as it was when it started. Dropping the returned future cancels the calls still
+    /// in flight.
     pub async fn notify(&self, event: &E) -> Report {
         let observers = self.snapshot();
         let deliveries =
