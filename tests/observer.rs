@@ -1,0 +1,382 @@
+//! Observer: delivery, order, timing on the paused clock, isolation, many publishers, streams.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_patterns::observer::{
+    BoxError, FnObserver, MockObserver, Observer, ObserverError, Outcome, OwnedFnObserver,
+    Received, Subject,
+};
+use async_patterns::testkit::Delayed;
+use futures::StreamExt;
+use mockall::Sequence;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Home {
+    DoorOpened(&'static str),
+    LightSwitched { room: &'static str, on: bool },
+}
+
+const DOOR: Home = Home::DoorOpened("front");
+const LIGHT: Home = Home::LightSwitched {
+    room: "kitchen",
+    on: true,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A mock that expects exactly `DOOR` once, then exactly `LIGHT` once.
+fn expects_both_once() -> MockObserver<Home> {
+    let mut mock = MockObserver::new();
+    mock.expect_notify()
+        .withf(|e: &Home| *e == DOOR)
+        .times(1)
+        .returning(|_| Ok(()));
+    mock.expect_notify()
+        .withf(|e: &Home| *e == LIGHT)
+        .times(1)
+        .returning(|_| Ok(()));
+    mock
+}
+
+/// A mock that answers every call `Ok` after `delay` of (virtual) time.
+fn slow_ok(delay: Duration) -> Delayed<MockObserver<Home>> {
+    let mut mock = MockObserver::new();
+    mock.expect_notify().returning(|_| Ok(()));
+    Delayed::new(mock, delay)
+}
+
+#[tokio::test]
+async fn every_subscriber_gets_each_event_once_and_an_unsubscribed_one_nothing() {
+    let subject = Subject::<Home>::new();
+    let _a = subject.subscribe_named("a", expects_both_once());
+    let _b = subject.subscribe_named("b", expects_both_once());
+    let mut gone = MockObserver::<Home>::new();
+    gone.expect_notify().times(0);
+    let gone = subject.subscribe_named("gone", gone);
+    assert!(gone.unsubscribe());
+    assert_eq!(subject.len(), 2);
+
+    for event in [DOOR, LIGHT] {
+        let report = subject.notify(&event).await;
+        assert!(report.all_delivered(), "{report}");
+        assert_eq!(report.len(), 2);
+        assert!(report.by_name("gone").is_none());
+    }
+    // Dropping the subject drops the mocks, which verify their `times`.
+    drop(subject);
+}
+
+#[test]
+fn subjects_guards_and_streams_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Subject<Home>>();
+    send_sync::<async_patterns::observer::Subscription>();
+    send::<async_patterns::observer::EventStream<Home>>();
+    send_sync::<async_patterns::observer::Report>();
+}
+
+#[tokio::test]
+async fn dropping_the_guard_unsubscribes() {
+    let subject = Subject::<Home>::new();
+    let mut mock = MockObserver::<Home>::new();
+    mock.expect_notify().times(1).returning(|_| Ok(()));
+    let guard = subject.subscribe(mock);
+    assert_eq!(subject.notify(&DOOR).await.delivered(), 1);
+    drop(guard);
+    assert!(subject.is_empty());
+    assert!(subject.notify(&LIGHT).await.is_empty());
+}
+
+#[tokio::test]
+async fn notify_in_order_follows_subscription_order() {
+    let subject = Subject::<Home>::new();
+    let mut seq = Sequence::new();
+    let mut guards = Vec::new();
+    for name in ["first", "second", "third"] {
+        let mut mock = MockObserver::<Home>::new();
+        mock.expect_notify()
+            .withf(|e: &Home| *e == DOOR)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        guards.push(subject.subscribe_named(name, mock));
+    }
+    let report = subject.notify_in_order(&DOOR).await;
+    let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
+    assert_eq!(names, ["first", "second", "third"]);
+    assert!(report.all_delivered());
+    drop(subject);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_takes_the_slowest_in_order_takes_the_sum() {
+    let subject = Subject::<Home>::new();
+    let _guards: Vec<_> = [100, 200, 300]
+        .into_iter()
+        .map(|d| subject.subscribe_named(format!("{d} ms"), slow_ok(ms(d))))
+        .collect();
+
+    let start = Instant::now();
+    let report = subject.notify(&DOOR).await;
+    assert_eq!(start.elapsed(), ms(300));
+    assert!(report.all_delivered());
+    let each: Vec<Duration> = report.iter().map(|d| d.elapsed).collect();
+    assert_eq!(each, [ms(100), ms(200), ms(300)]);
+
+    let start = Instant::now();
+    let report = subject.notify_in_order(&DOOR).await;
+    assert_eq!(start.elapsed(), ms(600));
+    assert_eq!(report.delivered(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_observer_times_out_while_the_others_are_delivered() {
+    let subject = Subject::<Home>::builder().timeout(ms(1000)).build();
+    assert_eq!(subject.timeout(), Some(ms(1000)));
+    let slow = Delayed::new(MockObserver::<Home>::new(), Duration::from_secs(10));
+    let gauge = slow.gauge().clone();
+    let slow = subject.subscribe_named("slow", slow);
+    let _fast = subject.subscribe_named("fast", slow_ok(ms(100)));
+    let _instant = subject.subscribe_named("instant", slow_ok(Duration::ZERO));
+
+    let start = Instant::now();
+    let report = subject.notify(&LIGHT).await;
+    assert_eq!(start.elapsed(), ms(1000));
+    assert_eq!((report.delivered(), report.timed_out()), (2, 1));
+    let timed_out = report
+        .get(slow.id())
+        .expect("the slow observer is in the report");
+    assert!(matches!(timed_out.outcome, Outcome::TimedOut(d) if d == ms(1000)));
+    assert_eq!(timed_out.elapsed, ms(1000));
+    // The slow call was cancelled, not left running.
+    assert_eq!(gauge.current(), 0);
+
+    let errors = report.into_errors();
+    assert_eq!(errors.len(), 1);
+    assert!(matches!(&errors[0], ObserverError::TimedOut { name, .. } if name == "slow"));
+}
+
+/// An observer with a bug. (Not a mock: a panic inside a mock poisons the mock itself.)
+struct Crashes;
+
+#[async_trait::async_trait]
+impl Observer<Home> for Crashes {
+    async fn notify(&self, _: &Home) -> Result<(), BoxError> {
+        panic!("sensor driver crashed")
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_and_a_failing_observer_do_not_stop_the_others() {
+    let subject = Subject::<Home>::builder().timeout(ms(1000)).build();
+    let _before = subject.subscribe_named("before", expects_both_once());
+    let panics = subject.subscribe_named("panics", Crashes);
+    let mut fails = MockObserver::<Home>::new();
+    fails
+        .expect_notify()
+        .returning(|_| Err("webhook answered 503".into()));
+    let fails = subject.subscribe_named("fails", fails);
+    let _after = subject.subscribe_named("after", expects_both_once());
+
+    let concurrent = subject.notify(&DOOR).await;
+    let in_order = subject.notify_in_order(&LIGHT).await;
+    for report in [&concurrent, &in_order] {
+        assert_eq!(report.len(), 4);
+        assert_eq!(
+            (report.delivered(), report.failed(), report.panicked()),
+            (2, 1, 1)
+        );
+        assert!(!report.all_delivered());
+        let panicked = &report.get(panics.id()).unwrap().outcome;
+        assert!(matches!(panicked, Outcome::Panicked(m) if m == "sensor driver crashed"));
+        let failed = &report.get(fails.id()).unwrap().outcome;
+        assert!(matches!(failed, Outcome::Failed(e) if e.to_string() == "webhook answered 503"));
+        assert!(report.by_name("before").unwrap().outcome.is_delivered());
+        assert!(report.by_name("after").unwrap().outcome.is_delivered());
+    }
+    let text = concurrent.to_string();
+    assert!(text.contains("panicked: sensor driver crashed"), "{text}");
+    assert!(text.contains("failed: webhook answered 503"), "{text}");
+    drop(subject);
+}
+
+/// Records how many times it saw each event number.
+struct Tally(Mutex<Vec<u32>>);
+
+#[async_trait::async_trait]
+impl Observer<u64> for Tally {
+    async fn notify(&self, event: &u64) -> Result<(), BoxError> {
+        tokio::task::yield_now().await; // let other publishers interleave
+        let mut seen = self.0.lock().map_err(|_| "tally lock poisoned")?;
+        let slot = seen
+            .get_mut(*event as usize)
+            .ok_or_else(|| format!("event {event} out of range"))?;
+        *slot += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_publishers_lose_and_duplicate_nothing() {
+    const TASKS: u64 = 8;
+    const PER_TASK: u64 = 250;
+    const EVENTS: u64 = TASKS * PER_TASK;
+    let subject = Arc::new(Subject::<u64>::new());
+    let tallies: Vec<Arc<Tally>> = (0..4)
+        .map(|_| Arc::new(Tally(Mutex::new(vec![0; EVENTS as usize]))))
+        .collect();
+    let _guards: Vec<_> = tallies
+        .iter()
+        .map(|t| subject.subscribe(Arc::clone(t)))
+        .collect();
+
+    // Meanwhile, another task keeps subscribing and unsubscribing: no deadlock, no loss.
+    let churn = {
+        let subject = Arc::clone(&subject);
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
+                tokio::task::yield_now().await;
+                drop(guard);
+            }
+        })
+    };
+    let mut publishers = tokio::task::JoinSet::new();
+    for task in 0..TASKS {
+        let subject = Arc::clone(&subject);
+        publishers.spawn(async move {
+            let mut failures = 0;
+            for i in 0..PER_TASK {
+                let report = if i % 2 == 0 {
+                    subject.notify(&(task * PER_TASK + i)).await
+                } else {
+                    subject.notify_in_order(&(task * PER_TASK + i)).await
+                };
+                failures += report.len() - report.delivered();
+            }
+            failures
+        });
+    }
+    while let Some(failures) = publishers.join_next().await {
+        assert_eq!(failures.expect("a publisher task failed"), 0);
+    }
+    churn.await.expect("the churn task failed");
+
+    for (n, tally) in tallies.iter().enumerate() {
+        let seen = tally.0.lock().unwrap();
+        let wrong: Vec<(usize, u32)> = seen
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, count)| count != 1)
+            .collect();
+        assert!(wrong.is_empty(), "observer {n}: (event, count) {wrong:?}");
+    }
+    assert_eq!(subject.len(), 4);
+}
+
+#[tokio::test]
+async fn an_observer_may_subscribe_and_unsubscribe_during_a_notification() {
+    let subject = Arc::new(Subject::<u64>::new());
+    let parked = Arc::new(Mutex::new(Vec::new()));
+    let weak = Arc::downgrade(&subject);
+    let keep = Arc::clone(&parked);
+    // On each event, this observer subscribes a new one to the same subject: it would
+    // deadlock if `notify` held the subject's lock while awaiting observers.
+    let _recruiter = subject.subscribe(FnObserver::new(move |_: &u64| {
+        let (weak, keep) = (weak.clone(), Arc::clone(&keep));
+        async move {
+            let subject = weak.upgrade().ok_or("subject gone")?;
+            let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
+            keep.lock().map_err(|_| "poisoned")?.push(guard);
+            Ok::<(), BoxError>(())
+        }
+    }));
+    let first = subject.notify(&1).await;
+    // The new observer joins from the next notification on.
+    assert_eq!((first.len(), subject.len()), (1, 2));
+    let second = subject.notify(&2).await;
+    assert_eq!((second.len(), subject.len()), (2, 3));
+    parked.lock().unwrap().clear();
+    assert_eq!(subject.len(), 1);
+}
+
+#[tokio::test]
+async fn async_closures_and_shared_observers_work_as_observers() {
+    let subject = Subject::<u64>::new();
+    let total = Arc::new(AtomicU64::new(0));
+    let sum = Arc::clone(&total);
+    let _closure = subject.subscribe(FnObserver::new(move |n: &u64| {
+        let (n, sum) = (*n, Arc::clone(&sum));
+        async move {
+            sum.fetch_add(n, Ordering::SeqCst);
+            Ok::<(), BoxError>(())
+        }
+    }));
+    // An `async |..|` closure that captures nothing fits, given its own copy of the event.
+    let _async_closure = subject.subscribe_named(
+        "async closure",
+        OwnedFnObserver::new(async |n: u64| {
+            tokio::task::yield_now().await;
+            if n > 100 {
+                Err::<(), BoxError>(format!("{n} is too big").into())
+            } else {
+                Ok(())
+            }
+        }),
+    );
+    let report = subject.notify(&40).await;
+    assert!(report.all_delivered());
+    let report = subject.notify(&200).await;
+    let outcome = &report.by_name("async closure").unwrap().outcome;
+    assert!(matches!(outcome, Outcome::Failed(e) if e.to_string() == "200 is too big"));
+    assert_eq!(total.load(Ordering::SeqCst), 240);
+}
+
+#[tokio::test]
+async fn a_lagging_stream_is_told_what_it_missed_and_ends_with_the_subject() {
+    let subject = Subject::<u64>::new();
+    let mut stream = subject.subscribe_stream(4);
+    let mut keeping_up = subject.subscribe_stream(4);
+
+    // `keeping_up` reads every event as it comes; `stream` reads nothing until ten are sent.
+    for n in 1..=10 {
+        let report = subject.notify(&n).await;
+        assert!(report.all_delivered(), "{report}");
+        assert_eq!(keeping_up.next().await, Some(Received::Event(n)));
+    }
+    assert_eq!(stream.next().await, Some(Received::Missed(6)));
+    for n in 7..=10 {
+        assert_eq!(stream.next().await, Some(Received::Event(n)));
+    }
+    // Caught up: nothing more is missed.
+    subject.notify(&11).await;
+    assert_eq!(stream.next().await, Some(Received::Event(11)));
+
+    subject.notify(&12).await;
+    drop(subject);
+    // What was buffered still arrives, then the stream ends.
+    assert_eq!(stream.next().await, Some(Received::Event(12)));
+    assert_eq!(stream.next().await, None);
+    assert_eq!(keeping_up.next().await, Some(Received::Event(11)));
+    assert_eq!(keeping_up.next().await, Some(Received::Event(12)));
+    assert_eq!(keeping_up.next().await, None);
+}
+
+#[tokio::test]
+async fn dropping_a_stream_unsubscribes_it() {
+    let subject = Subject::<u64>::new();
+    let stream = subject.subscribe_stream(0); // raised to 1
+    let id = stream.id();
+    let report = subject.notify(&1).await;
+    assert!(report.get(id).is_some_and(|d| d.outcome.is_delivered()));
+    drop(stream);
+    assert!(subject.is_empty());
+    assert!(subject.notify(&2).await.is_empty());
+}
