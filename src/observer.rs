@@ -860,7 +860,7 @@ fn outcome_of(result: Result<Result<(), BoxError>, Box<dyn Any + Send>>) -> Outc
     match result {
         Ok(Ok(())) => Outcome::Delivered,
         Ok(Err(e)) => Outcome::Failed(e),
-        Err(payload) => Outcome::Panicked(panic_message(&*payload)),
+        Err(payload) => Outcome::Panicked(panic_message(payload)),
     }
 }
 

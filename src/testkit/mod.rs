@@ -15,3 +15,4 @@ pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{MAX_BYTES, TestServer, TestkitError};
 
 pub use crate::http::MockHttpGet;
+pub use crate::observer::MockObserver;
