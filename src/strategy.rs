@@ -432,13 +432,18 @@ where
     }
 }
 
-/// Check the one-result-per-URL promise before handing results to the caller.
-fn checked(strategy: &str, expected: usize, results: Fetched) -> Result<Fetched, StrategyError> {
+/// Check the one-result-per-URL promise before handing results to the caller. The name is
+/// asked for only on failure, so a strategy's `name` costs nothing on the happy path.
+fn checked(
+    name: impl FnOnce() -> String,
+    expected: usize,
+    results: Fetched,
+) -> Result<Fetched, StrategyError> {
     if results.len() == expected {
         Ok(results)
     } else {
         Err(StrategyError::WrongCount {
-            strategy: strategy.to_owned(),
+            strategy: name(),
             expected,
             got: results.len(),
         })
@@ -496,7 +501,7 @@ impl Downloader {
         // Clone the Arc out and drop the guard *before* awaiting: no lock across `.await`.
         let strategy = self.strategy();
         let results = strategy.fetch_all(&self.http, urls).await;
-        checked(strategy.name(), urls.len(), results)
+        checked(|| strategy.name().to_owned(), urls.len(), results)
     }
 }
 
@@ -535,7 +540,11 @@ impl<S: NativeFetch> StaticDownloader<S> {
     /// Fetch `urls`: one result per URL, in input order.
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
         let results = NativeFetch::fetch_all(&self.strategy, &self.http, urls).await;
-        checked(NativeFetch::name(&self.strategy), urls.len(), results)
+        checked(
+            || NativeFetch::name(&self.strategy).to_owned(),
+            urls.len(),
+            results,
+        )
     }
 }
 
