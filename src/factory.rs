@@ -289,7 +289,7 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         let ctor = self.lookup(kind)?;
         let panicked = |payload: Box<dyn std::any::Any + Send>| FactoryError::Panicked {
             kind: kind.to_owned(),
-            message: panic_message(&*payload),
+            message: panic_message(payload),
         };
         // A constructor can panic while making its future, or while the future runs.
         let fut = std::panic::catch_unwind(AssertUnwindSafe(|| ctor(config))).map_err(panicked)?;

@@ -237,7 +237,8 @@ async fn in_tasks_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
     let err = results[1].as_ref().unwrap_err();
     assert!(matches!(
         err,
-        HttpError::Task { url, source: TaskError::Panicked(_) } if url == "http://test/1"
+        HttpError::Task { url, source: TaskError::Panicked(message) }
+            if url == "http://test/1" && message == "fetcher bug"
     ));
 }
 
