@@ -393,7 +393,8 @@ pub enum DeviceError {
 /// A smart-home device: connected before use, then sent messages.
 ///
 /// Implement it for a new kind of device, register an async constructor for it in a
-/// `Registry<dyn Device>`, and the rest of the program can create it by name.
+/// `Registry<dyn Device>`, and the rest of the program can create it by name. With the
+/// `testkit` feature, mockall generates `MockDevice` for it.
 #[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait Device: Send + Sync {

@@ -104,6 +104,7 @@ pub enum StrategyError {
 ///
 /// Implementations must return exactly one result per URL, in the order of `urls`. The fetcher
 /// comes as `&Arc<dyn HttpGet>` so a strategy can clone it into spawned tasks or threads.
+/// With the `testkit` feature, mockall generates `MockFetchStrategy` for it.
 ///
 /// ```
 /// use std::sync::Arc;
