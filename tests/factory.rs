@@ -1,0 +1,314 @@
+//! The factory module: the registry's errors, concurrent creation on tokio's paused clock,
+//! panics and timeouts, async closures as constructors, and the built-in devices.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_patterns::factory::{
+    Config, Device, DeviceError, FactoryError, Light, MockDevice, Registry, SmartToilet, Speaker,
+    device_registry,
+};
+use async_patterns::testkit::Delayed;
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The cause carried by a `Failed` error, as a device error.
+fn device_cause(err: &FactoryError) -> Option<&DeviceError> {
+    match err {
+        FactoryError::Failed { source, .. } => source.downcast_ref::<DeviceError>(),
+        _ => None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_kind_lists_the_known_kinds() {
+    let home = device_registry();
+    let err = home.create("kettle", Config::new("k")).await.err().unwrap();
+    assert!(matches!(
+        &err,
+        FactoryError::UnknownKind { kind, known } if kind == "kettle" && known == &["light", "speaker", "toilet"]
+    ));
+    assert_eq!(
+        err.to_string(),
+        r#"no constructor for kind "kettle"; known kinds: light, speaker, toilet"#
+    );
+    assert_eq!(err.kind(), "kettle");
+
+    let empty: Registry<dyn Device> = Registry::new();
+    let err = empty.create("light", Config::new("l")).await.err().unwrap();
+    assert!(err.to_string().ends_with("known kinds: none"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn registering_a_kind_twice_is_an_error_and_keeps_the_first() {
+    let home = device_registry();
+    let err = home
+        .register("light", async |config: Config| {
+            Speaker::connect(config).await
+        })
+        .unwrap_err();
+    assert!(matches!(&err, FactoryError::Duplicate { kind } if kind == "light"));
+    assert_eq!(
+        err.to_string(),
+        r#"a constructor for kind "light" is already registered"#
+    );
+    let still_a_light = home.create("light", Config::new("hall")).await.unwrap();
+    assert_eq!(still_a_light.kind(), "light");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_constructor_names_the_kind_and_carries_the_cause() {
+    let home = device_registry();
+    let err = home
+        .create("speaker", Config::new("garden").with("offline", "true"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), "speaker");
+    assert_eq!(
+        device_cause(&err),
+        Some(&DeviceError::Unreachable {
+            device: "garden".into(),
+            after: ms(80)
+        })
+    );
+    assert_eq!(
+        err.to_string(),
+        r#"constructing a "speaker" failed: device "garden" did not answer after 80ms"#
+    );
+    assert!(std::error::Error::source(&err).is_some());
+
+    let err = home
+        .create("light", Config::new("attic").with("latency_ms", "soon"))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(
+        device_cause(&err),
+        Some(DeviceError::BadConfig { key, value, .. }) if key == "latency_ms" && value == "soon"
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_creation_takes_the_slowest_constructor_not_the_sum() {
+    let home = device_registry();
+    let requests = || {
+        vec![
+            ("light", Config::new("kitchen")),   // 50 ms
+            ("speaker", Config::new("living")),  // 80 ms
+            ("toilet", Config::new("upstairs")), // 150 ms
+        ]
+    };
+
+    let start = Instant::now();
+    let devices = home.create_many(requests(), None).await;
+    assert_eq!(start.elapsed(), ms(150));
+    let names: Vec<&str> = devices.iter().map(|d| d.as_ref().unwrap().name()).collect();
+    assert_eq!(names, ["kitchen", "living", "upstairs"]);
+
+    let start = Instant::now();
+    home.create_many(requests(), Some(1)).await;
+    assert_eq!(start.elapsed(), ms(280));
+
+    // Two at a time: light and speaker start; the toilet starts when the light is done (50 ms).
+    let start = Instant::now();
+    home.create_many(requests(), Some(2)).await;
+    assert_eq!(start.elapsed(), ms(200));
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_many_reports_each_request_in_order() {
+    let home = device_registry();
+    let report = home
+        .create_many(
+            [
+                ("light", Config::new("a")),
+                ("kettle", Config::new("b")),
+                ("toilet", Config::new("c").with("offline", "true")),
+                ("speaker", Config::new("d")),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(report.len(), 4);
+    assert_eq!(report[0].as_ref().unwrap().name(), "a");
+    assert!(matches!(&report[1], Err(FactoryError::UnknownKind { kind, .. }) if kind == "kettle"));
+    assert!(matches!(&report[2], Err(FactoryError::Failed { kind, .. }) if kind == "toilet"));
+    assert_eq!(report[3].as_ref().unwrap().name(), "d");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_constructor_becomes_an_error() {
+    let registry: Registry<dyn Device> = Registry::new();
+    registry
+        .register(
+            "haunted",
+            async |_config: Config| -> Result<Light, DeviceError> {
+                tokio::time::sleep(ms(10)).await;
+                panic!("the light flickered")
+            },
+        )
+        .unwrap();
+    // Panics before it even returns a future.
+    registry
+        .register(
+            "cursed",
+            |_config: Config| -> futures::future::Ready<Result<Light, DeviceError>> {
+                panic!("no future for you")
+            },
+        )
+        .unwrap();
+
+    let err = registry
+        .create("haunted", Config::new("h"))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(
+        &err,
+        FactoryError::Panicked { kind, message } if kind == "haunted" && message == "the light flickered"
+    ));
+    let err = registry
+        .create("cursed", Config::new("c"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        r#"the constructor for "cursed" panicked: no future for you"#
+    );
+    // The registry is still usable after both panics.
+    assert_eq!(registry.kinds(), ["cursed", "haunted"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_constructor_that_hangs_is_abandoned_at_the_timeout() {
+    let registry = device_registry().with_timeout(ms(100));
+    let start = Instant::now();
+    let err = registry
+        .create("toilet", Config::new("slow").with("latency_ms", "5000"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(start.elapsed(), ms(100));
+    assert!(matches!(
+        &err,
+        FactoryError::TimedOut { kind, after } if kind == "toilet" && *after == ms(100)
+    ));
+    // A quick one is unaffected.
+    assert!(registry.create("light", Config::new("ok")).await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mock_device_is_made_by_a_registered_async_closure() {
+    let registry: Registry<dyn Device> = Registry::new();
+    registry
+        .register("doorbell", async |config: Config| {
+            tokio::time::sleep(ms(30)).await; // the handshake
+            let mut bell = MockDevice::new();
+            bell.expect_name().return_const(config.name);
+            bell.expect_kind().return_const("doorbell".to_owned());
+            bell.expect_send()
+                .withf(|m: &str| m == "ring")
+                .times(2)
+                .returning(|_| Ok("ding dong".into()));
+            // Each message takes 20 ms of virtual time.
+            Ok::<_, DeviceError>(Box::new(Delayed::new(bell, ms(20))) as Box<dyn Device>)
+        })
+        .unwrap();
+
+    let start = Instant::now();
+    let bell = registry
+        .create("doorbell", Config::new("front"))
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), ms(30));
+    assert_eq!((bell.name(), bell.kind()), ("front", "doorbell"));
+    let (a, b) = tokio::join!(bell.send("ring"), bell.send("ring"));
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        ("ding dong".into(), "ding dong".into())
+    );
+    assert_eq!(start.elapsed(), ms(50)); // the two rings overlapped
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_registry_is_generic_over_any_product_and_config() {
+    // Unsized product `str`, config `usize`: a "greeting" of n exclamation marks.
+    let words: Registry<str, usize> = Registry::new();
+    words
+        .register("hello", async |n: usize| {
+            Ok::<_, std::convert::Infallible>(format!("hello{}", "!".repeat(n)))
+        })
+        .unwrap();
+    words
+        .register("nope", async |_n: usize| Err::<String, _>("no words today"))
+        .unwrap();
+    assert_eq!(&*words.create("hello", 3).await.unwrap(), "hello!!!");
+    let err = words.create("nope", 0).await.err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        r#"constructing a "nope" failed: no words today"#
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn kinds_can_be_registered_while_other_tasks_create() {
+    let home = Arc::new(device_registry());
+    let creator = {
+        let home = Arc::clone(&home);
+        tokio::spawn(async move { home.create("toilet", Config::new("t")).await.map(|_| ()) })
+    };
+    // Registering takes the lock briefly; it never waits for the toilet's 150 ms handshake.
+    let start = Instant::now();
+    home.register("lamp", async |config: Config| Light::connect(config).await)
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(creator.await.unwrap().is_ok());
+    assert!(home.contains("lamp"));
+    assert!(home.unregister("lamp"));
+    assert!(!home.unregister("lamp"));
+    assert_eq!(home.kinds(), ["light", "speaker", "toilet"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_built_in_devices_answer_and_refuse_messages() {
+    let light = Light::connect(Config::new("desk")).await.unwrap();
+    assert_eq!(light.send("on").await.unwrap(), "desk: light at 100%");
+    assert_eq!(light.send("off").await.unwrap(), "desk: light off");
+    let err = light.send("dim 140").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"device "desk" (light) does not understand "dim 140""#
+    );
+
+    let speaker = Speaker::connect(Config::new("den")).await.unwrap();
+    assert_eq!(speaker.send("volume 70").await.unwrap(), "den: volume 70");
+    assert_eq!(
+        speaker.send("play Blue Monday").await.unwrap(),
+        "den: playing Blue Monday at volume 70"
+    );
+    assert!(speaker.send("flush").await.is_err());
+
+    let toilet = SmartToilet::connect(Config::new("loo").with("latency_ms", "10"))
+        .await
+        .unwrap();
+    toilet.send("flush").await.unwrap();
+    assert_eq!(
+        toilet.send("flush").await.unwrap(),
+        "loo: flushed (2 so far)"
+    );
+    assert_eq!(toilet.send("warm seat").await.unwrap(), "loo: seat warming");
+}
+
+#[tokio::test(start_paused = true)]
+async fn connecting_takes_the_configured_latency() {
+    let start = Instant::now();
+    let _light = Light::connect(Config::new("l").with("latency_ms", "120"))
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), ms(120));
+}

@@ -1,0 +1,372 @@
+//! The strategy module: contexts against mock strategies, strategies against mock fetchers, the
+//! timing shape of each strategy on tokio's paused clock, and every strategy over real HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_patterns::basics::blocking::TaskError;
+use async_patterns::http::native::NativeHttp;
+use async_patterns::http::{HttpError, HttpGet, MockHttpGet};
+use async_patterns::strategy::{
+    AllAtOnce, Bounded, Downloader, FetchStrategy, Fetched, FnStrategy, InTasks, InThreads,
+    MockFetchStrategy, OneByOne, StaticDownloader, StrategyError,
+};
+use async_patterns::testkit::{Delayed, TestServer};
+use mockall::Sequence;
+use tokio::time::Instant;
+
+fn urls(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("http://test/{i}")).collect()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A mock fetcher that expects each URL exactly once and answers `page <url>`.
+fn mock_http_once_each(urls: &[String]) -> MockHttpGet {
+    let mut mock = MockHttpGet::new();
+    for url in urls {
+        let expected = url.clone();
+        mock.expect_get()
+            .withf(move |u: &str| u == expected)
+            .times(1)
+            .returning(|u| Ok(format!("page {u}")));
+    }
+    mock
+}
+
+fn pages(results: &Fetched) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| match r {
+            Ok(body) => body.clone(),
+            Err(e) => format!("error: {e}"),
+        })
+        .collect()
+}
+
+fn strategies() -> Vec<Arc<dyn FetchStrategy>> {
+    vec![
+        Arc::new(OneByOne),
+        Arc::new(AllAtOnce),
+        Arc::new(Bounded::new(3)),
+        Arc::new(InTasks),
+    ]
+}
+
+// ---- the context, with mock strategies -------------------------------------------------------
+
+#[tokio::test]
+async fn the_downloader_calls_its_strategy_once_per_batch_with_the_urls_given() {
+    let batch = urls(3);
+    let expected = batch.clone();
+    let mut strategy = MockFetchStrategy::new();
+    strategy
+        .expect_fetch_all()
+        .withf(move |_, urls: &[String]| urls == expected.as_slice())
+        .times(1)
+        .returning(|_, urls| urls.iter().map(|u| Ok(format!("got {u}"))).collect());
+    let downloader = Downloader::new(Arc::new(MockHttpGet::new()), Arc::new(strategy));
+
+    let results = downloader.download(&batch).await.unwrap();
+    assert_eq!(
+        pages(&results),
+        [
+            "got http://test/0",
+            "got http://test/1",
+            "got http://test/2"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_swapped_strategy_is_used_from_the_next_batch_on_in_order() {
+    let mut seq = Sequence::new();
+    let mut first = MockFetchStrategy::new();
+    let mut second = MockFetchStrategy::new();
+    first
+        .expect_fetch_all()
+        .withf(|_, urls: &[String]| urls == ["a"])
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| vec![Ok("first".into())]);
+    second
+        .expect_fetch_all()
+        .withf(|_, urls: &[String]| urls == ["b", "c"])
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| vec![Ok("second".into()), Ok("second".into())]);
+    second.expect_name().return_const("second".to_owned());
+    first.expect_name().return_const("first".to_owned());
+
+    let downloader = Downloader::new(Arc::new(MockHttpGet::new()), Arc::new(first));
+    let a = downloader.download(&["a".into()]).await.unwrap();
+    let old = downloader.set_strategy(Arc::new(second));
+    let bc = downloader
+        .download(&["b".into(), "c".into()])
+        .await
+        .unwrap();
+
+    assert_eq!(old.name(), "first");
+    assert_eq!(downloader.strategy().name(), "second");
+    assert_eq!(pages(&a), ["first"]);
+    assert_eq!(pages(&bc), ["second", "second"]);
+}
+
+#[tokio::test]
+async fn a_strategy_that_loses_results_is_reported_by_name() {
+    let mut liar = MockFetchStrategy::new();
+    liar.expect_fetch_all()
+        .times(1)
+        .returning(|_, _| vec![Ok("only one".into())]);
+    liar.expect_name().return_const("liar".to_owned());
+    let downloader = Downloader::new(Arc::new(MockHttpGet::new()), Arc::new(liar));
+
+    let err = downloader.download(&urls(3)).await.unwrap_err();
+    assert!(matches!(
+        &err,
+        StrategyError::WrongCount { strategy, expected: 3, got: 1 } if strategy == "liar"
+    ));
+    assert_eq!(
+        err.to_string(),
+        r#"strategy "liar" returned 1 results for 3 URLs"#
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
+    let mut slow = MockFetchStrategy::new();
+    slow.expect_fetch_all()
+        .times(1)
+        .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
+    slow.expect_name().return_const("slow".to_owned());
+    let mut quick = MockFetchStrategy::new();
+    quick
+        .expect_fetch_all()
+        .times(1)
+        .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
+    quick.expect_name().return_const("quick".to_owned());
+
+    let downloader = Downloader::new(
+        Arc::new(MockHttpGet::new()),
+        Arc::new(Delayed::new(slow, ms(100))),
+    );
+    let two = urls(2);
+    let start = Instant::now();
+    let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
+        tokio::time::sleep(ms(10)).await;
+        // The swap does not wait for the download (no lock is held across its await).
+        downloader.set_strategy(Arc::new(quick));
+        assert_eq!(start.elapsed(), ms(10));
+    });
+    assert_eq!(start.elapsed(), ms(100));
+    let next = downloader.download(&urls(1)).await.unwrap();
+
+    assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
+    assert_eq!(pages(&next), ["quick"]);
+    assert_eq!(start.elapsed(), ms(100));
+}
+
+// ---- the strategies, with mock fetchers ------------------------------------------------------
+
+#[tokio::test]
+async fn every_strategy_requests_each_url_exactly_once_and_keeps_input_order() {
+    let batch = urls(7);
+    for strategy in strategies() {
+        let http: Arc<dyn HttpGet> = Arc::new(mock_http_once_each(&batch));
+        let results = strategy.fetch_all(&http, &batch).await;
+        let expected: Vec<String> = batch.iter().map(|u| format!("page {u}")).collect();
+        assert_eq!(pages(&results), expected, "{}", strategy.name());
+        // Dropping the mock checks the `times(1)` expectations.
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_threads_requests_each_url_exactly_once_and_keeps_input_order() {
+    let batch = urls(5);
+    let http: Arc<dyn HttpGet> = Arc::new(mock_http_once_each(&batch));
+    let results = FetchStrategy::fetch_all(&InThreads::bounded(2), &http, &batch).await;
+    let expected: Vec<String> = batch.iter().map(|u| format!("page {u}")).collect();
+    assert_eq!(pages(&results), expected);
+}
+
+#[tokio::test]
+async fn one_failed_url_never_loses_the_others() {
+    let batch = urls(4);
+    for strategy in strategies() {
+        let mut mock = MockHttpGet::new();
+        mock.expect_get().times(4).returning(|u| {
+            if u.ends_with("/2") {
+                Err(HttpError::Status {
+                    url: u.to_owned(),
+                    status: 503,
+                })
+            } else {
+                Ok(format!("page {u}"))
+            }
+        });
+        let http: Arc<dyn HttpGet> = Arc::new(mock);
+        let results = strategy.fetch_all(&http, &batch).await;
+        assert_eq!(results.len(), 4, "{}", strategy.name());
+        assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
+        assert!(matches!(
+            &results[2],
+            Err(HttpError::Status { url, status: 503 }) if url == "http://test/2"
+        ));
+    }
+}
+
+#[tokio::test]
+async fn in_tasks_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
+    // A hand-written fetcher: a panic inside a mockall mock would poison the mock itself.
+    struct Buggy;
+    #[async_trait::async_trait]
+    impl HttpGet for Buggy {
+        async fn get(&self, url: &str) -> Result<String, HttpError> {
+            if url.ends_with("/1") {
+                panic!("fetcher bug");
+            }
+            Ok("fine".into())
+        }
+    }
+    let http: Arc<dyn HttpGet> = Arc::new(Buggy);
+    let results = FetchStrategy::fetch_all(&InTasks, &http, &urls(3)).await;
+    assert_eq!(results[0].as_deref().unwrap(), "fine");
+    assert_eq!(results[2].as_deref().unwrap(), "fine");
+    let err = results[1].as_ref().unwrap_err();
+    assert!(matches!(
+        err,
+        HttpError::Task { url, source: TaskError::Panicked(message) }
+            if url == "http://test/1" && message == "fetcher bug"
+    ));
+}
+
+#[test]
+fn in_threads_outside_a_runtime_reports_an_error_per_url_instead_of_panicking() {
+    let http: Arc<dyn HttpGet> = Arc::new(MockHttpGet::new());
+    let results =
+        futures::executor::block_on(FetchStrategy::fetch_all(&InThreads::new(), &http, &urls(2)));
+    assert_eq!(results.len(), 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(HttpError::Client { .. })))
+    );
+}
+
+#[test]
+fn a_zero_limit_is_taken_as_one() {
+    assert_eq!(Bounded::new(0).limit(), 1);
+    assert_eq!(Bounded::new(4).limit(), 4);
+}
+
+// ---- the shape in virtual time: 10 URLs of 100 ms each --------------------------------------
+
+/// Fetch 10 URLs of 100 ms through `strategy`; the virtual time taken and the peak overlap.
+async fn timed(strategy: Arc<dyn FetchStrategy>) -> (Duration, usize) {
+    let batch = urls(10);
+    let slow = Arc::new(Delayed::new(mock_http_once_each(&batch), ms(100)));
+    let downloader = Downloader::new(slow.clone(), strategy);
+    let start = Instant::now();
+    let results = downloader.download(&batch).await.unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    (start.elapsed(), slow.gauge().peak())
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_by_one_takes_the_sum() {
+    assert_eq!(timed(Arc::new(OneByOne)).await, (ms(1000), 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_at_once_takes_the_longest() {
+    assert_eq!(timed(Arc::new(AllAtOnce)).await, (ms(100), 10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bounded_by_three_takes_four_rounds() {
+    assert_eq!(timed(Arc::new(Bounded::new(3))).await, (ms(400), 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_tasks_takes_the_longest() {
+    assert_eq!(timed(Arc::new(InTasks)).await, (ms(100), 10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_static_downloader_has_the_same_shape() {
+    let batch = urls(10);
+    let slow: Arc<dyn HttpGet> = Arc::new(Delayed::new(mock_http_once_each(&batch), ms(100)));
+    let downloader = StaticDownloader::new(Arc::clone(&slow), Bounded::new(5));
+    let start = Instant::now();
+    let results = downloader.download(&batch).await.unwrap();
+    assert_eq!(start.elapsed(), ms(200));
+    assert_eq!(results.len(), 10);
+    assert_eq!(downloader.strategy().limit(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_async_closure_is_a_one_off_strategy() {
+    // Two halves, each half all at once: 2 x 100 ms.
+    let halves = FnStrategy::new(
+        "halves",
+        async |http: Arc<dyn HttpGet>, urls: Vec<String>| {
+            let mid = urls.len() / 2;
+            let mut out = Vec::new();
+            for half in [&urls[..mid], &urls[mid..]] {
+                out.extend(futures::future::join_all(half.iter().map(|u| http.get(u))).await);
+            }
+            out
+        },
+    );
+    let (took, peak) = timed(Arc::new(halves)).await;
+    assert_eq!((took, peak), (ms(200), 5));
+}
+
+// ---- real HTTP over the loopback server ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_strategy_fetches_real_pages_and_keeps_a_failure_in_its_slot() {
+    let server = TestServer::start().unwrap();
+    let mut batch: Vec<String> = (0..4).map(|i| server.page_url(i, 300)).collect();
+    batch.insert(2, server.status_url(500));
+    let http: Arc<dyn HttpGet> = Arc::new(NativeHttp::new(Some(Duration::from_secs(10))).unwrap());
+
+    let all: Vec<(Arc<dyn FetchStrategy>, usize)> = vec![
+        (Arc::new(OneByOne), 1),
+        (Arc::new(AllAtOnce), 4),
+        (Arc::new(Bounded::new(2)), 2),
+        (Arc::new(InTasks), 4),
+        (Arc::new(InThreads::new()), 4),
+    ];
+    for (strategy, overlap) in all {
+        server.reset_stats();
+        let downloader = Downloader::new(Arc::clone(&http), Arc::clone(&strategy));
+        let results = downloader.download(&batch).await.unwrap();
+        let name = strategy.name();
+        assert_eq!(results.len(), 5, "{name}");
+        assert!(
+            results[0].as_deref().unwrap().starts_with("title: item 0"),
+            "{name}"
+        );
+        assert!(
+            results[4].as_deref().unwrap().starts_with("title: item 3"),
+            "{name}"
+        );
+        assert!(
+            matches!(&results[2], Err(HttpError::Status { status: 500, .. })),
+            "{name}"
+        );
+        assert_eq!(server.requests(), 5, "{name}");
+        if overlap == 1 {
+            assert_eq!(server.peak_in_flight(), 1, "{name}");
+        } else {
+            // The four slow pages (300 ms each) overlap, up to the strategy's limit.
+            assert!(server.peak_in_flight() >= overlap, "{name}");
+        }
+        if name == "bounded" {
+            assert!(server.peak_in_flight() <= 2, "{name}");
+        }
+    }
+}
