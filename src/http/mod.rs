@@ -88,8 +88,9 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
-    /// The blocking task that ran the request panicked or was cancelled.
-    #[error("the blocking task fetching {url} failed: {source}")]
+    /// The task that ran the request (a blocking one, or a spawned one) panicked or was
+    /// cancelled.
+    #[error("the task fetching {url} failed: {source}")]
     Task {
         /// The URL requested.
         url: String,

@@ -14,5 +14,7 @@ mod server;
 pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{MAX_BYTES, TestServer, TestkitError};
 
+pub use crate::factory::MockDevice;
 pub use crate::http::MockHttpGet;
 pub use crate::observer::MockObserver;
+pub use crate::strategy::MockFetchStrategy;
