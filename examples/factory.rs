@@ -27,7 +27,7 @@ fn requests() -> Vec<(&'static str, Config)> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+pub async fn main() -> Result<(), Box<dyn Error>> {
     let home = device_registry().with_timeout(Duration::from_millis(300));
     // A new kind at run time, from an async closure: a light with a quicker handshake.
     home.register("night light", async |config: Config| {

@@ -93,7 +93,7 @@ impl<H: HttpGet> Observer<HomeEvent> for Webhook<H> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TestServer::start()?;
     let arg = std::env::args().nth(1);
     let webhook_url = arg.clone().unwrap_or_else(|| server.delay_url(100));

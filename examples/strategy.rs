@@ -33,7 +33,7 @@ fn summary(results: &Fetched) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+pub async fn main() -> Result<(), Box<dyn Error>> {
     let server = TestServer::start()?;
     let wait = Duration::from_millis(100);
     let (urls, ideal) = match std::env::args().nth(1) {

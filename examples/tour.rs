@@ -1,11 +1,12 @@
-//! The whole story, offline, in well under 30 seconds: every basics example, briefly.
+//! The whole story, offline, in under 30 seconds: every basics example briefly, then every
+//! pattern example.
 //!
 //! ```text
 //! cargo run --release --example tour
 //! ```
 //!
-//! Each part prints what to notice, then its timing table. The pattern examples (`strategy`,
-//! `factory`, `observer`, `pipeline_plan`, `pipeline_stream`) run on their own.
+//! Each part prints what to notice, then its timing table. Each also runs on its own
+//! (`cargo run --release --example gather`), some with a URL argument for the real network.
 
 use std::error::Error;
 use std::time::Instant;
@@ -15,15 +16,21 @@ use std::time::Instant;
 #[allow(dead_code)]
 #[path = "concurrency_vs_parallelism.rs"]
 mod concurrency_vs_parallelism;
+#[path = "factory.rs"]
+mod factory;
 #[allow(dead_code)]
 #[path = "gather.rs"]
 mod gather;
+#[path = "observer.rs"]
+mod observer;
 #[allow(dead_code)]
 #[path = "recap.rs"]
 mod recap;
 #[allow(dead_code)]
 #[path = "req_http_aio.rs"]
 mod req_http_aio;
+#[path = "strategy.rs"]
+mod strategy;
 #[allow(dead_code)]
 #[path = "to_thread.rs"]
 mod to_thread;
@@ -48,9 +55,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!();
     concurrency_vs_parallelism::run(true)?;
     println!();
+    println!("== the patterns: the same shapes, with .await\n");
+    // The pattern examples' `main`s build their own runtimes (`#[tokio::main]`), so this
+    // synchronous main can call them as they are.
+    strategy::main()?;
+    println!();
+    factory::main()?;
+    println!();
+    observer::main()?;
+    println!();
     println!("tour finished in {:.1} s", start.elapsed().as_secs_f64());
-    println!(
-        "next: cargo run --release --example strategy (then factory, observer, pipeline_plan, pipeline_stream)"
-    );
     Ok(())
 }
