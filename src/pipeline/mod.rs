@@ -1,1 +1,2 @@
-//! Pipelines: nested plans and streaming stages (in progress).
+//! Pipelines: nested plans of steps, and streaming stages with bounded concurrency.
+pub mod plan;
