@@ -429,7 +429,11 @@ impl StepContext {
         };
         StepContext {
             path,
-            depth: if self.path.is_empty() { 0 } else { self.depth + 1 },
+            depth: if self.path.is_empty() {
+                0
+            } else {
+                self.depth + 1
+            },
             origin: self.origin,
             spans: Arc::clone(&self.spans),
         }
