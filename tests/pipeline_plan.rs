@@ -369,5 +369,8 @@ async fn the_timeline_draws_one_bar_per_step_and_shows_overlap() {
     assert_eq!(bar("seat-heat"), (16..24).collect::<Vec<_>>());
     // The devices' routines overlap: news (from 90 ms) and seat-heat (80-120 ms) share columns.
     assert!(bar("news").contains(&19) && bar("seat-heat").contains(&19));
-    assert!(!text.contains("morning/"), "labels are names, indented by depth");
+    assert!(
+        !text.contains("morning/"),
+        "labels are names, indented by depth"
+    );
 }

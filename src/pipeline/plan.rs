@@ -200,9 +200,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn of(result: &Result<(), StepError>) -> Self {
+    /// The outcome of the step at `path`: a timeout or panic counts as its own only when the
+    /// error is its own; when a descendant's, the step simply failed.
+    fn of(result: &Result<(), StepError>, path: &str) -> Self {
         match result {
             Ok(()) => Outcome::Ok,
+            Err(e) if e.path() != Some(path) => Outcome::Failed,
             Err(StepError::TimedOut { .. }) => Outcome::TimedOut,
             Err(StepError::Panicked { .. }) => Outcome::Panicked,
             Err(_) => Outcome::Failed,
@@ -260,14 +263,15 @@ impl Span {
     }
 }
 
-/// Every step's [`Span`], in the order the steps started.
+/// Every step's [`Span`], in tree order (as the plan nests).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
     spans: Vec<Span>,
 }
 
 impl Trace {
-    /// The spans, in start order (a parent before its children).
+    /// The spans in tree order: a parent, then each of its children's subtrees in the order
+    /// the children started.
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }
@@ -356,6 +360,7 @@ impl fmt::Display for Trace {
 #[derive(Debug)]
 struct Open {
     path: String,
+    parent: Option<usize>,
     depth: usize,
     start: Duration,
     end: Option<(Duration, Outcome)>,
@@ -369,6 +374,10 @@ struct Open {
 pub struct StepContext {
     path: String,
     depth: usize,
+    /// This step's span in the trace, once opened.
+    span: Option<usize>,
+    /// The span of the step that runs this one.
+    parent: Option<usize>,
     origin: Instant,
     spans: Arc<Mutex<Vec<Open>>>,
 }
@@ -385,6 +394,8 @@ impl StepContext {
         StepContext {
             path: String::new(),
             depth: 0,
+            span: None,
+            parent: None,
             origin: Instant::now(),
             spans: Arc::new(Mutex::new(Vec::new())),
         }
@@ -403,20 +414,33 @@ impl StepContext {
     /// The trace recorded so far: finished steps, and running ones as if they ended now.
     pub fn trace(&self) -> Trace {
         let now = self.elapsed();
-        let spans = self
-            .lock()
-            .iter()
-            .map(|o| {
+        let open = self.lock();
+        // Tree order: a depth-first walk, siblings in the order they started.
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); open.len()];
+        let mut roots = Vec::new();
+        for (i, o) in open.iter().enumerate() {
+            match o.parent.and_then(|p| children.get_mut(p)) {
+                Some(siblings) => siblings.push(i),
+                None => roots.push(i),
+            }
+        }
+        let mut spans = Vec::with_capacity(open.len());
+        let mut stack: Vec<usize> = roots.into_iter().rev().collect();
+        while let Some(i) = stack.pop() {
+            if let Some(o) = open.get(i) {
                 let (end, outcome) = o.end.unwrap_or((now, Outcome::Cancelled));
-                Span {
+                spans.push(Span {
                     path: o.path.clone(),
                     depth: o.depth,
                     start: o.start,
                     end,
                     outcome,
-                }
-            })
-            .collect();
+                });
+            }
+            if let Some(kids) = children.get(i) {
+                stack.extend(kids.iter().rev());
+            }
+        }
         Trace { spans }
     }
 
@@ -434,6 +458,8 @@ impl StepContext {
             } else {
                 self.depth + 1
             },
+            span: None,
+            parent: self.span,
             origin: self.origin,
             spans: Arc::clone(&self.spans),
         }
@@ -444,30 +470,36 @@ impl StepContext {
         self.spans.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn open(&self) -> SpanGuard<'_> {
-        let mut spans = self.lock();
-        spans.push(Open {
-            path: self.path.clone(),
-            depth: self.depth,
-            start: self.elapsed(),
-            end: None,
-        });
+    /// Record this step's start; the guard records its end.
+    fn open(&mut self) -> SpanGuard {
+        let index = {
+            let mut spans = self.lock();
+            spans.push(Open {
+                path: self.path.clone(),
+                parent: self.parent,
+                depth: self.depth,
+                start: self.elapsed(),
+                end: None,
+            });
+            spans.len() - 1
+        };
+        self.span = Some(index);
         SpanGuard {
-            cx: self,
-            index: spans.len() - 1,
+            cx: self.clone(),
+            index,
             closed: false,
         }
     }
 }
 
 /// Closes a span when the step ends; if the step's future is dropped first, marks it cancelled.
-struct SpanGuard<'a> {
-    cx: &'a StepContext,
+struct SpanGuard {
+    cx: StepContext,
     index: usize,
     closed: bool,
 }
 
-impl SpanGuard<'_> {
+impl SpanGuard {
     fn close(&mut self, outcome: Outcome) {
         let now = self.cx.elapsed();
         if let Some(open) = self.cx.lock().get_mut(self.index) {
@@ -477,7 +509,7 @@ impl SpanGuard<'_> {
     }
 }
 
-impl Drop for SpanGuard<'_> {
+impl Drop for SpanGuard {
     fn drop(&mut self) {
         if !self.closed {
             self.close(Outcome::Cancelled);
@@ -550,7 +582,7 @@ impl<T: Step + ?Sized> Step for &T {
 /// Run `child` as a child of the step that owns `parent`: record its span, catch its panic,
 /// and give its error the child's path. Composites (yours too) call this for every child.
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
-    let cx = parent.child(child.name());
+    let mut cx = parent.child(child.name());
     let mut span = cx.open();
     let result = match AssertUnwindSafe(child.run(&cx)).catch_unwind().await {
         Ok(result) => result,
@@ -560,7 +592,7 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
         }),
     }
     .map_err(|e| e.at(cx.path()));
-    span.close(Outcome::of(&result));
+    span.close(Outcome::of(&result, cx.path()));
     result
 }
 
