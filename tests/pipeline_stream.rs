@@ -226,8 +226,8 @@ async fn skip_and_report_names_the_stage_and_index_of_each_failed_item() {
             }
         })
         .stage_fn("parse", StageOptions::unordered(2), |x: u64| async move {
-            if x % 3 == 0 {
-                return Err(BoxError::from("not a multiple of 3, please"));
+            if x.is_multiple_of(3) {
+                return Err(BoxError::from("multiples of 3 are rejected"));
             }
             if x == 7 {
                 panic!("parser bug on {x}");

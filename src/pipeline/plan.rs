@@ -588,7 +588,7 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
         Ok(result) => result,
         Err(payload) => Err(StepError::Panicked {
             path: String::new(),
-            message: panic_message(&*payload),
+            message: panic_message(payload),
         }),
     }
     .map_err(|e| e.at(cx.path()));

@@ -598,7 +598,7 @@ where
                 Err(payload) => Err(StageError::Panicked {
                     stage: name.to_string(),
                     index,
-                    message: panic_message(&*payload),
+                    message: panic_message(payload),
                 }),
             };
             (index, result)
