@@ -24,7 +24,9 @@
 //! ```
 //!
 //! # What changed, and what async adds
-//! The shape did not change: `run` became `async`, each call got an `.await`. What async adds
+//! The shape did not change: `run` became `async`, each call got an `.await`. One argument was
+//! added, `cx: &`[`StepContext`]: the step's path and the shared trace travel down the nesting
+//! with the call, instead of living in global state. What async adds
 //! is that [`Parallel`] is now real concurrency on one task (its children are futures polled
 //! together, no threads), and with it three things a sync composite cannot offer cheaply:
 //!
@@ -75,7 +77,10 @@
 //! # Cost
 //! Each step run costs a boxed future (`async_trait`), a span pushed to the trace under a
 //! `std::sync::Mutex` held for a few instructions (never across an `.await`), and a
-//! `catch_unwind` frame: well under a microsecond, negligible next to any step that does I/O.
+//! `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one
+//! boxed future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native
+//! `async fn` in the trait would save the box but could not be stored as `dyn Step`, and a
+//! plan is exactly a list of different step types.
 //! [`Parallel`] polls its children on the one task that awaits it: concurrency, not parallelism.
 //! CPU-heavy steps should hand their work to [`crate::basics::blocking::to_thread`].
 
@@ -325,10 +330,10 @@ impl Trace {
         };
         let mut out = String::new();
         for span in &self.spans {
-            let (from, to) = (col(span.start), col(span.end).min(width));
-            // Give every span at least one mark, so instant steps stay visible.
-            let to = to.max(from + 1).min(width.max(from + 1));
-            let bar: String = (0..width.max(to))
+            // Every span gets at least one mark, so instant steps stay visible.
+            let from = col(span.start).min(width - 1);
+            let to = col(span.end).clamp(from + 1, width);
+            let bar: String = (0..width)
                 .map(|c| {
                     if c >= from && c < to {
                         span.outcome.mark()
@@ -874,6 +879,23 @@ mod tests {
             several.to_string(),
             "2 steps failed: step \"p\" failed: x; step \"p\" failed: y"
         );
+    }
+
+    #[test]
+    fn every_bar_has_the_same_width_and_at_least_one_mark() {
+        let span = |path: &str, start, end| Span {
+            path: path.to_owned(),
+            depth: 0,
+            start: ms(start),
+            end: ms(end),
+            outcome: Outcome::Ok,
+        };
+        let trace = Trace {
+            spans: vec![span("a", 0, 100), span("b", 100, 100), span("c", 0, 0)],
+        };
+        let text = trace.timeline(10);
+        let bars: Vec<&str> = text.lines().filter_map(|l| l.split('|').nth(1)).collect();
+        assert_eq!(bars, ["##########", "         #", "#         "]);
     }
 
     #[test]
