@@ -1,0 +1,346 @@
+//! Streaming stages: every item exactly once, order, back-pressure, errors, cancellation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_patterns::http::BoxError;
+use async_patterns::pipeline::stream::{
+    ErrorPolicy, MockStage, Pipeline, Stage, StageError, StageOptions,
+};
+use async_patterns::testkit::{Delayed, Gauge};
+use futures::StreamExt;
+use proptest::prelude::*;
+use tokio::time::{Instant, sleep};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A stage that waits `wait(x)` ms then passes `x` on, counting calls on a gauge.
+struct Sleepy {
+    gauge: Gauge,
+    wait: fn(u64) -> u64,
+}
+
+#[async_trait::async_trait]
+impl Stage<u64, u64> for Sleepy {
+    async fn process(&self, x: u64) -> Result<u64, BoxError> {
+        let _call = self.gauge.enter();
+        sleep(ms((self.wait)(x))).await;
+        Ok(x)
+    }
+}
+
+fn sleepy(wait: fn(u64) -> u64) -> (Sleepy, Gauge) {
+    let gauge = Gauge::new();
+    (
+        Sleepy {
+            gauge: gauge.clone(),
+            wait,
+        },
+        gauge,
+    )
+}
+
+#[derive(Debug, Clone)]
+struct StageSpec {
+    limit: usize,
+    buffer: usize,
+    ordered: bool,
+    spawned: bool,
+}
+
+fn stage_spec() -> impl Strategy<Value = StageSpec> {
+    (1usize..8, 0usize..4, any::<bool>(), any::<bool>()).prop_map(
+        |(limit, buffer, ordered, spawned)| StageSpec {
+            limit,
+            buffer,
+            ordered,
+            spawned,
+        },
+    )
+}
+
+fn options(spec: &StageSpec) -> StageOptions {
+    let o = if spec.ordered {
+        StageOptions::ordered(spec.limit)
+    } else {
+        StageOptions::unordered(spec.limit)
+    };
+    let o = o.buffer(spec.buffer);
+    if spec.spawned { o.spawned() } else { o }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the inputs, limits, buffers and modes: every input comes out exactly once, in
+    /// input order when every stage keeps order, and never more than `capacity` items are
+    /// between the source and the consumer.
+    #[test]
+    fn every_input_comes_out_exactly_once(
+        inputs in proptest::collection::vec(0u64..1000, 0..150),
+        specs in proptest::collection::vec(stage_spec(), 1..4),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()?;
+        let produced = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&produced);
+        let source = inputs.clone().into_iter().inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut pipeline = Pipeline::from_iter(source);
+        for (i, spec) in specs.iter().enumerate() {
+            // Different waits per stage and per item, so completion order is scrambled.
+            let wait = [|x: u64| x % 7, |x: u64| (x * 3) % 5, |x: u64| (x + 2) % 4][i % 3];
+            pipeline = pipeline.stage(format!("s{i}"), options(spec), sleepy(wait).0);
+        }
+        let capacity = pipeline.capacity();
+        let (outputs, worst) = rt.block_on(async {
+            let mut stream = pipeline.into_stream();
+            let mut outputs = Vec::new();
+            let mut worst = 0;
+            while let Some(item) = stream.next().await {
+                outputs.push(item.map_err(|e| e.to_string()));
+                let consumed = outputs.len();
+                worst = worst.max(produced.load(Ordering::SeqCst) - consumed);
+            }
+            (outputs, worst)
+        });
+        let mut outputs: Vec<u64> = outputs.into_iter().collect::<Result<_, String>>()
+            .map_err(TestCaseError::fail)?;
+        prop_assert!(worst <= capacity, "{worst} in flight, capacity {capacity}");
+        if specs.iter().all(|s| s.ordered) {
+            prop_assert_eq!(&outputs, &inputs);
+        }
+        let mut expected = inputs;
+        expected.sort_unstable();
+        outputs.sort_unstable();
+        prop_assert_eq!(outputs, expected);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pipeline_is_as_fast_as_its_slowest_stage() {
+    // Stage a: 10 ms per item, one at a time (100 items/s). Stage b: 50 ms, ten at a time
+    // (200 items/s). So a sets the pace: 20 items leave a by 200 ms, the last is done at 250.
+    let (a, a_gauge) = sleepy(|_| 10);
+    let (b, b_gauge) = sleepy(|_| 50);
+    let start = Instant::now();
+    let out: Vec<u64> = Pipeline::from_iter(0..20u64)
+        .stage("a", StageOptions::ordered(1), a)
+        .stage("b", StageOptions::ordered(10), b)
+        .into_stream()
+        .map(|r| r.unwrap_or(u64::MAX))
+        .collect()
+        .await;
+    assert_eq!(start.elapsed(), ms(250));
+    assert_eq!(out, (0..20).collect::<Vec<_>>());
+    assert_eq!((a_gauge.peak(), b_gauge.peak()), (1, 5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stage_never_runs_more_than_its_limit() {
+    let gauge = Gauge::new();
+    let mut mock = MockStage::new();
+    mock.expect_process()
+        .times(20)
+        .returning(|s| Ok(s.to_uppercase()));
+    let stage = Delayed::with_gauge(mock, ms(100), gauge.clone());
+    let start = Instant::now();
+    let (out, errors) = Pipeline::from_iter((0..20).map(|i| format!("item{i}")))
+        .stage("upper", StageOptions::unordered(5), stage)
+        .into_stream()
+        .partition()
+        .await;
+    assert!(errors.is_empty());
+    assert_eq!(out.len(), 20);
+    assert!(out.iter().all(|s| s.starts_with("ITEM")));
+    assert_eq!(gauge.peak(), 5);
+    assert_eq!(
+        start.elapsed(),
+        ms(400),
+        "20 items, 5 at a time, 100 ms each"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unordered_yields_as_ready_and_ordered_keeps_input_order() {
+    let waits = |x: u64| [30, 10, 20][x as usize % 3];
+    let run = |options: StageOptions| async move {
+        Pipeline::from_iter(0..3u64)
+            .stage("s", options, sleepy(waits).0)
+            .into_stream()
+            .map(|r| r.unwrap_or(u64::MAX))
+            .collect::<Vec<_>>()
+            .await
+    };
+    assert_eq!(run(StageOptions::unordered(3)).await, [1, 2, 0]);
+    assert_eq!(run(StageOptions::ordered(3)).await, [0, 1, 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_consumer_keeps_the_items_in_flight_bounded() {
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&produced);
+    // An endless source: only back-pressure keeps it from being drained.
+    let source = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let (fetch, fetch_gauge) = sleepy(|_| 5);
+    let (parse, parse_gauge) = sleepy(|_| 1);
+    let pipeline = Pipeline::from_iter(source)
+        .stage("fetch", StageOptions::unordered(8).buffer(4), fetch)
+        .stage("parse", StageOptions::ordered(2).buffer(1), parse);
+    let capacity = pipeline.capacity();
+    assert_eq!(capacity, 8 + 4 + 2 + 1);
+    let mut stream = pipeline.into_stream();
+    let mut worst = 0;
+    for consumed in 1..=50 {
+        assert!(stream.next().await.is_some());
+        sleep(ms(100)).await; // the consumer is much slower than the stages
+        worst = worst.max(produced.load(Ordering::SeqCst) - consumed);
+    }
+    assert!(
+        worst <= capacity,
+        "{worst} items in flight, capacity {capacity}"
+    );
+    // Measured right after a hand-over: each of the two stages has just passed one item on and
+    // refills that slot on the next poll. Everything else is full: upstream ran ahead.
+    assert_eq!(worst, capacity - 2, "the buffers did fill up");
+    assert!(fetch_gauge.peak() <= 8 && parse_gauge.peak() <= 2);
+    assert!(produced.load(Ordering::SeqCst) <= 50 + capacity);
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_and_report_names_the_stage_and_index_of_each_failed_item() {
+    let (out, errors) = Pipeline::from_iter(0..10u64)
+        .stage_fn("fetch", StageOptions::ordered(3), |x| async move {
+            if x == 4 {
+                Err(format!("no page {x}"))
+            } else {
+                Ok(x)
+            }
+        })
+        .stage_fn("parse", StageOptions::unordered(2), |x: u64| async move {
+            if x.is_multiple_of(3) {
+                return Err(BoxError::from("multiples of 3 are rejected"));
+            }
+            if x == 7 {
+                panic!("parser bug on {x}");
+            }
+            Ok(x * 10)
+        })
+        .on_error(ErrorPolicy::SkipAndReport)
+        .into_stream()
+        .partition()
+        .await;
+    let mut out = out;
+    out.sort_unstable();
+    assert_eq!(out, [10, 20, 50, 80]);
+    let mut report: Vec<(String, usize)> = errors
+        .iter()
+        .map(|e| (e.stage().to_owned(), e.index()))
+        .collect();
+    report.sort();
+    let expected = [
+        ("fetch", 4),
+        ("parse", 0),
+        ("parse", 3),
+        ("parse", 6),
+        ("parse", 7),
+        ("parse", 9),
+    ];
+    let expected: Vec<(String, usize)> = expected
+        .iter()
+        .map(|(s, i)| ((*s).to_owned(), *i))
+        .collect();
+    assert_eq!(report, expected);
+    let fetch_error = errors
+        .iter()
+        .find(|e| e.index() == 4)
+        .map(ToString::to_string);
+    assert_eq!(
+        fetch_error.as_deref(),
+        Some("stage \"fetch\" failed on input #4: no page 4")
+    );
+    assert!(errors.iter().any(|e| matches!(e,
+        StageError::Panicked { index: 7, message, .. } if message == "parser bug on 7")));
+}
+
+#[tokio::test]
+async fn stop_at_first_ends_the_stream_and_starts_nothing_after_the_failure() {
+    let mut mock = MockStage::new();
+    for (input, ok) in [("a", true), ("b", true), ("c", false)] {
+        mock.expect_process()
+            .withf(move |s: &String| s == input)
+            .times(1)
+            .returning(move |s| if ok { Ok(s) } else { Err("bad c".into()) });
+    }
+    mock.expect_process()
+        .withf(|s: &String| s == "d" || s == "e")
+        .times(0)
+        .returning(Ok);
+    let items: Vec<_> = Pipeline::from_iter(["a", "b", "c", "d", "e"].map(String::from))
+        .stage("check", StageOptions::ordered(1).buffer(0), mock)
+        .into_stream()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect()
+        .await;
+    assert_eq!(
+        items,
+        [
+            Ok("a".to_owned()),
+            Ok("b".to_owned()),
+            Err("stage \"check\" failed on input #2: bad c".to_owned())
+        ]
+    );
+    // The mock verifies on drop that d and e never reached the stage.
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_output_stream_cancels_everything_and_leaves_no_task_alive() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let (slow, slow_gauge) = sleepy(|x| if x == 0 { 1 } else { 60_000 });
+    let (inline, inline_gauge) = sleepy(|_| 60_000);
+    let mut stream = Pipeline::from_iter(0u64..1000)
+        // Item 0 is quick; every other item would take a minute.
+        .stage("spawned", StageOptions::unordered(6).spawned(), slow)
+        .stage_fn("pass", StageOptions::ordered(1), |x| async move {
+            Ok::<_, String>(x)
+        })
+        .into_stream();
+    // A second, in-task pipeline that is dropped mid-flight too.
+    let mut other = Pipeline::from_iter(0u64..1000)
+        .stage("inline", StageOptions::unordered(4), inline)
+        .into_stream();
+    let first = stream.next().await;
+    assert_eq!(first.map(|r| r.ok()), Some(Some(0)));
+    let none = tokio::time::timeout(ms(10), other.next()).await;
+    assert!(none.is_err(), "nothing finishes in 10 ms");
+    assert_eq!(slow_gauge.current(), 6, "six spawned items in flight");
+    assert_eq!(inline_gauge.current(), 4, "four in-task items in flight");
+    assert_eq!(metrics.num_alive_tasks(), before + 6);
+
+    drop(stream);
+    drop(other);
+    // Aborted tasks are reaped by the runtime on its next turns.
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == before {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), before);
+    assert_eq!(slow_gauge.current(), 0, "the spawned work was dropped");
+    assert_eq!(inline_gauge.current(), 0, "the in-task work was dropped");
+    assert_eq!(
+        slow_gauge.total(),
+        7,
+        "item 0 and six slow ones, nothing more started"
+    );
+}
