@@ -116,7 +116,7 @@ impl Home {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let critical_path = Duration::from_millis(210);
     let mut table = Table::new("smart-home morning, 10 messages").ideal(critical_path);
 

@@ -109,7 +109,7 @@ async fn run(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = NativeHttp::new(Some(Duration::from_secs(10)))?;
     let latency = Duration::from_millis(20);
     let fetch_limit = 20;

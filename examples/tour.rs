@@ -11,8 +11,9 @@
 use std::error::Error;
 use std::time::Instant;
 
-// Each example is compiled here as a module so the tour reuses its `run`; their `main`s go
-// unused in this binary.
+// Each example is compiled here as a module so the tour reuses it. The basics examples expose
+// `run(.., brief)` and their own `main`s go unused here; the pattern examples' `main`s build their
+// own runtimes (`#[tokio::main]`), so this synchronous main calls them as they are.
 #[allow(dead_code)]
 #[path = "concurrency_vs_parallelism.rs"]
 mod concurrency_vs_parallelism;
@@ -23,6 +24,10 @@ mod factory;
 mod gather;
 #[path = "observer.rs"]
 mod observer;
+#[path = "pipeline_plan.rs"]
+mod pipeline_plan;
+#[path = "pipeline_stream.rs"]
+mod pipeline_stream;
 #[allow(dead_code)]
 #[path = "recap.rs"]
 mod recap;
@@ -56,13 +61,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     concurrency_vs_parallelism::run(true)?;
     println!();
     println!("== the patterns: the same shapes, with .await\n");
-    // The pattern examples' `main`s build their own runtimes (`#[tokio::main]`), so this
-    // synchronous main can call them as they are.
     strategy::main()?;
     println!();
     factory::main()?;
     println!();
     observer::main()?;
+    println!();
+    pipeline_plan::main()?;
+    println!();
+    pipeline_stream::main()?;
     println!();
     println!("tour finished in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())

@@ -17,4 +17,6 @@ pub use server::{MAX_BYTES, TestServer, TestkitError};
 pub use crate::factory::MockDevice;
 pub use crate::http::MockHttpGet;
 pub use crate::observer::MockObserver;
+pub use crate::pipeline::plan::MockStep;
+pub use crate::pipeline::stream::MockStage;
 pub use crate::strategy::MockFetchStrategy;
