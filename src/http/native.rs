@@ -5,6 +5,9 @@
 //! thread. One `Client` is built and reused, so connections are pooled across requests (building
 //! a client per request would pay a fresh TCP, and TLS, handshake every time).
 //!
+//! Dropping the future cancels the request at once: the socket is closed (or returned to the
+//! pool) and no thread is left working for a result nobody will read.
+//!
 //! ```text
 //! async fn get(url) -> Result<String> { to_thread(move || blocking.get(url)).await } // threaded
 //! async fn get(url) -> Result<String> { client.get(url).send().await?.text().await }  // native

@@ -12,6 +12,11 @@
 //! grows to 512 threads; but every request in flight holds an OS thread. The native async client
 //! ([`crate::http::native`]) waits for thousands of sockets with none.
 //!
+//! # Cancellation
+//! Dropping the future stops the *waiting*, not the request: a blocking thread cannot be
+//! interrupted, so the request runs to its end (or its timeout) and the result is discarded.
+//! Set a timeout so an abandoned request cannot hold its thread for long.
+//!
 //! The blocking client is built lazily on the first blocking thread that needs it (reqwest
 //! refuses to build it on a runtime thread) and is never dropped on a runtime thread.
 
