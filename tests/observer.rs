@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_patterns::observer::{
     BoxError, FnObserver, MockObserver, Observer, ObserverError, Outcome, OwnedFnObserver,
-    Received, Subject,
+    Received, Subject, Subscription,
 };
-use async_patterns::testkit::Delayed;
+use async_patterns::testkit::{Delayed, Gauge};
 use futures::StreamExt;
 use mockall::Sequence;
 use tokio::time::Instant;
@@ -45,9 +45,14 @@ fn expects_both_once() -> MockObserver<Home> {
 
 /// A mock that answers every call `Ok` after `delay` of (virtual) time.
 fn slow_ok(delay: Duration) -> Delayed<MockObserver<Home>> {
+    slow_ok_on(delay, Gauge::new())
+}
+
+/// [`slow_ok`], counting its calls on `gauge`.
+fn slow_ok_on(delay: Duration, gauge: Gauge) -> Delayed<MockObserver<Home>> {
     let mut mock = MockObserver::new();
     mock.expect_notify().returning(|_| Ok(()));
-    Delayed::new(mock, delay)
+    Delayed::with_gauge(mock, delay, gauge)
 }
 
 #[tokio::test]
@@ -76,7 +81,7 @@ fn subjects_guards_and_streams_cross_threads() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
     send_sync::<Subject<Home>>();
-    send_sync::<async_patterns::observer::Subscription>();
+    send_sync::<Subscription>();
     send::<async_patterns::observer::EventStream<Home>>();
     send_sync::<async_patterns::observer::Report>();
 }
@@ -93,46 +98,60 @@ async fn dropping_the_guard_unsubscribes() {
     assert!(subject.notify(&LIGHT).await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn notify_in_order_follows_subscription_order() {
     let subject = Subject::<Home>::new();
     let mut seq = Sequence::new();
     let mut guards = Vec::new();
-    for name in ["first", "second", "third"] {
+    // The first subscribed is the slowest: run concurrently, the mocks would be reached in
+    // reverse order and the `Sequence` would fail.
+    for (name, delay) in [("first", 30), ("second", 20), ("third", 10)] {
         let mut mock = MockObserver::<Home>::new();
         mock.expect_notify()
             .withf(|e: &Home| *e == DOOR)
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Ok(()));
-        guards.push(subject.subscribe_named(name, mock));
+        guards.push(subject.subscribe_named(name, Delayed::new(mock, ms(delay))));
     }
+    let start = Instant::now();
     let report = subject.notify_in_order(&DOOR).await;
+    assert_eq!(start.elapsed(), ms(60));
     let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
     assert_eq!(names, ["first", "second", "third"]);
-    assert!(report.all_delivered());
+    assert!(report.all_delivered(), "{report}");
     drop(subject);
+}
+
+/// Observers of 100, 200 and 300 ms, sharing a gauge that counts how many overlap.
+fn three_slow_observers(gauge: &Gauge) -> (Subject<Home>, Vec<Subscription>) {
+    let subject = Subject::new();
+    let guards = [100, 200, 300]
+        .into_iter()
+        .map(|d| subject.subscribe_named(format!("{d} ms"), slow_ok_on(ms(d), gauge.clone())))
+        .collect();
+    (subject, guards)
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_takes_the_slowest_in_order_takes_the_sum() {
-    let subject = Subject::<Home>::new();
-    let _guards: Vec<_> = [100, 200, 300]
-        .into_iter()
-        .map(|d| subject.subscribe_named(format!("{d} ms"), slow_ok(ms(d))))
-        .collect();
-
+    let gauge = Gauge::new();
+    let (subject, _guards) = three_slow_observers(&gauge);
     let start = Instant::now();
     let report = subject.notify(&DOOR).await;
     assert_eq!(start.elapsed(), ms(300));
     assert!(report.all_delivered());
     let each: Vec<Duration> = report.iter().map(|d| d.elapsed).collect();
     assert_eq!(each, [ms(100), ms(200), ms(300)]);
+    assert_eq!((gauge.total(), gauge.peak()), (3, 3));
 
+    let gauge = Gauge::new();
+    let (subject, _guards) = three_slow_observers(&gauge);
     let start = Instant::now();
     let report = subject.notify_in_order(&DOOR).await;
     assert_eq!(start.elapsed(), ms(600));
     assert_eq!(report.delivered(), 3);
+    assert_eq!((gauge.total(), gauge.peak()), (3, 1));
 }
 
 #[tokio::test(start_paused = true)]
