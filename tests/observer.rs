@@ -399,3 +399,37 @@ async fn dropping_a_stream_unsubscribes_it() {
     assert!(subject.is_empty());
     assert!(subject.notify(&2).await.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_unsubscribed_before_its_turn_is_not_called() {
+    let subject = Subject::<Home>::new();
+    let later: Arc<Mutex<Option<Subscription>>> = Arc::default();
+    let was_subscribed = Arc::new(Mutex::new(None));
+    let (slot, answer) = (Arc::clone(&later), Arc::clone(&was_subscribed));
+    // The first observer unsubscribes the third while the notification is under way.
+    let _first = subject.subscribe_named(
+        "first",
+        FnObserver::new(move |_: &Home| {
+            let (slot, answer) = (Arc::clone(&slot), Arc::clone(&answer));
+            async move {
+                tokio::time::sleep(ms(10)).await;
+                let guard = slot.lock().map_err(|_| "poisoned")?.take();
+                let unsubscribed = guard.map(Subscription::unsubscribe);
+                *answer.lock().map_err(|_| "poisoned")? = unsubscribed;
+                Ok::<(), BoxError>(())
+            }
+        }),
+    );
+    let _second = subject.subscribe_named("second", slow_ok(ms(10)));
+    let mut third = MockObserver::<Home>::new();
+    third.expect_notify().times(0);
+    *later.lock().unwrap() = Some(subject.subscribe_named("third", third));
+
+    let report = subject.notify_in_order(&DOOR).await;
+    assert_eq!(*was_subscribed.lock().unwrap(), Some(true));
+    // The third was unsubscribed before its turn: not called, and not in the report.
+    let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
+    assert_eq!(names, ["first", "second"], "{report}");
+    assert!(report.all_delivered(), "{report}");
+    assert_eq!(subject.len(), 2);
+}
