@@ -433,3 +433,27 @@ async fn an_observer_unsubscribed_before_its_turn_is_not_called() {
     assert!(report.all_delivered(), "{report}");
     assert_eq!(subject.len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_notification_cancels_the_calls_in_flight() {
+    let subject = Subject::<Home>::new();
+    let gauge = Gauge::new();
+    let mut guards = Vec::new();
+    for name in ["a", "b"] {
+        // Reached only if the call outlives the dropped notification: it must not.
+        let mut never = MockObserver::<Home>::new();
+        never.expect_notify().times(0);
+        let slow = Delayed::with_gauge(never, Duration::from_secs(1), gauge.clone());
+        guards.push(subject.subscribe_named(name, slow));
+    }
+    let cut_short = tokio::time::timeout(ms(100), subject.notify(&DOOR)).await;
+    assert!(
+        cut_short.is_err(),
+        "the notification should still be waiting"
+    );
+    assert_eq!((gauge.total(), gauge.current()), (2, 0));
+    // Nothing was spawned: no call resumes later.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(gauge.total(), 2);
+    drop(subject); // the mocks verify `times(0)`
+}
