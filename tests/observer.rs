@@ -179,6 +179,15 @@ async fn a_slow_observer_times_out_while_the_others_are_delivered() {
     let errors = report.into_errors();
     assert_eq!(errors.len(), 1);
     assert!(matches!(&errors[0], ObserverError::TimedOut { name, .. } if name == "slow"));
+
+    // In order, each observer has its own timeout: 1 s for the slow one, then 100 ms.
+    let start = Instant::now();
+    let report = subject.notify_in_order(&LIGHT).await;
+    assert_eq!(start.elapsed(), ms(1100));
+    assert_eq!((report.delivered(), report.timed_out()), (2, 1));
+    let timed_out = &report.get(slow.id()).unwrap().outcome;
+    assert!(matches!(timed_out, Outcome::TimedOut(d) if *d == ms(1000)));
+    assert_eq!(gauge.current(), 0);
 }
 
 /// An observer with a bug. (Not a mock: a panic inside a mock poisons the mock itself.)
