@@ -60,7 +60,7 @@
 //! subject it is being notified by, without deadlocking. An observer subscribed during a
 //! notification gets the next event, not this one. An observer unsubscribed during one is not
 //! called from then on, even by that notification (each entry carries a flag that
-//! unsubscribing clears); a call already under way runs to its end.
+//! unsubscribing clears and each call checks); a call already under way runs to its end.
 //!
 //! # Stream subscribers
 //! [`Subject::subscribe_stream`] hands out an [`EventStream`], a [`futures::Stream`] over a
@@ -642,8 +642,9 @@ impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
         match entries.binary_search_by_key(&id, |e| e.id) {
             Ok(index) => {
                 let removed = Arc::make_mut(&mut entries).remove(index);
-                // Release pairs with the Acquire in `deliver`: once `unsubscribe` returns, no
-                // notification calls this observer any more, even one that started earlier.
+                // Release pairs with the Acquire in `deliver`: a notification that reaches this
+                // observer from now on skips it, even one that took its snapshot earlier. (One
+                // on another thread that checked just before this store still calls it.)
                 removed.live.store(false, Ordering::Release);
                 // Drop the removed observer after unlocking: its `Drop` may touch this subject.
                 drop(entries);
