@@ -310,7 +310,7 @@ async fn many_publishers_lose_and_duplicate_nothing() {
 }
 
 #[tokio::test]
-async fn an_observer_may_subscribe_and_unsubscribe_during_a_notification() {
+async fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
     let subject = Arc::new(Subject::<u64>::new());
     let parked = Arc::new(Mutex::new(Vec::new()));
     let weak = Arc::downgrade(&subject);
