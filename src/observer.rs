@@ -83,12 +83,12 @@
 //! # What it costs
 //! Measured by `cargo bench --bench observer` on a shared 2-core machine (release build):
 //!
-//! | one event to             | `notify` (concurrent)        | `notify_in_order`             |
-//! |--------------------------|------------------------------|-------------------------------|
-//! | 1 no-op observer         | 0.2 µs                       | 0.18 µs                       |
-//! | 100 no-op observers      | 27 µs (about 280 ns each)    | 13 µs (about 130 ns each)     |
-//! | 10,000 no-op observers   | 2.9 to 4.1 ms (300-400 ns each) | 1.4 to 1.6 ms (140-165 ns each) |
-//! | 100 observers of 10 ms   | 11.2 ms (1.12x the ideal 10 ms) | 1.11 s (the sum: 100 x 10 ms) |
+//! | one event to           | `notify` (concurrent)           | `notify_in_order`               |
+//! |------------------------|---------------------------------|---------------------------------|
+//! | 1 no-op observer       | 0.2 µs                          | 0.18 µs                         |
+//! | 100 no-op observers    | 27 µs (about 270 ns each)       | 13 µs (about 130 ns each)       |
+//! | 10,000 no-op observers | 2.9 to 4.1 ms (300-400 ns each) | 1.4 to 1.6 ms (140-165 ns each) |
+//! | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.12 s (the sum: 100 x 10 ms)   |
 //!
 //! Concurrency costs about twice as much per observer when observers do nothing (each call is
 //! a boxed future that [`futures::future::join_all`] also has to track and wake), a few
