@@ -466,3 +466,45 @@ async fn dropping_a_notification_cancels_the_calls_in_flight() {
     assert_eq!(gauge.total(), 2);
     drop(subject); // the mocks verify `times(0)`
 }
+
+#[tokio::test]
+async fn stream_capacities_are_rounded_up_and_capped_without_panicking() {
+    let subject = Subject::<u64>::new();
+    let three = subject.subscribe_stream(3); // holds 4
+    let _huge = subject.subscribe_stream(usize::MAX); // capped at MAX_STREAM_CAPACITY
+    for n in 1..=5 {
+        assert!(subject.notify(&n).await.all_delivered());
+    }
+    drop(subject);
+    let got: Vec<Received<u64>> = three.collect().await;
+    // Four slots: event 1 was pushed out, and the reader is told so.
+    let expected = [
+        Received::Missed(1),
+        Received::Event(2),
+        Received::Event(3),
+        Received::Event(4),
+        Received::Event(5),
+    ];
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_and_huge_timeouts_neither_panic_nor_misreport() {
+    // Zero: what is ready at once is delivered, anything that waits times out at once.
+    let subject = Subject::<Home>::builder().timeout(Duration::ZERO).build();
+    let ready = subject.subscribe_named("ready", slow_ok(Duration::ZERO));
+    let waits = subject.subscribe_named("waits", slow_ok(ms(10)));
+    let start = Instant::now();
+    let report = subject.notify(&DOOR).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(report.get(ready.id()).unwrap().outcome.is_delivered());
+    let outcome = &report.get(waits.id()).unwrap().outcome;
+    assert!(matches!(outcome, Outcome::TimedOut(d) if d.is_zero()));
+
+    // `Duration::MAX` overflows any deadline: it must mean "no limit", not a panic.
+    let subject = Subject::<Home>::builder().timeout(Duration::MAX).build();
+    let _slow = subject.subscribe_named("slow", slow_ok(ms(10)));
+    let start = Instant::now();
+    assert!(subject.notify(&DOOR).await.all_delivered());
+    assert_eq!(start.elapsed(), ms(10));
+}
