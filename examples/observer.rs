@@ -12,7 +12,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_patterns::http::HttpGet;
@@ -105,14 +105,14 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subject = Subject::<HomeEvent>::builder()
         .timeout(Duration::from_secs(2))
         .build();
-    let logger = std::sync::Arc::new(Logger::default());
-    let metrics = std::sync::Arc::new(Metrics {
+    let logger = Arc::new(Logger::default());
+    let metrics = Arc::new(Metrics {
         counts: Mutex::default(),
         write_time: Duration::from_millis(60),
     });
     let _subscriptions = [
-        subject.subscribe_named("logger", std::sync::Arc::clone(&logger)),
-        subject.subscribe_named("metrics", std::sync::Arc::clone(&metrics)),
+        subject.subscribe_named("logger", Arc::clone(&logger)),
+        subject.subscribe_named("metrics", Arc::clone(&metrics)),
         subject.subscribe_named(
             "webhook",
             Webhook {
@@ -156,7 +156,6 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
             on: i % 2 == 0,
         })
         .collect();
-    // The slowest observer is the webhook at 100 ms: the best any order can do.
     // The ideals (known only for the loopback server): one by one, the sum of the observers'
     // waits per event (60 + 100 ms); concurrently, the slowest one's (the webhook, 100 ms).
     let mut table = Table::new(format!("{EVENTS} events to 4 observers + 1 stream"));

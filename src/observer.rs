@@ -57,8 +57,10 @@
 //! Observers live in a copy-on-write list behind a [`std::sync::Mutex`]. `notify` takes the
 //! lock only to clone one `Arc` (the current list), releases it, and then awaits: **no lock is
 //! ever held across an `.await`**, so an observer may subscribe or unsubscribe, even on the
-//! subject it is being notified by, without deadlocking. A change made during a notification
-//! takes effect from the next one: the notification in flight keeps the list it started with.
+//! subject it is being notified by, without deadlocking. An observer subscribed during a
+//! notification gets the next event, not this one. An observer unsubscribed during one is not
+//! called from then on, even by that notification (each entry carries a flag that
+//! unsubscribing clears and each call checks); a call already under way runs to its end.
 //!
 //! # Stream subscribers
 //! [`Subject::subscribe_stream`] hands out an [`EventStream`], a [`futures::Stream`] over a
@@ -81,12 +83,12 @@
 //! # What it costs
 //! Measured by `cargo bench --bench observer` on a shared 2-core machine (release build):
 //!
-//! | one event to             | `notify` (concurrent)        | `notify_in_order`             |
-//! |--------------------------|------------------------------|-------------------------------|
-//! | 1 no-op observer         | 0.2 µs                       | 0.18 µs                       |
-//! | 100 no-op observers      | 27 µs (about 280 ns each)    | 13 µs (about 130 ns each)     |
-//! | 10,000 no-op observers   | 2.9 to 4.1 ms (300-400 ns each) | 1.4 to 1.6 ms (140-165 ns each) |
-//! | 100 observers of 10 ms   | 11.2 ms (1.12x the ideal 10 ms) | 1.11 s (the sum: 100 x 10 ms) |
+//! | one event to           | `notify` (concurrent)           | `notify_in_order`               |
+//! |------------------------|---------------------------------|---------------------------------|
+//! | 1 no-op observer       | 0.2 µs                          | 0.18 µs                         |
+//! | 100 no-op observers    | 27 µs (about 270 ns each)       | 13 µs (about 130 ns each)       |
+//! | 10,000 no-op observers | 2.9 to 4.1 ms (300-400 ns each) | 1.4 to 1.6 ms (140-165 ns each) |
+//! | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.12 s (the sum: 100 x 10 ms)   |
 //!
 //! Concurrency costs about twice as much per observer when observers do nothing (each call is
 //! a boxed future that [`futures::future::join_all`] also has to track and wake), a few
@@ -109,7 +111,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -492,7 +494,9 @@ impl Report {
 
     /// The delivery to the observer with this id.
     pub fn get(&self, id: ObserverId) -> Option<&Delivery> {
-        self.deliveries.iter().find(|d| d.id == id)
+        // Deliveries are in subscription order, which is id order.
+        let index = self.deliveries.binary_search_by_key(&id, |d| d.id).ok()?;
+        self.deliveries.get(index)
     }
 
     /// The first delivery to an observer with this name.
@@ -604,21 +608,15 @@ trait Unsubscribe: Send + Sync {
     fn contains(&self, id: ObserverId) -> bool;
 }
 
+/// One subscribed observer. Shared (`Arc`) between the list and the snapshots of the
+/// notifications under way, so copying the list copies pointers only.
 struct Entry<E> {
     id: ObserverId,
     name: Arc<str>,
-    observer: Arc<dyn Observer<E>>,
-}
-
-// By hand: a derive would ask for `E: Clone`, but only the `Arc`s are cloned.
-impl<E> Clone for Entry<E> {
-    fn clone(&self) -> Self {
-        Entry {
-            id: self.id,
-            name: Arc::clone(&self.name),
-            observer: Arc::clone(&self.observer),
-        }
-    }
+    /// Cleared on unsubscribe, so a notification that took its snapshot earlier skips this
+    /// observer if it has not called it yet.
+    live: AtomicBool,
+    observer: Box<dyn Observer<E>>,
 }
 
 /// The observers, in subscription order (ids only grow, so pushing keeps the list sorted).
@@ -628,11 +626,11 @@ impl<E> Clone for Entry<E> {
 /// (`Arc::make_mut`), so subscribing many observers up front costs one push each.
 struct Registry<E> {
     next_id: AtomicU64,
-    entries: Mutex<Arc<Vec<Entry<E>>>>,
+    entries: Mutex<Arc<Vec<Arc<Entry<E>>>>>,
 }
 
 impl<E> Registry<E> {
-    fn lock(&self) -> MutexGuard<'_, Arc<Vec<Entry<E>>>> {
+    fn lock(&self) -> MutexGuard<'_, Arc<Vec<Arc<Entry<E>>>>> {
         // Nothing panics while the lock is held, so a poisoned list is still consistent.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -643,8 +641,12 @@ impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
         let mut entries = self.lock();
         match entries.binary_search_by_key(&id, |e| e.id) {
             Ok(index) => {
-                // Drop the removed observer after unlocking: its `Drop` may touch this subject.
                 let removed = Arc::make_mut(&mut entries).remove(index);
+                // Release pairs with the Acquire in `deliver`: a notification that reaches this
+                // observer from now on skips it, even one that took its snapshot earlier. (One
+                // on another thread that checked just before this store still calls it.)
+                removed.live.store(false, Ordering::Release);
+                // Drop the removed observer after unlocking: its `Drop` may touch this subject.
                 drop(entries);
                 drop(removed);
                 true
@@ -765,7 +767,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
     ///
     /// Pass an `Arc<YourObserver>` to keep a handle on it for yourself.
     pub fn subscribe(&self, observer: impl Observer<E> + 'static) -> Subscription {
-        self.insert(Name::Default("observer"), Arc::new(observer))
+        self.insert(Name::Default("observer"), Box::new(observer))
     }
 
     /// Subscribe `observer` under `name` (shown in reports), until the guard is dropped.
@@ -774,10 +776,10 @@ impl<E: Send + Sync + 'static> Subject<E> {
         name: impl Into<String>,
         observer: impl Observer<E> + 'static,
     ) -> Subscription {
-        self.insert(Name::Given(name.into()), Arc::new(observer))
+        self.insert(Name::Given(name.into()), Box::new(observer))
     }
 
-    fn insert(&self, name: Name, observer: Arc<dyn Observer<E>>) -> Subscription {
+    fn insert(&self, name: Name, observer: Box<dyn Observer<E>>) -> Subscription {
         let mut entries = self.registry.lock();
         // Ids are taken under the lock, so they are pushed in increasing order.
         let id = ObserverId(self.registry.next_id.fetch_add(1, Ordering::Relaxed));
@@ -785,11 +787,12 @@ impl<E: Send + Sync + 'static> Subject<E> {
             Name::Given(name) => name,
             Name::Default(kind) => format!("{kind} {id}"),
         };
-        Arc::make_mut(&mut entries).push(Entry {
+        Arc::make_mut(&mut entries).push(Arc::new(Entry {
             id,
             name: name.into(),
+            live: AtomicBool::new(true),
             observer,
-        });
+        }));
         drop(entries);
         let registry: Weak<dyn Unsubscribe> = Arc::downgrade(&self.registry) as Weak<_>;
         Subscription {
@@ -799,7 +802,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 
     /// The observers subscribed now; the lock is held only for one `Arc` clone.
-    fn snapshot(&self) -> Arc<Vec<Entry<E>>> {
+    fn snapshot(&self) -> Arc<Vec<Arc<Entry<E>>>> {
         Arc::clone(&self.registry.lock())
     }
 
@@ -809,33 +812,40 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// panics or times out is reported so, and never stops the others. The report lists the
     /// observers in subscription order, whatever order they finished in.
     ///
-    /// Observers subscribed or unsubscribed while this runs are not affected: it notifies the
-    /// list as it was when it started. Dropping the returned future cancels the calls still
-    /// in flight.
+    /// It notifies the observers subscribed when it starts, minus any unsubscribed before
+    /// their call (those are left out of the report). Dropping the returned future cancels
+    /// the calls still in flight.
     pub async fn notify(&self, event: &E) -> Report {
         let observers = self.snapshot();
         let deliveries =
             futures::future::join_all(observers.iter().map(|entry| self.deliver(entry, event)))
                 .await;
-        Report { deliveries }
+        Report {
+            deliveries: deliveries.into_iter().flatten().collect(),
+        }
     }
 
     /// Notify every observer one after another, in subscription order, and report as
     /// [`Subject::notify`] does.
     ///
     /// Takes the sum of the observers' times: use it when an observer must see the event only
-    /// after the ones subscribed before it have.
+    /// after the ones subscribed before it have. An observer unsubscribed while an earlier one
+    /// runs is skipped, and left out of the report.
     pub async fn notify_in_order(&self, event: &E) -> Report {
         let observers = self.snapshot();
         let mut deliveries = Vec::with_capacity(observers.len());
         for entry in observers.iter() {
-            deliveries.push(self.deliver(entry, event).await);
+            deliveries.extend(self.deliver(entry, event).await);
         }
         Report { deliveries }
     }
 
-    /// Call one observer, catching its panic and enforcing the timeout.
-    async fn deliver(&self, entry: &Entry<E>, event: &E) -> Delivery {
+    /// Call one observer, catching its panic and enforcing the timeout; `None` if it was
+    /// unsubscribed since the snapshot was taken.
+    async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
+        if !entry.live.load(Ordering::Acquire) {
+            return None;
+        }
         let start = tokio::time::Instant::now();
         // The call itself happens inside the caught future, so a panic while building the
         // observer's future is caught as well as one while polling it.
@@ -847,12 +857,12 @@ impl<E: Send + Sync + 'static> Subject<E> {
             },
             None => outcome_of(call.await),
         };
-        Delivery {
+        Some(Delivery {
             id: entry.id,
             name: Arc::clone(&entry.name),
             outcome,
             elapsed: start.elapsed(),
-        }
+        })
     }
 }
 
@@ -896,7 +906,7 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
         let capacity = capacity.clamp(1, MAX_STREAM_CAPACITY);
         let (sender, receiver) = broadcast::channel(capacity);
         let subscription =
-            self.insert(Name::Default("stream"), Arc::new(StreamObserver { sender }));
+            self.insert(Name::Default("stream"), Box::new(StreamObserver { sender }));
         let inner = futures::stream::unfold(receiver, |mut receiver| async move {
             match receiver.recv().await {
                 Ok(event) => Some((Received::Event(event), receiver)),
@@ -909,8 +919,8 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
         })
         .boxed();
         EventStream {
-            inner,
             subscription,
+            inner,
         }
     }
 }
@@ -944,8 +954,10 @@ pub enum Received<E> {
 /// A stream subscription ([`Subject::subscribe_stream`]): a [`futures::Stream`] of
 /// [`Received`] items that ends when the subject is dropped. Dropping it unsubscribes.
 pub struct EventStream<E> {
-    inner: BoxStream<'static, Received<E>>,
+    // Declared first so it is dropped first: unsubscribe before the receiver goes, so that
+    // notifications from then on skip this stream instead of reporting it closed.
     subscription: Subscription,
+    inner: BoxStream<'static, Received<E>>,
 }
 
 impl<E> EventStream<E> {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_patterns::observer::{
     BoxError, FnObserver, MockObserver, Observer, ObserverError, Outcome, OwnedFnObserver,
-    Received, Subject,
+    Received, Subject, Subscription,
 };
-use async_patterns::testkit::Delayed;
+use async_patterns::testkit::{Delayed, Gauge};
 use futures::StreamExt;
 use mockall::Sequence;
 use tokio::time::Instant;
@@ -45,9 +45,14 @@ fn expects_both_once() -> MockObserver<Home> {
 
 /// A mock that answers every call `Ok` after `delay` of (virtual) time.
 fn slow_ok(delay: Duration) -> Delayed<MockObserver<Home>> {
+    slow_ok_on(delay, Gauge::new())
+}
+
+/// [`slow_ok`], counting its calls on `gauge`.
+fn slow_ok_on(delay: Duration, gauge: Gauge) -> Delayed<MockObserver<Home>> {
     let mut mock = MockObserver::new();
     mock.expect_notify().returning(|_| Ok(()));
-    Delayed::new(mock, delay)
+    Delayed::with_gauge(mock, delay, gauge)
 }
 
 #[tokio::test]
@@ -76,7 +81,7 @@ fn subjects_guards_and_streams_cross_threads() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
     send_sync::<Subject<Home>>();
-    send_sync::<async_patterns::observer::Subscription>();
+    send_sync::<Subscription>();
     send::<async_patterns::observer::EventStream<Home>>();
     send_sync::<async_patterns::observer::Report>();
 }
@@ -93,46 +98,60 @@ async fn dropping_the_guard_unsubscribes() {
     assert!(subject.notify(&LIGHT).await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn notify_in_order_follows_subscription_order() {
     let subject = Subject::<Home>::new();
     let mut seq = Sequence::new();
     let mut guards = Vec::new();
-    for name in ["first", "second", "third"] {
+    // The first subscribed is the slowest: run concurrently, the mocks would be reached in
+    // reverse order and the `Sequence` would fail.
+    for (name, delay) in [("first", 30), ("second", 20), ("third", 10)] {
         let mut mock = MockObserver::<Home>::new();
         mock.expect_notify()
             .withf(|e: &Home| *e == DOOR)
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Ok(()));
-        guards.push(subject.subscribe_named(name, mock));
+        guards.push(subject.subscribe_named(name, Delayed::new(mock, ms(delay))));
     }
+    let start = Instant::now();
     let report = subject.notify_in_order(&DOOR).await;
+    assert_eq!(start.elapsed(), ms(60));
     let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
     assert_eq!(names, ["first", "second", "third"]);
-    assert!(report.all_delivered());
+    assert!(report.all_delivered(), "{report}");
     drop(subject);
+}
+
+/// Observers of 100, 200 and 300 ms, sharing a gauge that counts how many overlap.
+fn three_slow_observers(gauge: &Gauge) -> (Subject<Home>, Vec<Subscription>) {
+    let subject = Subject::new();
+    let guards = [100, 200, 300]
+        .into_iter()
+        .map(|d| subject.subscribe_named(format!("{d} ms"), slow_ok_on(ms(d), gauge.clone())))
+        .collect();
+    (subject, guards)
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_takes_the_slowest_in_order_takes_the_sum() {
-    let subject = Subject::<Home>::new();
-    let _guards: Vec<_> = [100, 200, 300]
-        .into_iter()
-        .map(|d| subject.subscribe_named(format!("{d} ms"), slow_ok(ms(d))))
-        .collect();
-
+    let gauge = Gauge::new();
+    let (subject, _guards) = three_slow_observers(&gauge);
     let start = Instant::now();
     let report = subject.notify(&DOOR).await;
     assert_eq!(start.elapsed(), ms(300));
     assert!(report.all_delivered());
     let each: Vec<Duration> = report.iter().map(|d| d.elapsed).collect();
     assert_eq!(each, [ms(100), ms(200), ms(300)]);
+    assert_eq!((gauge.total(), gauge.peak()), (3, 3));
 
+    let gauge = Gauge::new();
+    let (subject, _guards) = three_slow_observers(&gauge);
     let start = Instant::now();
     let report = subject.notify_in_order(&DOOR).await;
     assert_eq!(start.elapsed(), ms(600));
     assert_eq!(report.delivered(), 3);
+    assert_eq!((gauge.total(), gauge.peak()), (3, 1));
 }
 
 #[tokio::test(start_paused = true)]
@@ -160,6 +179,15 @@ async fn a_slow_observer_times_out_while_the_others_are_delivered() {
     let errors = report.into_errors();
     assert_eq!(errors.len(), 1);
     assert!(matches!(&errors[0], ObserverError::TimedOut { name, .. } if name == "slow"));
+
+    // In order, each observer has its own timeout: 1 s for the slow one, then 100 ms.
+    let start = Instant::now();
+    let report = subject.notify_in_order(&LIGHT).await;
+    assert_eq!(start.elapsed(), ms(1100));
+    assert_eq!((report.delivered(), report.timed_out()), (2, 1));
+    let timed_out = &report.get(slow.id()).unwrap().outcome;
+    assert!(matches!(timed_out, Outcome::TimedOut(d) if *d == ms(1000)));
+    assert_eq!(gauge.current(), 0);
 }
 
 /// An observer with a bug. (Not a mock: a panic inside a mock poisons the mock itself.)
@@ -282,7 +310,7 @@ async fn many_publishers_lose_and_duplicate_nothing() {
 }
 
 #[tokio::test]
-async fn an_observer_may_subscribe_and_unsubscribe_during_a_notification() {
+async fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
     let subject = Arc::new(Subject::<u64>::new());
     let parked = Arc::new(Mutex::new(Vec::new()));
     let weak = Arc::downgrade(&subject);
@@ -379,4 +407,104 @@ async fn dropping_a_stream_unsubscribes_it() {
     drop(stream);
     assert!(subject.is_empty());
     assert!(subject.notify(&2).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_unsubscribed_before_its_turn_is_not_called() {
+    let subject = Subject::<Home>::new();
+    let later: Arc<Mutex<Option<Subscription>>> = Arc::default();
+    let was_subscribed = Arc::new(Mutex::new(None));
+    let (slot, answer) = (Arc::clone(&later), Arc::clone(&was_subscribed));
+    // The first observer unsubscribes the third while the notification is under way.
+    let _first = subject.subscribe_named(
+        "first",
+        FnObserver::new(move |_: &Home| {
+            let (slot, answer) = (Arc::clone(&slot), Arc::clone(&answer));
+            async move {
+                tokio::time::sleep(ms(10)).await;
+                let guard = slot.lock().map_err(|_| "poisoned")?.take();
+                let unsubscribed = guard.map(Subscription::unsubscribe);
+                *answer.lock().map_err(|_| "poisoned")? = unsubscribed;
+                Ok::<(), BoxError>(())
+            }
+        }),
+    );
+    let _second = subject.subscribe_named("second", slow_ok(ms(10)));
+    let mut third = MockObserver::<Home>::new();
+    third.expect_notify().times(0);
+    *later.lock().unwrap() = Some(subject.subscribe_named("third", third));
+
+    let report = subject.notify_in_order(&DOOR).await;
+    assert_eq!(*was_subscribed.lock().unwrap(), Some(true));
+    // The third was unsubscribed before its turn: not called, and not in the report.
+    let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
+    assert_eq!(names, ["first", "second"], "{report}");
+    assert!(report.all_delivered(), "{report}");
+    assert_eq!(subject.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_notification_cancels_the_calls_in_flight() {
+    let subject = Subject::<Home>::new();
+    let gauge = Gauge::new();
+    let mut guards = Vec::new();
+    for name in ["a", "b"] {
+        // Reached only if the call outlives the dropped notification: it must not.
+        let mut never = MockObserver::<Home>::new();
+        never.expect_notify().times(0);
+        let slow = Delayed::with_gauge(never, Duration::from_secs(1), gauge.clone());
+        guards.push(subject.subscribe_named(name, slow));
+    }
+    let cut_short = tokio::time::timeout(ms(100), subject.notify(&DOOR)).await;
+    assert!(
+        cut_short.is_err(),
+        "the notification should still be waiting"
+    );
+    assert_eq!((gauge.total(), gauge.current()), (2, 0));
+    // Nothing was spawned: no call resumes later.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(gauge.total(), 2);
+    drop(subject); // the mocks verify `times(0)`
+}
+
+#[tokio::test]
+async fn stream_capacities_are_rounded_up_and_capped_without_panicking() {
+    let subject = Subject::<u64>::new();
+    let three = subject.subscribe_stream(3); // holds 4
+    let _huge = subject.subscribe_stream(usize::MAX); // capped at MAX_STREAM_CAPACITY
+    for n in 1..=5 {
+        assert!(subject.notify(&n).await.all_delivered());
+    }
+    drop(subject);
+    let got: Vec<Received<u64>> = three.collect().await;
+    // Four slots: event 1 was pushed out, and the reader is told so.
+    let expected = [
+        Received::Missed(1),
+        Received::Event(2),
+        Received::Event(3),
+        Received::Event(4),
+        Received::Event(5),
+    ];
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_and_huge_timeouts_neither_panic_nor_misreport() {
+    // Zero: what is ready at once is delivered, anything that waits times out at once.
+    let subject = Subject::<Home>::builder().timeout(Duration::ZERO).build();
+    let ready = subject.subscribe_named("ready", slow_ok(Duration::ZERO));
+    let waits = subject.subscribe_named("waits", slow_ok(ms(10)));
+    let start = Instant::now();
+    let report = subject.notify(&DOOR).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(report.get(ready.id()).unwrap().outcome.is_delivered());
+    let outcome = &report.get(waits.id()).unwrap().outcome;
+    assert!(matches!(outcome, Outcome::TimedOut(d) if d.is_zero()));
+
+    // `Duration::MAX` overflows any deadline: it must mean "no limit", not a panic.
+    let subject = Subject::<Home>::builder().timeout(Duration::MAX).build();
+    let _slow = subject.subscribe_named("slow", slow_ok(ms(10)));
+    let start = Instant::now();
+    assert!(subject.notify(&DOOR).await.all_delivered());
+    assert_eq!(start.elapsed(), ms(10));
 }
