@@ -374,3 +374,54 @@ async fn the_timeline_draws_one_bar_per_step_and_shows_overlap() {
         "labels are names, indented by depth"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn one_by_one_sums_the_leaves_even_when_a_leaf_and_a_composite_share_a_name() {
+    // "p/x" is a leaf and, beside it, "p/x" is also a sequence holding "p/x/y".
+    let plan = sequence(
+        "p",
+        vec![
+            message("x", 10),
+            sequence("x", vec![message("y", 20)]).boxed(),
+        ],
+    );
+    let (result, trace) = run_traced(&plan).await;
+    assert!(result.is_ok());
+    assert_eq!(trace.total(), ms(30));
+    assert_eq!(trace.one_by_one(), ms(10 + 20));
+}
+
+/// A step written without `async_trait`'s sugar, whose `run` panics before it returns a future.
+struct PanicsEarly;
+
+impl Step for PanicsEarly {
+    fn name(&self) -> &str {
+        "early"
+    }
+
+    fn run<'a, 'b, 'f>(
+        &'a self,
+        _cx: &'b StepContext,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+    {
+        panic!("no future for you")
+    }
+}
+
+#[tokio::test]
+async fn a_step_that_panics_before_returning_its_future_is_an_error_too() {
+    let plan = sequence("p", vec![message("before", 0), Box::new(PanicsEarly)]);
+    let (result, trace) = run_traced(&plan).await;
+    let err = result.expect_err("the step panics");
+    assert!(
+        matches!(err, StepError::Panicked { ref path, ref message } if path == "p/early" && message == "no future for you"),
+        "{err:?}"
+    );
+    assert_eq!(
+        trace.span("p/early").map(|s| s.outcome),
+        Some(Outcome::Panicked)
+    );
+}

@@ -281,7 +281,8 @@ impl Trace {
         &self.spans
     }
 
-    /// The span of the step at `path`, if it ran.
+    /// The span of the step at `path`, if it ran (the first one, should two siblings share a
+    /// name: give siblings distinct names to keep paths unique).
     pub fn span(&self, path: &str) -> Option<&Span> {
         self.spans.iter().find(|s| s.path == path)
     }
@@ -297,14 +298,16 @@ impl Trace {
 
     /// Sum of the leaf steps' durations: what running them one by one would take.
     pub fn one_by_one(&self) -> Duration {
+        // In tree order a span is a leaf when the next span is not nested under it. (Comparing
+        // paths would miscount a leaf that shares its name with a sibling composite.)
+        let next_depths = self.spans.iter().skip(1).map(|s| Some(s.depth));
         self.spans
             .iter()
-            .filter(|s| {
-                let prefix = format!("{}/", s.path);
-                !self.spans.iter().any(|o| o.path.starts_with(&prefix))
+            .zip(next_depths.chain([None]))
+            .filter(|(span, next)| next.is_none_or(|d| d <= span.depth))
+            .fold(Duration::ZERO, |sum, (span, _)| {
+                sum.saturating_add(span.duration())
             })
-            .map(Span::duration)
-            .sum()
     }
 
     /// A text timeline, one bar per step, `width` characters for the plan's whole duration.
@@ -589,7 +592,10 @@ impl<T: Step + ?Sized> Step for &T {
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
     let mut cx = parent.child(child.name());
     let mut span = cx.open();
-    let result = match AssertUnwindSafe(child.run(&cx)).catch_unwind().await {
+    // The call sits inside the caught future too: a hand-written `run` may panic before it
+    // returns its future.
+    let run = async { child.run(&cx).await };
+    let result = match AssertUnwindSafe(run).catch_unwind().await {
         Ok(result) => result,
         Err(payload) => Err(StepError::Panicked {
             path: String::new(),
