@@ -409,7 +409,8 @@ impl<T: Send + 'static> Pipeline<T> {
         let stream = StageStream {
             upstream: self.stream,
             upstream_done: false,
-            input: VecDeque::with_capacity(options.buffer_len()),
+            // Not preallocated: a huge limit or buffer ("no limit") must not allocate up front.
+            input: VecDeque::new(),
             running,
             stage: Arc::new(stage),
             name: Arc::from(name),
@@ -420,7 +421,10 @@ impl<T: Send + 'static> Pipeline<T> {
         Pipeline {
             stream: stream.boxed(),
             policy: self.policy,
-            capacity: self.capacity + options.concurrency + options.buffer_len(),
+            capacity: self
+                .capacity
+                .saturating_add(options.concurrency)
+                .saturating_add(options.buffer_len()),
             stages: self.stages,
         }
     }
@@ -590,6 +594,8 @@ where
         let stage = Arc::clone(&self.stage);
         let name = Arc::clone(&self.name);
         let work = async move {
+            // `stage` is an `Arc<S>`, whose `process` calls S's inside its own future: even a
+            // hand-written `process` that panics before returning a future is caught here.
             let result = match AssertUnwindSafe(stage.process(input)).catch_unwind().await {
                 Ok(Ok(output)) => Ok(output),
                 Ok(Err(source)) => Err(StageError::Failed {
