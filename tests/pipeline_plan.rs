@@ -425,3 +425,59 @@ async fn a_step_that_panics_before_returning_its_future_is_an_error_too() {
         Some(Outcome::Panicked)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_set() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    // A step that spawns its work keeps it in a JoinSet: dropping the step's future (when a
+    // sibling fails) drops the set, which aborts the tasks.
+    let spawner = step("spawner", || async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..3 {
+            tasks.spawn(sleep(ms(60_000)));
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    });
+    let alive_at_failure = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&alive_at_failure);
+    let quick = step("quick", move || {
+        let seen = std::sync::Arc::clone(&seen);
+        async move {
+            sleep(ms(10)).await;
+            let alive = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            seen.store(alive, std::sync::atomic::Ordering::SeqCst);
+            Err(StepError::failed("no"))
+        }
+    });
+    let plan = parallel("all", vec![spawner.boxed(), quick.boxed()]);
+    let (result, trace) = run_traced(&plan).await;
+    assert_eq!(
+        result.map_err(|e| e.to_string()),
+        Err("step \"all/quick\" failed: no".to_owned())
+    );
+    assert_eq!(
+        alive_at_failure.load(std::sync::atomic::Ordering::SeqCst),
+        before + 3,
+        "the spawned work was running when the sibling failed"
+    );
+    // Aborted tasks are reaped by the runtime on its next turns.
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == before {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before,
+        "no task outlives the plan"
+    );
+    assert_eq!(
+        trace.span("all/spawner").map(|s| (s.end, s.outcome)),
+        Some((ms(10), Outcome::Cancelled))
+    );
+}

@@ -427,3 +427,49 @@ async fn a_stage_that_panics_before_returning_its_future_fails_that_item_only() 
         ["stage \"early\" panicked on input #2: no future for 2"]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stop_at_first_aborts_the_spawned_items_still_in_flight() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let gauge = Gauge::new();
+    let counted = gauge.clone();
+    let mut stream = Pipeline::from_iter(0u64..100)
+        .stage_fn("check", StageOptions::unordered(4).spawned(), move |x| {
+            let gauge = counted.clone();
+            async move {
+                let _call = gauge.enter();
+                if x == 1 {
+                    sleep(ms(5)).await;
+                    return Err(format!("item {x} is bad"));
+                }
+                sleep(ms(60_000)).await;
+                Ok(x)
+            }
+        })
+        .into_stream();
+    let first = stream.next().await.map(|r| r.map_err(|e| e.to_string()));
+    assert_eq!(
+        first,
+        Some(Err(
+            "stage \"check\" failed on input #1: item 1 is bad".to_owned()
+        ))
+    );
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before + 3,
+        "items 0, 2, 3 still run"
+    );
+    // Ended at once: had the stream not let go of its stages, this would wait a minute for
+    // item 0 and yield it.
+    assert!(stream.next().await.is_none());
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == before {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), before, "the three were aborted");
+    assert_eq!(gauge.current(), 0);
+    assert_eq!(gauge.total(), 4, "nothing started after the failure");
+}
