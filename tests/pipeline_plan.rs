@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use async_patterns::pipeline::plan::{
-    BoxStep, MockStep, Outcome, StepContext, StepError, StepExt, parallel, run_traced, sequence,
-    step,
+    BoxStep, MockStep, Outcome, StepContext, StepError, StepExt, Trace, parallel, run_traced,
+    sequence, step,
 };
 use async_patterns::pipeline::{Sequence, Step};
 use async_patterns::testkit::Delayed;
@@ -269,6 +269,16 @@ async fn the_error_names_the_failed_step_by_its_path() {
     assert_eq!(outcome("morning"), Some(Outcome::Failed));
 }
 
+/// The plan failed with exactly one panic, of the step at `at`, recorded as such in the trace.
+fn assert_panicked(result: Result<(), StepError>, trace: &Trace, at: &str, said: &str) {
+    let err = result.expect_err("a step panics");
+    assert!(
+        matches!(err, StepError::Panicked { ref path, ref message } if path == at && message == said),
+        "{err:?}"
+    );
+    assert_eq!(trace.span(at).map(|s| s.outcome), Some(Outcome::Panicked));
+}
+
 #[tokio::test]
 async fn a_panicking_step_is_an_error_not_a_crash() {
     let plan = parallel(
@@ -280,15 +290,7 @@ async fn a_panicking_step_is_an_error_not_a_crash() {
     )
     .collect_all();
     let (result, trace) = run_traced(&plan).await;
-    let err = result.expect_err("the toilet panics");
-    assert!(
-        matches!(err, StepError::Panicked { ref path, ref message } if path == "devices/toilet" && message == "water everywhere"),
-        "{err:?}"
-    );
-    assert_eq!(
-        trace.span("devices/toilet").map(|s| s.outcome),
-        Some(Outcome::Panicked)
-    );
+    assert_panicked(result, &trace, "devices/toilet", "water everywhere");
     assert_eq!(
         trace.span("devices/light").map(|s| s.outcome),
         Some(Outcome::Ok)
@@ -415,21 +417,14 @@ impl Step for PanicsEarly {
 async fn a_step_that_panics_before_returning_its_future_is_an_error_too() {
     let plan = sequence("p", vec![message("before", 0), Box::new(PanicsEarly)]);
     let (result, trace) = run_traced(&plan).await;
-    let err = result.expect_err("the step panics");
-    assert!(
-        matches!(err, StepError::Panicked { ref path, ref message } if path == "p/early" && message == "no future for you"),
-        "{err:?}"
-    );
-    assert_eq!(
-        trace.span("p/early").map(|s| s.outcome),
-        Some(Outcome::Panicked)
-    );
+    assert_panicked(result, &trace, "p/early", "no future for you");
 }
 
 #[tokio::test(start_paused = true)]
 async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_set() {
-    let metrics = tokio::runtime::Handle::current().metrics();
-    let before = metrics.num_alive_tasks();
+    let before = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     // A step that spawns its work keeps it in a JoinSet: dropping the step's future (when a
     // sibling fails) drops the set, which aborts the tasks.
     let spawner = step("spawner", || async {
@@ -464,15 +459,8 @@ async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_se
         before + 3,
         "the spawned work was running when the sibling failed"
     );
-    // Aborted tasks are reaped by the runtime on its next turns.
-    for _ in 0..100 {
-        if metrics.num_alive_tasks() == before {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
     assert_eq!(
-        metrics.num_alive_tasks(),
+        alive_tasks_once_settled(before).await,
         before,
         "no task outlives the plan"
     );
@@ -480,4 +468,17 @@ async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_se
         trace.span("all/spawner").map(|s| (s.end, s.outcome)),
         Some((ms(10), Outcome::Cancelled))
     );
+}
+
+/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
+/// on its next turns), giving up after 100 turns.
+async fn alive_tasks_once_settled(expected: usize) -> usize {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == expected {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    metrics.num_alive_tasks()
 }

@@ -328,14 +328,7 @@ async fn dropping_the_output_stream_cancels_everything_and_leaves_no_task_alive(
 
     drop(stream);
     drop(other);
-    // Aborted tasks are reaped by the runtime on its next turns.
-    for _ in 0..100 {
-        if metrics.num_alive_tasks() == before {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(metrics.num_alive_tasks(), before);
+    assert_eq!(alive_tasks_once_settled(before).await, before);
     assert_eq!(slow_gauge.current(), 0, "the spawned work was dropped");
     assert_eq!(inline_gauge.current(), 0, "the in-task work was dropped");
     assert_eq!(
@@ -463,13 +456,24 @@ async fn stop_at_first_aborts_the_spawned_items_still_in_flight() {
     // Ended at once: had the stream not let go of its stages, this would wait a minute for
     // item 0 and yield it.
     assert!(stream.next().await.is_none());
+    assert_eq!(
+        alive_tasks_once_settled(before).await,
+        before,
+        "the three were aborted"
+    );
+    assert_eq!(gauge.current(), 0);
+    assert_eq!(gauge.total(), 4, "nothing started after the failure");
+}
+
+/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
+/// on its next turns), giving up after 100 turns.
+async fn alive_tasks_once_settled(expected: usize) -> usize {
+    let metrics = tokio::runtime::Handle::current().metrics();
     for _ in 0..100 {
-        if metrics.num_alive_tasks() == before {
+        if metrics.num_alive_tasks() == expected {
             break;
         }
         tokio::task::yield_now().await;
     }
-    assert_eq!(metrics.num_alive_tasks(), before, "the three were aborted");
-    assert_eq!(gauge.current(), 0);
-    assert_eq!(gauge.total(), 4, "nothing started after the failure");
+    metrics.num_alive_tasks()
 }
