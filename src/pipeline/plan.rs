@@ -122,7 +122,7 @@ pub enum StepError {
         /// The timeout that fired.
         after: Duration,
     },
-    /// The step panicked; the panic was caught and the plan went on unwinding nothing.
+    /// The step panicked; the panic was caught at the step and unwinds no further.
     #[error("step {path:?} panicked: {message}")]
     Panicked {
         /// Where the step sits in the plan.

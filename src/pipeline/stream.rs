@@ -45,8 +45,9 @@
 //!   [`ErrorPolicy::SkipAndReport`] it yields the error in the failed item's place and goes on.
 //!   A panic inside a stage becomes [`StageError::Panicked`] for that item.
 //! * **Cancellation.** The pipeline is one value: dropping the output stream drops every
-//!   in-flight future (each stops at its current `.await`) and aborts every task it spawned.
-//!   No task outlives the pipeline.
+//!   in-flight future (each stops at its current `.await`) and aborts every task it spawned
+//!   (an aborted task stops at its next `.await`, and the runtime reaps it). No task outlives
+//!   the pipeline.
 //!
 //! # Concurrency, not parallelism (unless asked)
 //! By default nothing is spawned: every stage's futures are polled by the one task that polls
@@ -225,6 +226,20 @@ where
 /// `|x| async move { .. }` closures work; so do no-capture `async |x| { .. }` closures. The
 /// future must be `Send` (it may run on any worker thread), which is why the bound is a plain
 /// `Fn` returning a future rather than `AsyncFn`.
+///
+/// ```
+/// use async_patterns::pipeline::stream::{FnStage, Pipeline, StageOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (out, _errors) = Pipeline::from_iter(1..=3u32)
+///     .stage("double", StageOptions::ordered(2), FnStage(async |x: u32| Ok::<_, String>(x * 2)))
+///     .stage_fn("show", StageOptions::ordered(2), |x| async move { Ok::<_, String>(format!("<{x}>")) })
+///     .into_stream()
+///     .partition()
+///     .await;
+/// assert_eq!(out, ["<2>", "<4>", "<6>"]);
+/// # }
+/// ```
 pub struct FnStage<F>(pub F);
 
 impl<F> fmt::Debug for FnStage<F> {
