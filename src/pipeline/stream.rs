@@ -30,10 +30,12 @@
 //! * **Concurrency per stage.** Each stage runs up to `concurrency` items at once, so a fetch
 //!   stage of 10 ms items at concurrency 100 moves 10,000 items a second. The whole pipeline is
 //!   as fast as its slowest stage (its time per item divided by its concurrency).
-//! * **Order, or not.** [`StageOptions::ordered`] yields outputs in input order
-//!   ([`futures::stream::FuturesOrdered`]; a slow item holds back finished later ones, and they
-//!   count against the limit while they wait). [`StageOptions::unordered`] yields each output as
-//!   soon as it is ready ([`futures::stream::FuturesUnordered`]).
+//! * **Order, or not.** [`StageOptions::ordered`] yields outputs in the order the stage took
+//!   its inputs ([`futures::stream::FuturesOrdered`]; a slow item holds back finished later
+//!   ones, and they count against the limit while they wait). [`StageOptions::unordered`] yields
+//!   each output as soon as it is ready ([`futures::stream::FuturesUnordered`]). The output
+//!   keeps the pipeline's input order only when every stage is ordered; an error's input index
+//!   always says which input it was.
 //! * **Back-pressure.** Between stages sits a bounded buffer ([`StageOptions::buffer`]). A stage
 //!   pulls from upstream only while it has a free slot or room in its buffer, so when the
 //!   consumer (or a slow stage) falls behind, everything upstream stops pulling. At most
@@ -287,7 +289,8 @@ pub struct StageOptions {
 }
 
 impl StageOptions {
-    /// At most `concurrency` items at once (0 is taken as 1), outputs in input order.
+    /// At most `concurrency` items at once (0 is taken as 1), outputs in the order this stage
+    /// took its inputs (the pipeline's input order if every stage before it is ordered too).
     pub fn ordered(concurrency: usize) -> Self {
         StageOptions {
             concurrency: concurrency.max(1),
@@ -326,7 +329,7 @@ impl StageOptions {
         self.concurrency
     }
 
-    /// Whether outputs keep input order.
+    /// Whether outputs keep the order this stage took its inputs in.
     pub fn is_ordered(&self) -> bool {
         self.ordered
     }
