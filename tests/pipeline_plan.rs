@@ -146,9 +146,10 @@ async fn collect_all_runs_every_child_and_gathers_every_error() {
             parallel(
                 "checks",
                 vec![
-                    failing("door", 50, "door open"),
+                    // The door fails after the window, yet is reported first: child order.
+                    failing("door", 100, "door open"),
                     Box::new(ok),
-                    failing("window", 100, "window open"),
+                    failing("window", 50, "window open"),
                 ],
             )
             .collect_all()

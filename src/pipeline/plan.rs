@@ -652,7 +652,8 @@ pub enum OnFailure {
     /// Return the first error at once and cancel the siblings still running (the default).
     #[default]
     FailFast,
-    /// Let every child finish, then return every error ([`StepError::Several`] if more than one).
+    /// Let every child finish, then return every error ([`StepError::Several`] if more than
+    /// one, in the children's order).
     CollectAll,
 }
 
@@ -696,19 +697,24 @@ impl Step for Parallel {
         let mut running: FuturesUnordered<_> = self
             .steps
             .iter()
-            .map(|step| run_child(step.as_ref(), cx))
+            .enumerate()
+            .map(|(i, step)| run_child(step.as_ref(), cx).map(move |result| (i, result)))
             .collect();
         let mut errors = Vec::new();
-        while let Some(result) = running.next().await {
+        while let Some((i, result)) = running.next().await {
             if let Err(error) = result {
                 if self.on_failure == OnFailure::FailFast {
                     // Returning drops `running`: every sibling still pending is cancelled at
                     // its current `.await`, and its span is marked cancelled.
                     return Err(error);
                 }
-                errors.push(error);
+                errors.push((i, error));
             }
         }
+        // In the children's order, not the order they failed in: the same plan reports the
+        // same list however the timings fall.
+        errors.sort_by_key(|(i, _)| *i);
+        let mut errors: Vec<StepError> = errors.into_iter().map(|(_, e)| e).collect();
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
