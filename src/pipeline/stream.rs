@@ -95,7 +95,9 @@ use std::task::{Context as TaskContext, Poll};
 
 use async_trait::async_trait;
 use futures::future::{BoxFuture, FutureExt};
-use futures::stream::{BoxStream, FuturesOrdered, FuturesUnordered, Stream, StreamExt};
+use futures::stream::{
+    BoxStream, FusedStream, FuturesOrdered, FuturesUnordered, Stream, StreamExt,
+};
 
 use crate::basics::blocking::panic_message;
 use crate::http::BoxError;
@@ -548,6 +550,14 @@ impl<T> Stream for PipelineStream<T> {
     }
 }
 
+// Once it has ended (input done, or stopped at an error) it stays ended, so `select!` loops
+// can use it without `.fuse()`.
+impl<T> FusedStream for PipelineStream<T> {
+    fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+}
+
 /// The futures a stage is running, in input order or in completion order.
 enum Running<O> {
     Ordered(FuturesOrdered<BoxFuture<'static, Tagged<O>>>),
@@ -720,6 +730,23 @@ mod tests {
             .partition()
             .await;
         assert!(out.is_empty() && errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_stream_is_terminated_after_its_first_error_when_stopping_at_it() {
+        let mut out = Pipeline::from_iter(0..5u8)
+            .stage_fn("odd", StageOptions::ordered(1), |x| async move {
+                if x == 1 { Err("one") } else { Ok(x) }
+            })
+            .into_stream();
+        assert_eq!(out.next().await.map(|r| r.ok()), Some(Some(0)));
+        assert!(!out.is_terminated());
+        assert!(matches!(
+            out.next().await,
+            Some(Err(StageError::Failed { index: 1, .. }))
+        ));
+        assert!(out.is_terminated());
+        assert!(out.next().await.is_none());
     }
 
     #[tokio::test]
