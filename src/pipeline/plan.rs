@@ -75,9 +75,9 @@
 //! ```
 //!
 //! # Cost
-//! Each step run costs a boxed future (`async_trait`), a span pushed to the trace under a
-//! `std::sync::Mutex` held for a few instructions (never across an `.await`), and a
-//! `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one
+//! Each step run costs a boxed future (`async_trait`), its path string, a span pushed to the
+//! trace under a `std::sync::Mutex` held for a few instructions (never across an `.await`),
+//! and a `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one
 //! boxed future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native
 //! `async fn` in the trait would save the box but could not be stored as `dyn Step`, and a
 //! plan is exactly a list of different step types.
@@ -478,8 +478,8 @@ impl StepContext {
         self.spans.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Record this step's start; the guard records its end.
-    fn open(&mut self) -> SpanGuard {
+    /// Record this step's start, returning its span's index for a [`SpanGuard`].
+    fn open(&mut self) -> usize {
         let index = {
             let mut spans = self.lock();
             spans.push(Open {
@@ -492,22 +492,18 @@ impl StepContext {
             spans.len() - 1
         };
         self.span = Some(index);
-        SpanGuard {
-            cx: self.clone(),
-            index,
-            closed: false,
-        }
+        index
     }
 }
 
 /// Closes a span when the step ends; if the step's future is dropped first, marks it cancelled.
-struct SpanGuard {
-    cx: StepContext,
+struct SpanGuard<'a> {
+    cx: &'a StepContext,
     index: usize,
     closed: bool,
 }
 
-impl SpanGuard {
+impl SpanGuard<'_> {
     fn close(&mut self, outcome: Outcome) {
         let now = self.cx.elapsed();
         if let Some(open) = self.cx.lock().get_mut(self.index) {
@@ -517,7 +513,7 @@ impl SpanGuard {
     }
 }
 
-impl Drop for SpanGuard {
+impl Drop for SpanGuard<'_> {
     fn drop(&mut self) {
         if !self.closed {
             self.close(Outcome::Cancelled);
@@ -591,7 +587,12 @@ impl<T: Step + ?Sized> Step for &T {
 /// and give its error the child's path. Composites (yours too) call this for every child.
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
     let mut cx = parent.child(child.name());
-    let mut span = cx.open();
+    let index = cx.open();
+    let mut span = SpanGuard {
+        cx: &cx,
+        index,
+        closed: false,
+    };
     // The call sits inside the caught future too: a hand-written `run` may panic before it
     // returns its future.
     let run = async { child.run(&cx).await };
