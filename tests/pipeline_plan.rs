@@ -392,6 +392,16 @@ async fn one_by_one_sums_the_leaves_even_when_a_leaf_and_a_composite_share_a_nam
     assert!(result.is_ok());
     assert_eq!(trace.total(), ms(30));
     assert_eq!(trace.one_by_one(), ms(10 + 20));
+
+    // An unnamed root is still a level of its own, not a leaf beside its children.
+    let (_, trace) = run_traced(&sequence("", vec![message("x", 10)])).await;
+    let levels: Vec<_> = trace
+        .spans()
+        .iter()
+        .map(|s| (s.path.as_str(), s.depth))
+        .collect();
+    assert_eq!(levels, [("", 0), ("/x", 1)]);
+    assert_eq!(trace.one_by_one(), ms(10));
 }
 
 /// A step written without `async_trait`'s sugar, whose `run` panics before it returns a future.

@@ -454,18 +454,15 @@ impl StepContext {
 
     /// The context for a child named `name`.
     fn child(&self, name: &str) -> StepContext {
-        let path = if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{name}", self.path)
+        // A context with no span of its own is the top, above the root step (a root named ""
+        // is still a level of its own: its children are "/a", depth 1).
+        let (path, depth) = match self.span {
+            None => (name.to_owned(), 0),
+            Some(_) => (format!("{}/{name}", self.path), self.depth + 1),
         };
         StepContext {
             path,
-            depth: if self.path.is_empty() {
-                0
-            } else {
-                self.depth + 1
-            },
+            depth,
             span: None,
             parent: self.span,
             origin: self.origin,
