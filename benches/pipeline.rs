@@ -6,7 +6,11 @@
 //! 1. 1,000,000 items through three no-op stages vs the same three calls in a hand-written loop:
 //!    the overhead per item per stage (target: under 1 µs), and the ratio.
 //! 2. 10,000 items through a 10 ms stage at concurrency 100: items per second vs the ideal
-//!    10,000/s (target: at least 0.9 of it).
+//!    10,000/s (target: at least 0.9 of it). Tokio's timer makes a 10 ms sleep last about
+//!    11 ms (deadlines round up to the next millisecond tick), which alone costs about 9 % of
+//!    the nominal ideal; so the bench also times the same sleep in a bare loop and reports the
+//!    ratio against the ideal with that real sleep, beside the nominal one, plus the same waits
+//!    with a bare `buffer_unordered` and no pipeline.
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -122,12 +126,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // Part 2: throughput of a slow stage.
         let (items, limit, each) = (10_000u64, 100usize, Duration::from_millis(10));
-        let ideal = each * (items / limit as u64) as u32;
+        let rounds = (items / limit as u64) as u32;
+        // What a `sleep(each)` really lasts here. Tokio's timer rounds a deadline up to its next
+        // millisecond tick, so a 10 ms sleep started just after a tick lasts about 11 ms, and
+        // every one of the 100 rounds pays that. A bare loop of the same sleeps (no pipeline,
+        // no concurrency) prices the timer alone, so the second ideal below is the nominal one
+        // with the timer's real sleep in place of `each`: what is left is the pipeline's cost.
+        let samples = 50u32;
+        let ((), slept) = measure(async {
+            for _ in 0..samples {
+                tokio::time::sleep(each).await;
+            }
+        })
+        .await;
+        let real_each = slept / samples;
+        println!(
+            "tokio's timer: sleep({}) lasts {} (mean of {samples} in a bare loop)\n",
+            human(each),
+            human(real_each)
+        );
+
         let mut table = Table::new(format!(
-            "{items} items through a {} stage at concurrency {limit}",
+            "{items} items through a {} stage at concurrency {limit} (ideal: {rounds} x {})",
+            human(each),
             human(each)
         ))
-        .ideal(ideal);
+        .ideal(each * rounds);
         table
             .measure(
                 format!("bare buffer_unordered({limit})"),
@@ -135,20 +159,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .await;
         let (count, took) = measure(slow_stage(items, limit, each)).await;
-        table.add(format!("pipeline, unordered({limit})"), took);
+        let pipeline_row = format!("pipeline, unordered({limit})");
+        table.add(&pipeline_row, took);
         println!("{table}");
         let rate = count as f64 / took.as_secs_f64();
         let ideal_rate = limit as f64 / each.as_secs_f64();
-        println!("{rate:.0} items/s, ideal {ideal_rate:.0} items/s");
-        // Tokio's timer has millisecond ticks: a 10 ms sleep lasts 10-11 ms, so even the bare
-        // `buffer_unordered` row sits above the ideal. Compare the two rows for the pipeline's
-        // own cost.
-        if let Some(speedup) = table.speedup(&format!("pipeline, unordered({limit})")) {
+        let timer_rate = limit as f64 / real_each.as_secs_f64().max(f64::MIN_POSITIVE);
+        println!(
+            "pipeline: {rate:.0} items/s; ideal: {ideal_rate:.0} items/s nominal ({limit} / {}), \
+             {timer_rate:.0} items/s with the timer's real sleep ({limit} / {})",
+            human(each),
+            human(real_each)
+        );
+        if let Some(speedup) = table.speedup(&pipeline_row) {
             println!("pipeline vs bare buffer_unordered: {speedup:.2}x its speed");
         }
         println!(
+            "the nominal ideal takes each sleep to last exactly {}; the timer's rounding alone \
+             leaves {:.2} of it",
+            human(each),
+            each.as_secs_f64() / real_each.as_secs_f64().max(f64::MIN_POSITIVE)
+        );
+        // Both targets are printed: the nominal one is the issue's; when it is missed because
+        // the timer's sleep is longer than asked, the second one says whether the pipeline
+        // itself kept up.
+        println!(
             "{}",
             Target::at_least("throughput >= 0.9 of the ideal", rate / ideal_rate, 0.9)
+        );
+        println!(
+            "{}",
+            Target::at_least(
+                "throughput >= 0.9 of the ideal with the timer's real sleep",
+                rate / timer_rate,
+                0.9
+            )
         );
     });
     Ok(())

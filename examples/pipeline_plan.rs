@@ -115,6 +115,15 @@ impl Home {
     }
 }
 
+/// Run a morning that goes wrong: print its error and its timeline.
+async fn show_failure(home: &Home) {
+    let (result, trace) = run_traced(home.morning().as_ref()).await;
+    if let Err(e) = &result {
+        println!("error: {e}");
+    }
+    print!("{}", trace.timeline(50));
+}
+
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let critical_path = Duration::from_millis(210);
@@ -149,11 +158,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
         failing: Some(("light", "dim")),
         ..planned
     };
-    let (result, trace) = run_traced(failing.morning().as_ref()).await;
-    if let Err(e) = &result {
-        println!("error: {e}");
-    }
-    print!("{}", trace.timeline(50));
+    show_failure(&failing).await;
 
     println!("\nAnd when the toilet's 'flush' hangs (cut by its 150 ms timeout, 't'):\n");
     let stuck = Home {
@@ -161,11 +166,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stuck: Some(("toilet", "flush")),
         ..planned
     };
-    let (result, trace) = run_traced(stuck.morning().as_ref()).await;
-    if let Err(e) = &result {
-        println!("error: {e}");
-    }
-    print!("{}", trace.timeline(50));
+    show_failure(&stuck).await;
 
     println!("\n{table}");
     let speedup = table.speedup("as planned").unwrap_or(0.0);

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use async_patterns::pipeline::plan::{
-    BoxStep, MockStep, Outcome, StepContext, StepError, StepExt, parallel, run_traced, sequence,
-    step,
+    BoxStep, MockStep, Outcome, StepContext, StepError, StepExt, Trace, parallel, run_traced,
+    sequence, step,
 };
 use async_patterns::pipeline::{Sequence, Step};
 use async_patterns::testkit::Delayed;
@@ -146,9 +146,10 @@ async fn collect_all_runs_every_child_and_gathers_every_error() {
             parallel(
                 "checks",
                 vec![
-                    failing("door", 50, "door open"),
+                    // The door fails after the window, yet is reported first: child order.
+                    failing("door", 100, "door open"),
                     Box::new(ok),
-                    failing("window", 100, "window open"),
+                    failing("window", 50, "window open"),
                 ],
             )
             .collect_all()
@@ -269,6 +270,16 @@ async fn the_error_names_the_failed_step_by_its_path() {
     assert_eq!(outcome("morning"), Some(Outcome::Failed));
 }
 
+/// The plan failed with exactly one panic, of the step at `at`, recorded as such in the trace.
+fn assert_panicked(result: Result<(), StepError>, trace: &Trace, at: &str, said: &str) {
+    let err = result.expect_err("a step panics");
+    assert!(
+        matches!(err, StepError::Panicked { ref path, ref message } if path == at && message == said),
+        "{err:?}"
+    );
+    assert_eq!(trace.span(at).map(|s| s.outcome), Some(Outcome::Panicked));
+}
+
 #[tokio::test]
 async fn a_panicking_step_is_an_error_not_a_crash() {
     let plan = parallel(
@@ -280,15 +291,7 @@ async fn a_panicking_step_is_an_error_not_a_crash() {
     )
     .collect_all();
     let (result, trace) = run_traced(&plan).await;
-    let err = result.expect_err("the toilet panics");
-    assert!(
-        matches!(err, StepError::Panicked { ref path, ref message } if path == "devices/toilet" && message == "water everywhere"),
-        "{err:?}"
-    );
-    assert_eq!(
-        trace.span("devices/toilet").map(|s| s.outcome),
-        Some(Outcome::Panicked)
-    );
+    assert_panicked(result, &trace, "devices/toilet", "water everywhere");
     assert_eq!(
         trace.span("devices/light").map(|s| s.outcome),
         Some(Outcome::Ok)
@@ -373,4 +376,120 @@ async fn the_timeline_draws_one_bar_per_step_and_shows_overlap() {
         !text.contains("morning/"),
         "labels are names, indented by depth"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_by_one_sums_the_leaves_even_when_a_leaf_and_a_composite_share_a_name() {
+    // "p/x" is a leaf and, beside it, "p/x" is also a sequence holding "p/x/y".
+    let plan = sequence(
+        "p",
+        vec![
+            message("x", 10),
+            sequence("x", vec![message("y", 20)]).boxed(),
+        ],
+    );
+    let (result, trace) = run_traced(&plan).await;
+    assert!(result.is_ok());
+    assert_eq!(trace.total(), ms(30));
+    assert_eq!(trace.one_by_one(), ms(10 + 20));
+
+    // An unnamed root is still a level of its own, not a leaf beside its children.
+    let (_, trace) = run_traced(&sequence("", vec![message("x", 10)])).await;
+    let levels: Vec<_> = trace
+        .spans()
+        .iter()
+        .map(|s| (s.path.as_str(), s.depth))
+        .collect();
+    assert_eq!(levels, [("", 0), ("/x", 1)]);
+    assert_eq!(trace.one_by_one(), ms(10));
+}
+
+/// A step written without `async_trait`'s sugar, whose `run` panics before it returns a future.
+struct PanicsEarly;
+
+impl Step for PanicsEarly {
+    fn name(&self) -> &str {
+        "early"
+    }
+
+    fn run<'a, 'b, 'f>(
+        &'a self,
+        _cx: &'b StepContext,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+    {
+        panic!("no future for you")
+    }
+}
+
+#[tokio::test]
+async fn a_step_that_panics_before_returning_its_future_is_an_error_too() {
+    let plan = sequence("p", vec![message("before", 0), Box::new(PanicsEarly)]);
+    let (result, trace) = run_traced(&plan).await;
+    assert_panicked(result, &trace, "p/early", "no future for you");
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_set() {
+    let before = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    // A step that spawns its work keeps it in a JoinSet: dropping the step's future (when a
+    // sibling fails) drops the set, which aborts the tasks.
+    let spawner = step("spawner", || async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..3 {
+            tasks.spawn(sleep(ms(60_000)));
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    });
+    let alive_at_failure = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&alive_at_failure);
+    let quick = step("quick", move || {
+        let seen = std::sync::Arc::clone(&seen);
+        async move {
+            sleep(ms(10)).await;
+            let alive = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            seen.store(alive, std::sync::atomic::Ordering::SeqCst);
+            Err(StepError::failed("no"))
+        }
+    });
+    let plan = parallel("all", vec![spawner.boxed(), quick.boxed()]);
+    let (result, trace) = run_traced(&plan).await;
+    assert_eq!(
+        result.map_err(|e| e.to_string()),
+        Err("step \"all/quick\" failed: no".to_owned())
+    );
+    assert_eq!(
+        alive_at_failure.load(std::sync::atomic::Ordering::SeqCst),
+        before + 3,
+        "the spawned work was running when the sibling failed"
+    );
+    assert_eq!(
+        alive_tasks_once_settled(before).await,
+        before,
+        "no task outlives the plan"
+    );
+    assert_eq!(
+        trace.span("all/spawner").map(|s| (s.end, s.outcome)),
+        Some((ms(10), Outcome::Cancelled))
+    );
+}
+
+/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
+/// on its next turns), giving up after 100 turns.
+async fn alive_tasks_once_settled(expected: usize) -> usize {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == expected {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    metrics.num_alive_tasks()
 }

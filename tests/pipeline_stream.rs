@@ -328,14 +328,7 @@ async fn dropping_the_output_stream_cancels_everything_and_leaves_no_task_alive(
 
     drop(stream);
     drop(other);
-    // Aborted tasks are reaped by the runtime on its next turns.
-    for _ in 0..100 {
-        if metrics.num_alive_tasks() == before {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(metrics.num_alive_tasks(), before);
+    assert_eq!(alive_tasks_once_settled(before).await, before);
     assert_eq!(slow_gauge.current(), 0, "the spawned work was dropped");
     assert_eq!(inline_gauge.current(), 0, "the in-task work was dropped");
     assert_eq!(
@@ -343,4 +336,144 @@ async fn dropping_the_output_stream_cancels_everything_and_leaves_no_task_alive(
         7,
         "item 0 and six slow ones, nothing more started"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_stream_that_waits_is_followed_item_by_item() {
+    // One input every 10 ms, from an async source; each takes 25 ms in the stage. Item i is
+    // ready at 10 (i + 1) + 25 ms, so the last of five is done at 75 ms, if the stage is
+    // woken by the source as each input arrives.
+    let source = futures::stream::unfold(0u64, |i| async move {
+        if i == 5 {
+            return None;
+        }
+        sleep(ms(10)).await;
+        Some((i, i + 1))
+    });
+    let (stage, gauge) = sleepy(|_| 25);
+    let start = Instant::now();
+    let run = Pipeline::from_stream(source)
+        .stage("s", StageOptions::ordered(3), stage)
+        .into_stream()
+        .map(|r| r.unwrap_or(u64::MAX))
+        .collect::<Vec<_>>();
+    // A lost wake-up would hang: the timeout turns that into a failure.
+    let out = tokio::time::timeout(ms(1_000), run).await;
+    assert_eq!(out.ok(), Some(vec![0, 1, 2, 3, 4]));
+    assert_eq!(start.elapsed(), ms(75));
+    assert_eq!(gauge.peak(), 3, "items 0, 1 and 2 overlap from 30 to 35 ms");
+}
+
+#[tokio::test]
+async fn huge_limits_and_buffers_mean_no_limit_and_allocate_nothing_up_front() {
+    let pipeline = Pipeline::from_iter(0..100u64)
+        .stage_fn(
+            "any",
+            StageOptions::unordered(usize::MAX).buffer(usize::MAX),
+            |x| async move { Ok::<_, String>(x) },
+        )
+        .stage_fn("more", StageOptions::ordered(usize::MAX), |x| async move {
+            Ok::<_, String>(x + 1)
+        });
+    assert_eq!(
+        pipeline.capacity(),
+        usize::MAX,
+        "saturates, never overflows"
+    );
+    let (mut out, errors) = pipeline.into_stream().partition().await;
+    out.sort_unstable();
+    assert!(errors.is_empty());
+    assert_eq!(out, (1..=100).collect::<Vec<_>>());
+}
+
+/// A stage written without `async_trait`'s sugar, whose `process` panics before it returns a
+/// future.
+struct PanicsEarly;
+
+impl Stage<u64, u64> for PanicsEarly {
+    fn process<'a, 'f>(
+        &'a self,
+        x: u64,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<u64, BoxError>> + Send + 'f>>
+    where
+        'a: 'f,
+    {
+        if x == 2 {
+            panic!("no future for {x}");
+        }
+        Box::pin(async move { Ok(x) })
+    }
+}
+
+#[tokio::test]
+async fn a_stage_that_panics_before_returning_its_future_fails_that_item_only() {
+    let (out, errors) = Pipeline::from_iter(0..4u64)
+        .stage("early", StageOptions::ordered(2), PanicsEarly)
+        .on_error(ErrorPolicy::SkipAndReport)
+        .into_stream()
+        .partition()
+        .await;
+    assert_eq!(out, [0, 1, 3]);
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        ["stage \"early\" panicked on input #2: no future for 2"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_at_first_aborts_the_spawned_items_still_in_flight() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let gauge = Gauge::new();
+    let counted = gauge.clone();
+    let mut stream = Pipeline::from_iter(0u64..100)
+        .stage_fn("check", StageOptions::unordered(4).spawned(), move |x| {
+            let gauge = counted.clone();
+            async move {
+                let _call = gauge.enter();
+                if x == 1 {
+                    sleep(ms(5)).await;
+                    return Err(format!("item {x} is bad"));
+                }
+                sleep(ms(60_000)).await;
+                Ok(x)
+            }
+        })
+        .into_stream();
+    let first = stream.next().await.map(|r| r.map_err(|e| e.to_string()));
+    assert_eq!(
+        first,
+        Some(Err(
+            "stage \"check\" failed on input #1: item 1 is bad".to_owned()
+        ))
+    );
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before + 3,
+        "items 0, 2, 3 still run"
+    );
+    // Ended at once: had the stream not let go of its stages, this would wait a minute for
+    // item 0 and yield it.
+    assert!(stream.next().await.is_none());
+    assert_eq!(
+        alive_tasks_once_settled(before).await,
+        before,
+        "the three were aborted"
+    );
+    assert_eq!(gauge.current(), 0);
+    assert_eq!(gauge.total(), 4, "nothing started after the failure");
+}
+
+/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
+/// on its next turns), giving up after 100 turns.
+async fn alive_tasks_once_settled(expected: usize) -> usize {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == expected {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    metrics.num_alive_tasks()
 }

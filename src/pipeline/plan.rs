@@ -75,9 +75,9 @@
 //! ```
 //!
 //! # Cost
-//! Each step run costs a boxed future (`async_trait`), a span pushed to the trace under a
-//! `std::sync::Mutex` held for a few instructions (never across an `.await`), and a
-//! `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one
+//! Each step run costs a boxed future (`async_trait`), its path string, a span pushed to the
+//! trace under a `std::sync::Mutex` held for a few instructions (never across an `.await`),
+//! and a `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one
 //! boxed future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native
 //! `async fn` in the trait would save the box but could not be stored as `dyn Step`, and a
 //! plan is exactly a list of different step types.
@@ -122,7 +122,7 @@ pub enum StepError {
         /// The timeout that fired.
         after: Duration,
     },
-    /// The step panicked; the panic was caught and the plan went on unwinding nothing.
+    /// The step panicked; the panic was caught at the step and unwinds no further.
     #[error("step {path:?} panicked: {message}")]
     Panicked {
         /// Where the step sits in the plan.
@@ -281,7 +281,8 @@ impl Trace {
         &self.spans
     }
 
-    /// The span of the step at `path`, if it ran.
+    /// The span of the step at `path`, if it ran (the first one, should two siblings share a
+    /// name: give siblings distinct names to keep paths unique).
     pub fn span(&self, path: &str) -> Option<&Span> {
         self.spans.iter().find(|s| s.path == path)
     }
@@ -297,14 +298,16 @@ impl Trace {
 
     /// Sum of the leaf steps' durations: what running them one by one would take.
     pub fn one_by_one(&self) -> Duration {
+        // In tree order a span is a leaf when the next span is not nested under it. (Comparing
+        // paths would miscount a leaf that shares its name with a sibling composite.)
+        let next_depths = self.spans.iter().skip(1).map(|s| Some(s.depth));
         self.spans
             .iter()
-            .filter(|s| {
-                let prefix = format!("{}/", s.path);
-                !self.spans.iter().any(|o| o.path.starts_with(&prefix))
+            .zip(next_depths.chain([None]))
+            .filter(|(span, next)| next.is_none_or(|d| d <= span.depth))
+            .fold(Duration::ZERO, |sum, (span, _)| {
+                sum.saturating_add(span.duration())
             })
-            .map(Span::duration)
-            .sum()
     }
 
     /// A text timeline, one bar per step, `width` characters for the plan's whole duration.
@@ -451,18 +454,15 @@ impl StepContext {
 
     /// The context for a child named `name`.
     fn child(&self, name: &str) -> StepContext {
-        let path = if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{name}", self.path)
+        // A context with no span of its own is the top, above the root step (a root named ""
+        // is still a level of its own: its children are "/a", depth 1).
+        let (path, depth) = match self.span {
+            None => (name.to_owned(), 0),
+            Some(_) => (format!("{}/{name}", self.path), self.depth + 1),
         };
         StepContext {
             path,
-            depth: if self.path.is_empty() {
-                0
-            } else {
-                self.depth + 1
-            },
+            depth,
             span: None,
             parent: self.span,
             origin: self.origin,
@@ -475,8 +475,8 @@ impl StepContext {
         self.spans.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Record this step's start; the guard records its end.
-    fn open(&mut self) -> SpanGuard {
+    /// Record this step's start, returning its span's index for a [`SpanGuard`].
+    fn open(&mut self) -> usize {
         let index = {
             let mut spans = self.lock();
             spans.push(Open {
@@ -489,22 +489,18 @@ impl StepContext {
             spans.len() - 1
         };
         self.span = Some(index);
-        SpanGuard {
-            cx: self.clone(),
-            index,
-            closed: false,
-        }
+        index
     }
 }
 
 /// Closes a span when the step ends; if the step's future is dropped first, marks it cancelled.
-struct SpanGuard {
-    cx: StepContext,
+struct SpanGuard<'a> {
+    cx: &'a StepContext,
     index: usize,
     closed: bool,
 }
 
-impl SpanGuard {
+impl SpanGuard<'_> {
     fn close(&mut self, outcome: Outcome) {
         let now = self.cx.elapsed();
         if let Some(open) = self.cx.lock().get_mut(self.index) {
@@ -514,7 +510,7 @@ impl SpanGuard {
     }
 }
 
-impl Drop for SpanGuard {
+impl Drop for SpanGuard<'_> {
     fn drop(&mut self) {
         if !self.closed {
             self.close(Outcome::Cancelled);
@@ -588,8 +584,16 @@ impl<T: Step + ?Sized> Step for &T {
 /// and give its error the child's path. Composites (yours too) call this for every child.
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
     let mut cx = parent.child(child.name());
-    let mut span = cx.open();
-    let result = match AssertUnwindSafe(child.run(&cx)).catch_unwind().await {
+    let index = cx.open();
+    let mut span = SpanGuard {
+        cx: &cx,
+        index,
+        closed: false,
+    };
+    // The call sits inside the caught future too: a hand-written `run` may panic before it
+    // returns its future.
+    let run = async { child.run(&cx).await };
+    let result = match AssertUnwindSafe(run).catch_unwind().await {
         Ok(result) => result,
         Err(payload) => Err(StepError::Panicked {
             path: String::new(),
@@ -646,7 +650,8 @@ pub enum OnFailure {
     /// Return the first error at once and cancel the siblings still running (the default).
     #[default]
     FailFast,
-    /// Let every child finish, then return every error ([`StepError::Several`] if more than one).
+    /// Let every child finish, then return every error ([`StepError::Several`] if more than
+    /// one, in the children's order).
     CollectAll,
 }
 
@@ -690,19 +695,24 @@ impl Step for Parallel {
         let mut running: FuturesUnordered<_> = self
             .steps
             .iter()
-            .map(|step| run_child(step.as_ref(), cx))
+            .enumerate()
+            .map(|(i, step)| run_child(step.as_ref(), cx).map(move |result| (i, result)))
             .collect();
         let mut errors = Vec::new();
-        while let Some(result) = running.next().await {
+        while let Some((i, result)) = running.next().await {
             if let Err(error) = result {
                 if self.on_failure == OnFailure::FailFast {
                     // Returning drops `running`: every sibling still pending is cancelled at
                     // its current `.await`, and its span is marked cancelled.
                     return Err(error);
                 }
-                errors.push(error);
+                errors.push((i, error));
             }
         }
+        // In the children's order, not the order they failed in: the same plan reports the
+        // same list however the timings fall.
+        errors.sort_by_key(|(i, _)| *i);
+        let mut errors: Vec<StepError> = errors.into_iter().map(|(_, e)| e).collect();
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
