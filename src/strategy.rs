@@ -42,8 +42,9 @@
 //!   [`gather::one_by_one`], [`AllAtOnce`] is [`gather::all_at_once`], [`Bounded`] is
 //!   [`gather::bounded`], [`InTasks`] is [`gather::in_tasks`].
 //! * **Failures stay per URL.** Every strategy returns one result per URL, in input order, so a
-//!   failed URL never loses the others' pages. The contexts check that promise and report a
-//!   strategy that breaks it ([`StrategyError::WrongCount`]).
+//!   failed URL never loses the others' pages; even a fetcher that *panics* on one URL gives
+//!   [`HttpError::Task`] in that slot only. The contexts check the one-per-URL promise and
+//!   report a strategy that breaks it ([`StrategyError::WrongCount`]).
 //!
 //! # Static or dynamic dispatch: what each costs
 //! Two traits say the same thing:
@@ -72,11 +73,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use futures::FutureExt;
 
-use crate::basics::blocking::to_thread;
+use crate::basics::blocking::{TaskError, panic_message, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
 
@@ -176,13 +179,31 @@ impl<T: NativeFetch> FetchStrategy for T {
 
 /// The request futures of a batch, not started yet (a future does nothing until awaited).
 ///
+/// Each request catches its own panic: without that, a fetcher that panics on one URL would
+/// unwind through `join_all` (or the loop) and lose every other URL's result, which
+/// [`InTasks`] and [`InThreads`] get for free from their tasks and threads.
+///
 /// Collected into a `Vec` rather than passed as a lazy `map` iterator: a closure over borrowed
 /// URLs held across an `.await` trips the compiler's `Send` check for `-> impl Future + Send`.
 fn calls<'a>(
     http: &'a Arc<dyn HttpGet>,
     urls: &'a [String],
 ) -> Vec<impl Future<Output = Result<String, HttpError>> + Send + 'a> {
-    urls.iter().map(|url| http.get(url)).collect()
+    urls.iter()
+        .map(|url| {
+            // `get` is called inside the block, so a panic before its future exists is caught too.
+            AssertUnwindSafe(async move { http.get(url).await })
+                .catch_unwind()
+                .map(|caught| {
+                    caught.unwrap_or_else(|payload| {
+                        Err(HttpError::Task {
+                            url: url.clone(),
+                            source: TaskError::Panicked(panic_message(payload)),
+                        })
+                    })
+                })
+        })
+        .collect()
 }
 
 /// One request at a time, in order: the polite strategy, and the slowest (n x t).
@@ -247,7 +268,7 @@ impl NativeFetch for Bounded {
 
 /// Each request in its own tokio task (a `JoinSet`): concurrent like [`AllAtOnce`], and on a
 /// multi-thread runtime the responses are also *processed* in parallel. A fetcher that panics
-/// costs only its own URL ([`HttpError::Task`]).
+/// costs only its own URL ([`HttpError::Task`]): the task boundary catches it.
 ///
 /// Must run inside a tokio runtime. Dropping the future aborts the tasks.
 #[derive(Debug, Clone, Copy, Default)]

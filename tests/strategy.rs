@@ -217,29 +217,49 @@ async fn one_failed_url_never_loses_the_others() {
     }
 }
 
-#[tokio::test]
-async fn in_tasks_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
-    // A hand-written fetcher: a panic inside a mockall mock would poison the mock itself.
-    struct Buggy;
-    #[async_trait::async_trait]
-    impl HttpGet for Buggy {
-        async fn get(&self, url: &str) -> Result<String, HttpError> {
-            if url.ends_with("/1") {
-                panic!("fetcher bug");
-            }
-            Ok("fine".into())
+/// A hand-written fetcher that panics on URLs ending in `/1` (a panic inside a mockall mock
+/// would poison the mock itself).
+struct Buggy;
+
+#[async_trait::async_trait]
+impl HttpGet for Buggy {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        if url.ends_with("/1") {
+            panic!("fetcher bug");
         }
+        Ok("fine".into())
     }
-    let http: Arc<dyn HttpGet> = Arc::new(Buggy);
-    let results = FetchStrategy::fetch_all(&InTasks, &http, &urls(3)).await;
-    assert_eq!(results[0].as_deref().unwrap(), "fine");
-    assert_eq!(results[2].as_deref().unwrap(), "fine");
+}
+
+fn assert_panic_costs_only_its_own_url(results: &Fetched, name: &str) {
+    assert_eq!(results.len(), 3, "{name}");
+    assert_eq!(results[0].as_deref().unwrap(), "fine", "{name}");
+    assert_eq!(results[2].as_deref().unwrap(), "fine", "{name}");
     let err = results[1].as_ref().unwrap_err();
-    assert!(matches!(
-        err,
-        HttpError::Task { url, source: TaskError::Panicked(message) }
-            if url == "http://test/1" && message == "fetcher bug"
-    ));
+    assert!(
+        matches!(
+            err,
+            HttpError::Task { url, source: TaskError::Panicked(message) }
+                if url == "http://test/1" && message == "fetcher bug"
+        ),
+        "{name}: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_fetch_costs_only_its_own_url_under_every_strategy() {
+    let http: Arc<dyn HttpGet> = Arc::new(Buggy);
+    for strategy in strategies() {
+        let results = strategy.fetch_all(&http, &urls(3)).await;
+        assert_panic_costs_only_its_own_url(&results, strategy.name());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_threads_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
+    let http: Arc<dyn HttpGet> = Arc::new(Buggy);
+    let results = FetchStrategy::fetch_all(&InThreads::new(), &http, &urls(3)).await;
+    assert_panic_costs_only_its_own_url(&results, "in threads");
 }
 
 #[test]
