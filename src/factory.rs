@@ -213,6 +213,9 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     }
 
     /// The same registry, abandoning any construction that takes longer than `timeout`.
+    ///
+    /// The timeout is a tokio timer, so `create` then needs a tokio runtime with its timer
+    /// enabled (any `#[tokio::main]` or `#[tokio::test]`), as the built-in devices do anyway.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -251,10 +254,18 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         Ok(())
     }
 
-    /// Remove kind `kind`; whether it was registered.
+    /// Remove kind `kind`; whether it was registered. Creations already running finish with
+    /// the constructor they looked up.
     pub fn unregister(&self, kind: &str) -> bool {
-        let mut ctors = self.ctors.write().unwrap_or_else(PoisonError::into_inner);
-        ctors.remove(kind).is_some()
+        // The guard is a temporary, released at the `;`: the constructor (and whatever its
+        // closure captured) is dropped after the lock, so a `Drop` that uses this registry
+        // cannot deadlock on it.
+        let removed = self
+            .ctors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(kind);
+        removed.is_some()
     }
 
     /// The registered kinds, sorted.
@@ -314,7 +325,8 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         }
     }
 
-    /// Make several products concurrently, at most `limit` at a time (`None`: all at once).
+    /// Make several products concurrently, at most `limit` at a time (`None`: all at once;
+    /// `Some(0)` is taken as 1).
     ///
     /// One result per request, in request order; a failure costs only its own slot. Runs on
     /// the calling task (nothing is spawned), so dropping the future drops every construction
@@ -596,7 +608,8 @@ impl Device for SmartToilet {
             "flush" => {
                 tokio::time::sleep(self.rtt).await;
                 let mut flushes = self.flushes.lock().unwrap_or_else(PoisonError::into_inner);
-                *flushes += 1;
+                // Saturating: a counter must not be able to panic (debug) or wrap (release).
+                *flushes = flushes.saturating_add(1);
                 Ok(format!("{}: flushed ({} so far)", self.name, *flushes))
             }
             "warm seat" => {

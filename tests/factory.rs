@@ -117,6 +117,12 @@ async fn concurrent_creation_takes_the_slowest_constructor_not_the_sum() {
     let start = Instant::now();
     home.create_many(requests(), Some(2)).await;
     assert_eq!(start.elapsed(), ms(200));
+
+    // A limit of zero would make no progress at all; it is taken as one.
+    let start = Instant::now();
+    let devices = home.create_many(requests(), Some(0)).await;
+    assert_eq!(start.elapsed(), ms(280));
+    assert!(devices.iter().all(Result::is_ok));
 }
 
 #[tokio::test(start_paused = true)]
@@ -200,6 +206,13 @@ async fn a_constructor_that_hangs_is_abandoned_at_the_timeout() {
     ));
     // A quick one is unaffected.
     assert!(registry.create("light", Config::new("ok")).await.is_ok());
+
+    // A latency too large to add to "now" is a very long sleep, not a panic.
+    let start = Instant::now();
+    let huge = Config::new("far").with("latency_ms", u64::MAX.to_string());
+    let err = registry.create("light", huge).await.err().unwrap();
+    assert!(matches!(&err, FactoryError::TimedOut { kind, .. } if kind == "light"));
+    assert_eq!(start.elapsed(), ms(100));
 }
 
 #[tokio::test(start_paused = true)]
@@ -311,4 +324,39 @@ async fn connecting_takes_the_configured_latency() {
         .await
         .unwrap();
     assert_eq!(start.elapsed(), ms(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unregistering_drops_the_constructor_after_releasing_the_lock() {
+    use std::sync::Weak;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Captured by a constructor; when dropped, it looks at the registry it was registered in.
+    struct Probe {
+        registry: Weak<Registry<dyn Device>>,
+        kinds_seen: Arc<AtomicUsize>,
+    }
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            if let Some(registry) = self.registry.upgrade() {
+                // Would deadlock if the registry's lock were still held here.
+                self.kinds_seen
+                    .store(registry.kinds().len(), Ordering::SeqCst);
+            }
+        }
+    }
+
+    let home = Arc::new(device_registry());
+    let kinds_seen = Arc::new(AtomicUsize::new(0));
+    let probe = Probe {
+        registry: Arc::downgrade(&home),
+        kinds_seen: Arc::clone(&kinds_seen),
+    };
+    home.register("probe", move |config: Config| {
+        let _captured = &probe;
+        Light::connect(config)
+    })
+    .unwrap();
+    assert!(home.unregister("probe"));
+    assert_eq!(kinds_seen.load(Ordering::SeqCst), 3);
 }
