@@ -58,9 +58,10 @@
 //!
 //! Every `NativeFetch` is also a `FetchStrategy` (a blanket impl boxes its future), so each
 //! strategy here is written once and works both ways. `benches/dispatch.rs` measures the
-//! difference: tens of nanoseconds per call, nothing next to a network round trip of a
-//! millisecond or more. If both traits are in scope, a direct call on a strategy is ambiguous;
-//! write `FetchStrategy::fetch_all(&s, ..)`, or go through a context.
+//! difference: about 20 ns per call (two thirds of it allocating and freeing the box, the rest
+//! the call that cannot be inlined), nothing next to a network round trip of 50 µs or more.
+//! If both traits are in scope, a direct call on a strategy is ambiguous; write
+//! `FetchStrategy::fetch_all(&s, ..)`, or go through a context.
 //!
 //! # A one-off strategy from a closure
 //! [`FnStrategy`] turns a closure returning a future (`async |http, urls| ...` or
