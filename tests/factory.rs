@@ -271,16 +271,23 @@ async fn the_registry_is_generic_over_any_product_and_config() {
 #[tokio::test(start_paused = true)]
 async fn kinds_can_be_registered_while_other_tasks_create() {
     let home = Arc::new(device_registry());
+    let start = Instant::now();
     let creator = {
         let home = Arc::clone(&home);
         tokio::spawn(async move { home.create("toilet", Config::new("t")).await.map(|_| ()) })
     };
-    // Registering takes the lock briefly; it never waits for the toilet's 150 ms handshake.
-    let start = Instant::now();
+    // Let the creator get into the toilet's 150 ms handshake first.
+    tokio::time::sleep(ms(10)).await;
+    // Registering takes the lock briefly; it never waits for the handshake in flight (a lock
+    // held across the constructor's `.await` would block this thread for good).
     home.register("lamp", async |config: Config| Light::connect(config).await)
         .unwrap();
-    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(start.elapsed(), ms(10));
+    // The new kind is usable at once, while the toilet is still connecting.
+    let lamp = home.create("lamp", Config::new("l")).await.unwrap();
+    assert_eq!((lamp.kind(), start.elapsed()), ("light", ms(60)));
     assert!(creator.await.unwrap().is_ok());
+    assert_eq!(start.elapsed(), ms(150));
     assert!(home.contains("lamp"));
     assert!(home.unregister("lamp"));
     assert!(!home.unregister("lamp"));
