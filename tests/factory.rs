@@ -127,23 +127,38 @@ async fn concurrent_creation_takes_the_slowest_constructor_not_the_sum() {
 
 #[tokio::test(start_paused = true)]
 async fn create_many_reports_each_request_in_order() {
-    let home = device_registry();
+    let home = device_registry().with_timeout(ms(200));
+    home.register(
+        "haunted",
+        async |_config: Config| -> Result<Light, DeviceError> {
+            tokio::time::sleep(ms(10)).await;
+            panic!("the light flickered")
+        },
+    )
+    .unwrap();
+    let start = Instant::now();
     let report = home
         .create_many(
             [
                 ("light", Config::new("a")),
                 ("kettle", Config::new("b")),
                 ("toilet", Config::new("c").with("offline", "true")),
+                ("haunted", Config::new("h")),
+                ("toilet", Config::new("slow").with("latency_ms", "5000")),
                 ("speaker", Config::new("d")),
             ],
             None,
         )
         .await;
-    assert_eq!(report.len(), 4);
+    // A panic, a failure and a hang each cost only their own slot.
+    assert_eq!(start.elapsed(), ms(200));
+    assert_eq!(report.len(), 6);
     assert_eq!(report[0].as_ref().unwrap().name(), "a");
     assert!(matches!(&report[1], Err(FactoryError::UnknownKind { kind, .. }) if kind == "kettle"));
     assert!(matches!(&report[2], Err(FactoryError::Failed { kind, .. }) if kind == "toilet"));
-    assert_eq!(report[3].as_ref().unwrap().name(), "d");
+    assert!(matches!(&report[3], Err(FactoryError::Panicked { kind, .. }) if kind == "haunted"));
+    assert!(matches!(&report[4], Err(FactoryError::TimedOut { kind, .. }) if kind == "toilet"));
+    assert_eq!(report[5].as_ref().unwrap().name(), "d");
 }
 
 #[tokio::test(start_paused = true)]
