@@ -267,11 +267,24 @@ impl NativeFetch for Bounded {
     }
 }
 
+/// For a strategy polled outside a tokio runtime (say, by `futures::executor::block_on`): one
+/// [`HttpError::Client`] per URL that names the strategy, rather than tokio's panic.
+fn no_runtime(strategy: &impl NativeFetch, urls: &[String]) -> Fetched {
+    urls.iter()
+        .map(|_| {
+            Err(HttpError::Client {
+                reason: format!("the {:?} strategy needs a tokio runtime", strategy.name()),
+            })
+        })
+        .collect()
+}
+
 /// Each request in its own tokio task (a `JoinSet`): concurrent like [`AllAtOnce`], and on a
 /// multi-thread runtime the responses are also *processed* in parallel. A fetcher that panics
 /// costs only its own URL ([`HttpError::Task`]): the task boundary catches it.
 ///
-/// Must run inside a tokio runtime. Dropping the future aborts the tasks.
+/// Needs a tokio runtime (outside one, every URL gets [`HttpError::Client`]). Dropping the
+/// future aborts the tasks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InTasks;
 
@@ -281,6 +294,10 @@ impl NativeFetch for InTasks {
     }
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        // Spawning outside a runtime would panic; say so per URL instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return no_runtime(self, urls);
+        }
         let jobs = urls.iter().map(|url| {
             // Tasks must own what they use: a clone of the Arc and of the URL.
             let http = Arc::clone(http);
@@ -340,14 +357,7 @@ impl NativeFetch for InThreads {
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return urls
-                .iter()
-                .map(|_| {
-                    Err(HttpError::Client {
-                        reason: "the in-threads strategy needs a tokio runtime".into(),
-                    })
-                })
-                .collect();
+            return no_runtime(self, urls);
         };
         let calls: Vec<_> = urls
             .iter()

@@ -287,16 +287,23 @@ async fn in_threads_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
 }
 
 #[test]
-fn in_threads_outside_a_runtime_reports_an_error_per_url_instead_of_panicking() {
+fn spawning_strategies_outside_a_runtime_report_an_error_per_url_instead_of_panicking() {
     let http: Arc<dyn HttpGet> = Arc::new(MockHttpGet::new());
-    let results =
-        futures::executor::block_on(FetchStrategy::fetch_all(&InThreads::new(), &http, &urls(2)));
-    assert_eq!(results.len(), 2);
-    assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Err(HttpError::Client { .. })))
-    );
+    let spawning: [Arc<dyn FetchStrategy>; 2] = [Arc::new(InTasks), Arc::new(InThreads::new())];
+    for strategy in spawning {
+        let results = futures::executor::block_on(strategy.fetch_all(&http, &urls(2)));
+        assert_eq!(results.len(), 2);
+        let expected = format!(
+            "HTTP client unusable: the {:?} strategy needs a tokio runtime",
+            strategy.name()
+        );
+        for result in &results {
+            assert!(
+                matches!(result, Err(e @ HttpError::Client { .. }) if e.to_string() == expected),
+                "{result:?}"
+            );
+        }
+    }
 }
 
 #[test]
