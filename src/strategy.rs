@@ -9,34 +9,46 @@
 //!
 //! # The classic sync shape
 //! ```text
-//! trait FetchStrategy { fn fetch_all(&self, http: &dyn Http, urls: &[String]) -> Vec<Result<String>>; }
-//! struct Downloader { strategy: Box<dyn FetchStrategy> }
+//! type Fetched = Vec<Result<String, HttpError>>;
+//!
+//! trait FetchStrategy {
+//!     fn fetch_all(&self, http: &Http, urls: &[String]) -> Fetched;
+//! }
+//! struct Downloader { http: Http, strategy: Box<dyn FetchStrategy> }
 //! impl Downloader {
 //!     fn set_strategy(&mut self, s: Box<dyn FetchStrategy>) { self.strategy = s }
-//!     fn download(&self, urls: &[String]) -> Vec<Result<String>> { self.strategy.fetch_all(&*self.http, urls) }
+//!     fn download(&self, urls: &[String]) -> Fetched {
+//!         self.strategy.fetch_all(&self.http, urls)
+//!     }
 //! }
 //! ```
 //!
 //! # The async shape
 //! ```text
 //! #[async_trait]
-//! trait FetchStrategy { async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Vec<Result<String, HttpError>>; }
-//! struct Downloader { strategy: RwLock<Arc<dyn FetchStrategy>> }
+//! trait FetchStrategy {
+//!     async fn fetch_all(&self, http: &Http, urls: &[String]) -> Fetched;
+//! }
+//! struct Downloader { http: Http, strategy: Box<dyn FetchStrategy> }
 //! impl Downloader {
-//!     fn set_strategy(&self, s: Arc<dyn FetchStrategy>) { *self.strategy.write() = s }
-//!     async fn download(&self, urls: &[String]) -> .. { self.strategy().fetch_all(&self.http, urls).await }
+//!     fn set_strategy(&mut self, s: Box<dyn FetchStrategy>) { self.strategy = s }
+//!     async fn download(&self, urls: &[String]) -> Fetched {
+//!         self.strategy.fetch_all(&self.http, urls).await
+//!     }
 //! }
 //! ```
 //!
 //! # What changed, and what async adds
 //! The shape is the same: a trait, several implementations, a context that holds one behind a
-//! pointer and delegates to it. The method gained `async` and the call gained `.await`. Three
-//! details follow from awaiting:
+//! pointer and delegates to it. The method gained `async` (and `#[async_trait]`, so it works
+//! behind `dyn`) and the call gained `.await`; nothing else. What awaiting adds, and what the
+//! real [`Downloader`] and strategies below do about it:
 //!
 //! * **Swapping while running.** A download may be in flight (suspended at an `.await`) when
-//!   another task swaps the strategy. The context clones the `Arc` out of its lock and releases
-//!   the lock *before* awaiting, so a swap never waits for a download, and a download in flight
-//!   finishes with the strategy it started with. The next call uses the new one.
+//!   another task swaps the strategy, so the real context keeps an `RwLock<Arc<dyn
+//!   FetchStrategy>>` and swaps through `&self`. It clones the `Arc` out of the lock and
+//!   releases the lock *before* awaiting, so a swap never waits for a download, and a download
+//!   in flight finishes with the strategy it started with. The next call uses the new one.
 //! * **Concurrency becomes a strategy.** The strategies differ only in how they await the same
 //!   futures, so they reuse [`crate::basics::gather`]: [`OneByOne`] is
 //!   [`gather::one_by_one`], [`AllAtOnce`] is [`gather::all_at_once`], [`Bounded`] is
