@@ -21,20 +21,26 @@
 //!
 //! # The async shape
 //! ```text
-//! type Ctor = Arc<dyn Fn(Config) -> BoxFuture<'static, Result<Box<dyn Device>, BoxError>>>;
+//! type Ctor = fn(Config) -> BoxFuture<'static, Result<Box<dyn Device>, Error>>;
+//! struct Registry { ctors: HashMap<String, Ctor> }
 //! impl Registry {
-//!     fn register(&self, kind: &str, ctor: impl Fn(Config) -> impl Future<..>) -> Result<(), FactoryError>;
-//!     async fn create(&self, kind: &str, config: Config) -> Result<Box<dyn Device>, FactoryError> {
-//!         let ctor = self.lookup(kind)?;      // clone the Arc out of the lock
-//!         ctor(config).await                  // then await, with no lock held
+//!     fn register(&mut self, kind: &str, ctor: Ctor) { self.ctors.insert(kind.into(), ctor); }
+//!     async fn create(&self, kind: &str, config: Config) -> Result<Box<dyn Device>, Error> {
+//!         let ctor = self.ctors.get(kind).ok_or(Error::Unknown)?;
+//!         ctor(config).await
 //!     }
 //! }
 //! ```
 //!
 //! # What changed, and what async adds
-//! The constructor returns a future and `create` awaits it: making a device means connecting
-//! to it ([`Light::connect`] sleeps, standing in for a handshake over the network). The shape
-//! is the same. What awaiting adds:
+//! The constructor returns a future (boxed, so that constructors of different kinds have one
+//! type) and `create` awaits it: making a device means connecting to it ([`Light::connect`]
+//! sleeps, standing in for a handshake over the network). The shape is the same.
+//!
+//! The real [`Registry`] stores closures (`Arc<dyn Fn>`) behind an `RwLock`, so kinds can be
+//! registered through `&self` while other tasks create products. `create` clones the
+//! constructor's `Arc` out of the lock and awaits with no lock held: a registration never waits
+//! for a slow handshake. What awaiting adds:
 //!
 //! * **Concurrent construction.** [`Registry::create_many`] builds several products at once (with
 //!   an optional limit), so five devices that each take 100 ms to connect are ready in about
