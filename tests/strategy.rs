@@ -2,6 +2,7 @@
 //! timing shape of each strategy on tokio's paused clock, and every strategy over real HTTP.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_patterns::basics::blocking::TaskError;
@@ -310,6 +311,48 @@ fn spawning_strategies_outside_a_runtime_report_an_error_per_url_instead_of_pani
 fn a_zero_limit_is_taken_as_one() {
     assert_eq!(Bounded::new(0).limit(), 1);
     assert_eq!(Bounded::new(4).limit(), 4);
+}
+
+// ---- cancellation ----------------------------------------------------------------------------
+
+/// A fetcher that counts the requests started and the ones that ran to the end (100 ms each).
+#[derive(Default)]
+struct Counting {
+    started: AtomicUsize,
+    finished: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl HttpGet for Counting {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(ms(100)).await;
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(format!("page {url}"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_download_stops_every_request_it_started() {
+    // (strategy, requests in flight when the download is dropped at 50 ms)
+    let all: Vec<(Arc<dyn FetchStrategy>, usize)> = vec![
+        (Arc::new(OneByOne), 1),
+        (Arc::new(AllAtOnce), 10),
+        (Arc::new(Bounded::new(3)), 3),
+        (Arc::new(InTasks), 10),
+    ];
+    for (strategy, in_flight) in all {
+        let counting = Arc::new(Counting::default());
+        let downloader = Downloader::new(counting.clone(), strategy);
+        let dropped = tokio::time::timeout(ms(50), downloader.download(&urls(10))).await;
+        assert!(dropped.is_err());
+        // Long past the time the requests would have finished, had they been left running
+        // (spawned tasks included: the `JoinSet` aborts them when the download is dropped).
+        tokio::time::sleep(ms(500)).await;
+        let name = downloader.strategy().name().to_owned();
+        assert_eq!(counting.started.load(Ordering::SeqCst), in_flight, "{name}");
+        assert_eq!(counting.finished.load(Ordering::SeqCst), 0, "{name}");
+    }
 }
 
 // ---- the shape in virtual time: 10 URLs of 100 ms each --------------------------------------
