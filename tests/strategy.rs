@@ -307,10 +307,12 @@ fn spawning_strategies_outside_a_runtime_report_an_error_per_url_instead_of_pani
     }
 }
 
-#[test]
-fn a_zero_limit_is_taken_as_one() {
+#[tokio::test(start_paused = true)]
+async fn a_zero_limit_is_taken_as_one() {
     assert_eq!(Bounded::new(0).limit(), 1);
     assert_eq!(Bounded::new(4).limit(), 4);
+    // A limit of zero would never make progress; as one, it fetches one by one.
+    assert_eq!(timed(Arc::new(Bounded::new(0))).await, (ms(1000), 1));
 }
 
 // ---- cancellation ----------------------------------------------------------------------------
