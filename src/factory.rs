@@ -21,20 +21,26 @@
 //!
 //! # The async shape
 //! ```text
-//! type Ctor = Arc<dyn Fn(Config) -> BoxFuture<'static, Result<Box<dyn Device>, BoxError>>>;
+//! type Ctor = fn(Config) -> BoxFuture<'static, Result<Box<dyn Device>, Error>>;
+//! struct Registry { ctors: HashMap<String, Ctor> }
 //! impl Registry {
-//!     fn register(&self, kind: &str, ctor: impl Fn(Config) -> impl Future<..>) -> Result<(), FactoryError>;
-//!     async fn create(&self, kind: &str, config: Config) -> Result<Box<dyn Device>, FactoryError> {
-//!         let ctor = self.lookup(kind)?;      // clone the Arc out of the lock
-//!         ctor(config).await                  // then await, with no lock held
+//!     fn register(&mut self, kind: &str, ctor: Ctor) { self.ctors.insert(kind.into(), ctor); }
+//!     async fn create(&self, kind: &str, config: Config) -> Result<Box<dyn Device>, Error> {
+//!         let ctor = self.ctors.get(kind).ok_or(Error::Unknown)?;
+//!         ctor(config).await
 //!     }
 //! }
 //! ```
 //!
 //! # What changed, and what async adds
-//! The constructor returns a future and `create` awaits it: making a device means connecting
-//! to it ([`Light::connect`] sleeps, standing in for a handshake over the network). The shape
-//! is the same. What awaiting adds:
+//! The constructor returns a future (boxed, so that constructors of different kinds have one
+//! type) and `create` awaits it: making a device means connecting to it ([`Light::connect`]
+//! sleeps, standing in for a handshake over the network). The shape is the same.
+//!
+//! The real [`Registry`] stores closures (`Arc<dyn Fn>`) behind an `RwLock`, so kinds can be
+//! registered through `&self` while other tasks create products. `create` clones the
+//! constructor's `Arc` out of the lock and awaits with no lock held: a registration never waits
+//! for a slow handshake. What awaiting adds:
 //!
 //! * **Concurrent construction.** [`Registry::create_many`] builds several products at once (with
 //!   an optional limit), so five devices that each take 100 ms to connect are ready in about
@@ -213,6 +219,9 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     }
 
     /// The same registry, abandoning any construction that takes longer than `timeout`.
+    ///
+    /// The timeout is a tokio timer, so `create` then needs a tokio runtime with its timer
+    /// enabled (any `#[tokio::main]` or `#[tokio::test]`), as the built-in devices do anyway.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -251,10 +260,18 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         Ok(())
     }
 
-    /// Remove kind `kind`; whether it was registered.
+    /// Remove kind `kind`; whether it was registered. Creations already running finish with
+    /// the constructor they looked up.
     pub fn unregister(&self, kind: &str) -> bool {
-        let mut ctors = self.ctors.write().unwrap_or_else(PoisonError::into_inner);
-        ctors.remove(kind).is_some()
+        // The guard is a temporary, released at the `;`: the constructor (and whatever its
+        // closure captured) is dropped after the lock, so a `Drop` that uses this registry
+        // cannot deadlock on it.
+        let removed = self
+            .ctors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(kind);
+        removed.is_some()
     }
 
     /// The registered kinds, sorted.
@@ -314,7 +331,8 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         }
     }
 
-    /// Make several products concurrently, at most `limit` at a time (`None`: all at once).
+    /// Make several products concurrently, at most `limit` at a time (`None`: all at once;
+    /// `Some(0)` is taken as 1).
     ///
     /// One result per request, in request order; a failure costs only its own slot. Runs on
     /// the calling task (nothing is spawned), so dropping the future drops every construction
@@ -596,7 +614,8 @@ impl Device for SmartToilet {
             "flush" => {
                 tokio::time::sleep(self.rtt).await;
                 let mut flushes = self.flushes.lock().unwrap_or_else(PoisonError::into_inner);
-                *flushes += 1;
+                // Saturating: a counter must not be able to panic (debug) or wrap (release).
+                *flushes = flushes.saturating_add(1);
                 Ok(format!("{}: flushed ({} so far)", self.name, *flushes))
             }
             "warm seat" => {

@@ -211,3 +211,49 @@ async fn a_downstream_device_kind_is_registered_and_created_with_the_built_in_on
     ));
     assert_eq!(devices[1].as_ref().unwrap().name(), "porch");
 }
+
+// ---- both contexts are shared with spawned tasks ---------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn downloads_and_creations_run_in_spawned_tasks() {
+    // `tokio::spawn` needs `Send + 'static` futures: this compiles only if `download`,
+    // `create` and `create_many` hold nothing across an `.await` that cannot cross threads.
+    let downloader = Arc::new(Downloader::new(
+        Arc::new(Flaky::default()),
+        Arc::new(RetryOnce),
+    ));
+    let fixed = Arc::new(StaticDownloader::new(Arc::new(Flaky::default()), LastFirst));
+    let home = Arc::new(device_registry());
+    home.register("thermostat", Thermostat::connect).unwrap();
+
+    let start = Instant::now();
+    let dynamic = tokio::spawn({
+        let downloader = Arc::clone(&downloader);
+        async move { downloader.download(&["x".into()]).await }
+    });
+    let fixed = tokio::spawn(async move { fixed.download(&["y".into()]).await });
+    let one = tokio::spawn({
+        let home = Arc::clone(&home);
+        async move { home.create("thermostat", Config::new("t")).await }
+    });
+    let many = tokio::spawn({
+        let home = Arc::clone(&home);
+        async move {
+            let requests = [
+                ("light", Config::new("l")),
+                ("thermostat", Config::new("u")),
+            ];
+            home.create_many(requests, Some(1)).await
+        }
+    });
+
+    let dynamic = dynamic.await.unwrap().unwrap();
+    assert_eq!(dynamic[0].as_deref().unwrap(), "page x"); // failed once, retried
+    assert!(fixed.await.unwrap().unwrap()[0].is_err()); // one try only
+    assert_eq!(one.await.unwrap().unwrap().kind(), "thermostat");
+    let many = many.await.unwrap();
+    assert!(many.iter().all(Result::is_ok));
+    // All four ran at once: the slowest (the retried download, two rounds of 100 ms), not the
+    // sum (200 + 100 + 40 + 90 ms).
+    assert_eq!(start.elapsed(), Duration::from_millis(200));
+}

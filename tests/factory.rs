@@ -117,27 +117,48 @@ async fn concurrent_creation_takes_the_slowest_constructor_not_the_sum() {
     let start = Instant::now();
     home.create_many(requests(), Some(2)).await;
     assert_eq!(start.elapsed(), ms(200));
+
+    // A limit of zero would make no progress at all; it is taken as one.
+    let start = Instant::now();
+    let devices = home.create_many(requests(), Some(0)).await;
+    assert_eq!(start.elapsed(), ms(280));
+    assert!(devices.iter().all(Result::is_ok));
 }
 
 #[tokio::test(start_paused = true)]
 async fn create_many_reports_each_request_in_order() {
-    let home = device_registry();
+    let home = device_registry().with_timeout(ms(200));
+    home.register(
+        "haunted",
+        async |_config: Config| -> Result<Light, DeviceError> {
+            tokio::time::sleep(ms(10)).await;
+            panic!("the light flickered")
+        },
+    )
+    .unwrap();
+    let start = Instant::now();
     let report = home
         .create_many(
             [
                 ("light", Config::new("a")),
                 ("kettle", Config::new("b")),
                 ("toilet", Config::new("c").with("offline", "true")),
+                ("haunted", Config::new("h")),
+                ("toilet", Config::new("slow").with("latency_ms", "5000")),
                 ("speaker", Config::new("d")),
             ],
             None,
         )
         .await;
-    assert_eq!(report.len(), 4);
+    // A panic, a failure and a hang each cost only their own slot.
+    assert_eq!(start.elapsed(), ms(200));
+    assert_eq!(report.len(), 6);
     assert_eq!(report[0].as_ref().unwrap().name(), "a");
     assert!(matches!(&report[1], Err(FactoryError::UnknownKind { kind, .. }) if kind == "kettle"));
     assert!(matches!(&report[2], Err(FactoryError::Failed { kind, .. }) if kind == "toilet"));
-    assert_eq!(report[3].as_ref().unwrap().name(), "d");
+    assert!(matches!(&report[3], Err(FactoryError::Panicked { kind, .. }) if kind == "haunted"));
+    assert!(matches!(&report[4], Err(FactoryError::TimedOut { kind, .. }) if kind == "toilet"));
+    assert_eq!(report[5].as_ref().unwrap().name(), "d");
 }
 
 #[tokio::test(start_paused = true)]
@@ -200,6 +221,13 @@ async fn a_constructor_that_hangs_is_abandoned_at_the_timeout() {
     ));
     // A quick one is unaffected.
     assert!(registry.create("light", Config::new("ok")).await.is_ok());
+
+    // A latency too large to add to "now" is a very long sleep, not a panic.
+    let start = Instant::now();
+    let huge = Config::new("far").with("latency_ms", u64::MAX.to_string());
+    let err = registry.create("light", huge).await.err().unwrap();
+    assert!(matches!(&err, FactoryError::TimedOut { kind, .. } if kind == "light"));
+    assert_eq!(start.elapsed(), ms(100));
 }
 
 #[tokio::test(start_paused = true)]
@@ -258,16 +286,23 @@ async fn the_registry_is_generic_over_any_product_and_config() {
 #[tokio::test(start_paused = true)]
 async fn kinds_can_be_registered_while_other_tasks_create() {
     let home = Arc::new(device_registry());
+    let start = Instant::now();
     let creator = {
         let home = Arc::clone(&home);
         tokio::spawn(async move { home.create("toilet", Config::new("t")).await.map(|_| ()) })
     };
-    // Registering takes the lock briefly; it never waits for the toilet's 150 ms handshake.
-    let start = Instant::now();
+    // Let the creator get into the toilet's 150 ms handshake first.
+    tokio::time::sleep(ms(10)).await;
+    // Registering takes the lock briefly; it never waits for the handshake in flight (a lock
+    // held across the constructor's `.await` would block this thread for good).
     home.register("lamp", async |config: Config| Light::connect(config).await)
         .unwrap();
-    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(start.elapsed(), ms(10));
+    // The new kind is usable at once, while the toilet is still connecting.
+    let lamp = home.create("lamp", Config::new("l")).await.unwrap();
+    assert_eq!((lamp.kind(), start.elapsed()), ("light", ms(60)));
     assert!(creator.await.unwrap().is_ok());
+    assert_eq!(start.elapsed(), ms(150));
     assert!(home.contains("lamp"));
     assert!(home.unregister("lamp"));
     assert!(!home.unregister("lamp"));
@@ -311,4 +346,39 @@ async fn connecting_takes_the_configured_latency() {
         .await
         .unwrap();
     assert_eq!(start.elapsed(), ms(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unregistering_drops_the_constructor_after_releasing_the_lock() {
+    use std::sync::Weak;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Captured by a constructor; when dropped, it looks at the registry it was registered in.
+    struct Probe {
+        registry: Weak<Registry<dyn Device>>,
+        kinds_seen: Arc<AtomicUsize>,
+    }
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            if let Some(registry) = self.registry.upgrade() {
+                // Would deadlock if the registry's lock were still held here.
+                self.kinds_seen
+                    .store(registry.kinds().len(), Ordering::SeqCst);
+            }
+        }
+    }
+
+    let home = Arc::new(device_registry());
+    let kinds_seen = Arc::new(AtomicUsize::new(0));
+    let probe = Probe {
+        registry: Arc::downgrade(&home),
+        kinds_seen: Arc::clone(&kinds_seen),
+    };
+    home.register("probe", move |config: Config| {
+        let _captured = &probe;
+        Light::connect(config)
+    })
+    .unwrap();
+    assert!(home.unregister("probe"));
+    assert_eq!(kinds_seen.load(Ordering::SeqCst), 3);
 }
