@@ -7,7 +7,7 @@ use async_patterns::pipeline::plan::{
     sequence, step,
 };
 use async_patterns::pipeline::{Sequence, Step};
-use async_patterns::testkit::Delayed;
+use async_patterns::testkit::{Delayed, alive_tasks_once_settled};
 use mockall::Sequence as MockSequence;
 use tokio::time::{Instant, sleep};
 
@@ -479,17 +479,4 @@ async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_se
         trace.span("all/spawner").map(|s| (s.end, s.outcome)),
         Some((ms(10), Outcome::Cancelled))
     );
-}
-
-/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
-/// on its next turns), giving up after 100 turns.
-async fn alive_tasks_once_settled(expected: usize) -> usize {
-    let metrics = tokio::runtime::Handle::current().metrics();
-    for _ in 0..100 {
-        if metrics.num_alive_tasks() == expected {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    metrics.num_alive_tasks()
 }

@@ -8,7 +8,7 @@ use async_patterns::http::BoxError;
 use async_patterns::pipeline::stream::{
     ErrorPolicy, MockStage, Pipeline, Stage, StageError, StageOptions,
 };
-use async_patterns::testkit::{Delayed, Gauge};
+use async_patterns::testkit::{Delayed, Gauge, alive_tasks_once_settled};
 use futures::StreamExt;
 use proptest::prelude::*;
 use tokio::time::{Instant, sleep};
@@ -463,17 +463,4 @@ async fn stop_at_first_aborts_the_spawned_items_still_in_flight() {
     );
     assert_eq!(gauge.current(), 0);
     assert_eq!(gauge.total(), 4, "nothing started after the failure");
-}
-
-/// The runtime's live task count once it has reaped what was aborted (aborted tasks are reaped
-/// on its next turns), giving up after 100 turns.
-async fn alive_tasks_once_settled(expected: usize) -> usize {
-    let metrics = tokio::runtime::Handle::current().metrics();
-    for _ in 0..100 {
-        if metrics.num_alive_tasks() == expected {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    metrics.num_alive_tasks()
 }
