@@ -247,7 +247,7 @@ impl Target {
         Target {
             name: name.into(),
             met: measured >= at_least,
-            measured: format!("{measured:.2}"),
+            measured: shown(measured, at_least),
         }
     }
 
@@ -256,9 +256,21 @@ impl Target {
         Target {
             name: name.into(),
             met: measured <= at_most,
-            measured: format!("{measured:.2}"),
+            measured: shown(measured, at_most),
         }
     }
+}
+
+/// `measured` with two decimals, or as many more as it takes to tell it from `bound`: a miss
+/// by 0.005 must not print as the bound itself.
+fn shown(measured: f64, bound: f64) -> String {
+    for digits in 2..=6 {
+        let text = format!("{measured:.digits$}");
+        if measured == bound || text != format!("{bound:.digits$}") {
+            return text;
+        }
+    }
+    measured.to_string()
 }
 
 impl fmt::Display for Target {
@@ -328,6 +340,12 @@ mod tests {
         assert!(!missed.met);
         assert!(missed.to_string().contains("MISSED"));
         assert_eq!(human(ms(45)), "45.0 ms");
+        // A miss by less than the rounding must not print as the bound itself.
+        let near = Target::at_least("z", 0.895, 0.9);
+        assert!(!near.met);
+        assert_eq!(near.measured, "0.895");
+        assert_eq!(Target::at_least("w", 19.7, 18.0).measured, "19.70");
+        assert_eq!(Target::at_most("v", 1.1, 1.1).measured, "1.10");
         assert_eq!(human(Duration::from_nanos(812)), "812 ns");
     }
 
