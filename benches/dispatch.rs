@@ -22,8 +22,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_patterns::http::{HttpGet, MockHttpGet};
+use async_patterns::http::HttpGet;
 use async_patterns::strategy::{Downloader, FetchStrategy, Fetched, NativeFetch, StaticDownloader};
+use async_patterns::testkit::MockHttpGet;
 use async_patterns::timing::{Target, measure_sync};
 
 const CALLS: u32 = 5_000_000;

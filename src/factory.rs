@@ -86,17 +86,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::basics::blocking::panic_message;
 use crate::basics::gather;
 use crate::http::BoxError;
+use crate::support::{catch_panic, catch_panic_now, lock, read, write};
 
 /// Why the registry could not register a kind or make a product. Every variant names the kind.
 #[derive(Debug, thiserror::Error)]
@@ -252,7 +250,7 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
             // Stored constructors all have one type: the box hides each one's future type.
             Box::pin(async move { fut.await.map(Into::into).map_err(Into::into) })
         });
-        let mut ctors = self.ctors.write().unwrap_or_else(PoisonError::into_inner);
+        let mut ctors = write(&self.ctors);
         if ctors.contains_key(&kind) {
             return Err(FactoryError::Duplicate { kind });
         }
@@ -266,28 +264,24 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         // The guard is a temporary, released at the `;`: the constructor (and whatever its
         // closure captured) is dropped after the lock, so a `Drop` that uses this registry
         // cannot deadlock on it.
-        let removed = self
-            .ctors
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(kind);
+        let removed = write(&self.ctors).remove(kind);
         removed.is_some()
     }
 
     /// The registered kinds, sorted.
     pub fn kinds(&self) -> Vec<String> {
-        let ctors = self.ctors.read().unwrap_or_else(PoisonError::into_inner);
+        let ctors = read(&self.ctors);
         ctors.keys().cloned().collect()
     }
 
     /// Whether kind `kind` is registered.
     pub fn contains(&self, kind: &str) -> bool {
-        let ctors = self.ctors.read().unwrap_or_else(PoisonError::into_inner);
+        let ctors = read(&self.ctors);
         ctors.contains_key(kind)
     }
 
     fn lookup(&self, kind: &str) -> Result<Ctor<P, C>, FactoryError> {
-        let ctors = self.ctors.read().unwrap_or_else(PoisonError::into_inner);
+        let ctors = read(&self.ctors);
         match ctors.get(kind) {
             Some(ctor) => Ok(Arc::clone(ctor)),
             None => Err(FactoryError::UnknownKind {
@@ -304,13 +298,13 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     pub async fn create(&self, kind: &str, config: C) -> Result<Box<P>, FactoryError> {
         // The guard is dropped inside `lookup`: no lock is held while the constructor runs.
         let ctor = self.lookup(kind)?;
-        let panicked = |payload: Box<dyn std::any::Any + Send>| FactoryError::Panicked {
+        let panicked = |message| FactoryError::Panicked {
             kind: kind.to_owned(),
-            message: panic_message(payload),
+            message,
         };
         // A constructor can panic while making its future, or while the future runs.
-        let fut = std::panic::catch_unwind(AssertUnwindSafe(|| ctor(config))).map_err(panicked)?;
-        let guarded = AssertUnwindSafe(fut).catch_unwind();
+        let fut = catch_panic_now(|| ctor(config)).map_err(panicked)?;
+        let guarded = catch_panic(fut);
         let outcome =
             match self.timeout {
                 None => guarded.await,
@@ -327,7 +321,7 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
                 kind: kind.to_owned(),
                 source,
             }),
-            Err(payload) => Err(panicked(payload)),
+            Err(message) => Err(panicked(message)),
         }
     }
 
@@ -413,7 +407,6 @@ pub enum DeviceError {
 /// Implement it for a new kind of device, register an async constructor for it in a
 /// `Registry<dyn Device>`, and the rest of the program can create it by name. With the
 /// `testkit` feature, mockall generates `MockDevice` for it.
-#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait Device: Send + Sync {
     /// The device's name ("kitchen").
@@ -425,6 +418,14 @@ pub trait Device: Send + Sync {
     /// Send a command; the device's answer, or why it refused.
     async fn send(&self, message: &str) -> Result<String, DeviceError>;
 }
+
+// A shared or borrowed device is a device. Not `Box<T>`: `Box<dyn Device>` would then be a
+// `Device`, and the `From` impl below would collide with the standard `From<T> for T`.
+crate::support::forward!(Arc, Ref => [] Device {
+    fn name(&self) -> &str;
+    fn kind(&self) -> &str;
+    async fn send(&self, message: &str) -> Result<String, DeviceError>;
+});
 
 // Any device converts into the registry's product type, so a constructor can return
 // `Result<Light, _>` instead of boxing by hand (the same trick as `Box<dyn Error>: From<E>`).
@@ -516,7 +517,7 @@ impl Device for Light {
             },
         };
         tokio::time::sleep(self.rtt).await;
-        *self.level.lock().unwrap_or_else(PoisonError::into_inner) = level;
+        *lock(&self.level) = level;
         Ok(match level {
             0 => format!("{}: light off", self.name),
             level => format!("{}: light at {level}%", self.name),
@@ -561,14 +562,14 @@ impl Device for Speaker {
         let message = message.trim();
         if let Some(title) = message.strip_prefix("play ") {
             tokio::time::sleep(self.rtt).await;
-            let volume = *self.volume.lock().unwrap_or_else(PoisonError::into_inner);
+            let volume = *lock(&self.volume);
             Ok(format!("{}: playing {title} at volume {volume}", self.name))
         } else if message == "stop" {
             tokio::time::sleep(self.rtt).await;
             Ok(format!("{}: stopped", self.name))
         } else if let Some(volume) = message.strip_prefix("volume ").and_then(percent) {
             tokio::time::sleep(self.rtt).await;
-            *self.volume.lock().unwrap_or_else(PoisonError::into_inner) = volume;
+            *lock(&self.volume) = volume;
             Ok(format!("{}: volume {volume}", self.name))
         } else {
             Err(unsupported(self, message))
@@ -613,7 +614,7 @@ impl Device for SmartToilet {
         match message.trim() {
             "flush" => {
                 tokio::time::sleep(self.rtt).await;
-                let mut flushes = self.flushes.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut flushes = lock(&self.flushes);
                 // Saturating: a counter must not be able to panic (debug) or wrap (release).
                 *flushes = flushes.saturating_add(1);
                 Ok(format!("{}: flushed ({} so far)", self.name, *flushes))
@@ -648,22 +649,4 @@ pub fn device_registry() -> Registry<dyn Device> {
     ];
     debug_assert!(results.iter().all(Result::is_ok));
     registry
-}
-
-// Lets tests put virtual latency in front of a mock device (see `testkit::Delayed`).
-#[cfg(feature = "testkit")]
-#[async_trait]
-impl<T: Device> Device for crate::testkit::Delayed<T> {
-    fn name(&self) -> &str {
-        self.inner().name()
-    }
-
-    fn kind(&self) -> &str {
-        self.inner().kind()
-    }
-
-    async fn send(&self, message: &str) -> Result<String, DeviceError> {
-        let _call = self.wait().await;
-        self.inner().send(message).await
-    }
 }

@@ -46,6 +46,7 @@ pub mod http;
 pub mod observer;
 pub mod pipeline;
 pub mod strategy;
+mod support;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod timing;

@@ -106,22 +106,19 @@
 //! * **The slowest sets the pace.** Without a timeout, `notify` lasts as long as the slowest
 //!   observer; a subject notifying in a loop goes only as fast as that one.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use crate::basics::blocking::panic_message;
+use crate::support::catch_panic;
 
 /// A boxed error that can cross threads: what an observer returns when it fails.
 pub use crate::http::BoxError;
@@ -157,37 +154,17 @@ pub const MAX_STREAM_CAPACITY: usize = 1 << 16;
 /// assert_eq!(counter.0.load(Ordering::Relaxed), 5);
 /// # });
 /// ```
-#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait Observer<E: Send + Sync + 'static>: Send + Sync {
     /// Handle `event`; an `Err` is reported as [`Outcome::Failed`] and stops nobody else.
     async fn notify(&self, event: &E) -> Result<(), BoxError>;
 }
 
-// Shared and boxed observers are observers too, so a caller can keep an `Arc` to read an
-// observer's state after subscribing it, or subscribe an `Arc<dyn Observer<E>>`.
-#[async_trait]
-impl<E: Send + Sync + 'static, T: Observer<E> + ?Sized> Observer<E> for Arc<T> {
-    async fn notify(&self, event: &E) -> Result<(), BoxError> {
-        (**self).notify(event).await
-    }
-}
-
-#[async_trait]
-impl<E: Send + Sync + 'static, T: Observer<E> + ?Sized> Observer<E> for Box<T> {
-    async fn notify(&self, event: &E) -> Result<(), BoxError> {
-        (**self).notify(event).await
-    }
-}
-
-#[cfg(feature = "testkit")]
-#[async_trait]
-impl<E: Send + Sync + 'static, T: Observer<E>> Observer<E> for crate::testkit::Delayed<T> {
-    async fn notify(&self, event: &E) -> Result<(), BoxError> {
-        let _call = self.wait().await;
-        self.inner().notify(event).await
-    }
-}
+// Shared, boxed and borrowed observers are observers too, so a caller can keep an `Arc` to
+// read an observer's state after subscribing it, or subscribe an `Arc<dyn Observer<E>>`.
+crate::support::forward!(Arc, Box, Ref => [E: Send + Sync + 'static] Observer<E> {
+    async fn notify(&self, event: &E) -> Result<(), BoxError>;
+});
 
 /// A closure returning a future, used as an [`Observer`].
 ///
@@ -632,7 +609,7 @@ struct Registry<E> {
 impl<E> Registry<E> {
     fn lock(&self) -> MutexGuard<'_, Arc<Vec<Arc<Entry<E>>>>> {
         // Nothing panics while the lock is held, so a poisoned list is still consistent.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::support::lock(&self.entries)
     }
 }
 
@@ -849,7 +826,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
         let start = tokio::time::Instant::now();
         // The call itself happens inside the caught future, so a panic while building the
         // observer's future is caught as well as one while polling it.
-        let call = AssertUnwindSafe(async { entry.observer.notify(event).await }).catch_unwind();
+        let call = catch_panic(async { entry.observer.notify(event).await });
         let outcome = match self.timeout {
             Some(after) => match tokio::time::timeout(after, call).await {
                 Ok(result) => outcome_of(result),
@@ -866,11 +843,11 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 }
 
-fn outcome_of(result: Result<Result<(), BoxError>, Box<dyn Any + Send>>) -> Outcome {
+fn outcome_of(result: Result<Result<(), BoxError>, String>) -> Outcome {
     match result {
         Ok(Ok(())) => Outcome::Delivered,
         Ok(Err(e)) => Outcome::Failed(e),
-        Err(payload) => Outcome::Panicked(panic_message(payload)),
+        Err(message) => Outcome::Panicked(message),
     }
 }
 

@@ -86,15 +86,15 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use futures::FutureExt;
 
-use crate::basics::blocking::{TaskError, panic_message, to_thread};
+use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
+use crate::support::{catch_panic, read, write};
 
 /// One result per URL, in the order the URLs were given.
 pub type Fetched = Vec<Result<String, HttpError>>;
@@ -149,7 +149,6 @@ pub enum StrategyError {
 ///     }
 /// }
 /// ```
-#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait FetchStrategy: Send + Sync {
     /// A short name for tables and error messages ("one by one", "bounded").
@@ -158,6 +157,14 @@ pub trait FetchStrategy: Send + Sync {
     /// Fetch every URL through `http`; one result per URL, in input order.
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
 }
+
+// A shared strategy is a strategy, so a caller can wrap `Downloader::strategy()` in its own.
+// Only `Arc`: `Box<T>` and `&T` are types a downstream crate may implement `NativeFetch` for,
+// and the blanket impl below would then give them two impls of `FetchStrategy`.
+crate::support::forward!(Arc => [] FetchStrategy {
+    fn name(&self) -> &str;
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
+});
 
 /// The same contract as [`FetchStrategy`], with a native `async fn` for static dispatch.
 ///
@@ -205,16 +212,14 @@ fn calls<'a>(
     urls.iter()
         .map(|url| {
             // `get` is called inside the block, so a panic before its future exists is caught too.
-            AssertUnwindSafe(async move { http.get(url).await })
-                .catch_unwind()
-                .map(|caught| {
-                    caught.unwrap_or_else(|payload| {
-                        Err(HttpError::Task {
-                            url: url.clone(),
-                            source: TaskError::Panicked(panic_message(payload)),
-                        })
+            catch_panic(async move { http.get(url).await }).map(|caught| {
+                caught.unwrap_or_else(|message| {
+                    Err(HttpError::Task {
+                        url: url.clone(),
+                        source: TaskError::Panicked(message),
                     })
                 })
+            })
         })
         .collect()
 }
@@ -519,17 +524,14 @@ impl Downloader {
     /// The strategy in use now.
     pub fn strategy(&self) -> Arc<dyn FetchStrategy> {
         // A poisoned lock only means a panic while swapping an Arc; the Arc inside is whole.
-        let guard = self.strategy.read().unwrap_or_else(PoisonError::into_inner);
+        let guard = read(&self.strategy);
         Arc::clone(&guard)
     }
 
     /// Use `strategy` from the next download on, and return the one it replaces. Downloads in
     /// flight finish with the strategy they started with.
     pub fn set_strategy(&self, strategy: Arc<dyn FetchStrategy>) -> Arc<dyn FetchStrategy> {
-        let mut guard = self
-            .strategy
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = write(&self.strategy);
         std::mem::replace(&mut *guard, strategy)
     }
 
@@ -598,19 +600,5 @@ impl<S: NativeFetch> fmt::Debug for StaticDownloader<S> {
         f.debug_struct("StaticDownloader")
             .field("strategy", &NativeFetch::name(&self.strategy))
             .finish_non_exhaustive()
-    }
-}
-
-// Lets tests put virtual latency in front of a mock strategy (see `testkit::Delayed`).
-#[cfg(feature = "testkit")]
-#[async_trait]
-impl<T: FetchStrategy> FetchStrategy for crate::testkit::Delayed<T> {
-    fn name(&self) -> &str {
-        self.inner().name()
-    }
-
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        let _call = self.wait().await;
-        self.inner().fetch_all(http, urls).await
     }
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_patterns::factory::{
-    Config, Device, DeviceError, FactoryError, Light, MockDevice, Registry, SmartToilet, Speaker,
+    Config, Device, DeviceError, FactoryError, Light, Registry, SmartToilet, Speaker,
     device_registry,
 };
-use async_patterns::testkit::Delayed;
+use async_patterns::testkit::{Delayed, MockDevice};
 use tokio::time::Instant;
 
 fn ms(n: u64) -> Duration {

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_patterns::observer::{
-    BoxError, FnObserver, MockObserver, Observer, ObserverError, Outcome, OwnedFnObserver,
-    Received, Subject, Subscription,
+    BoxError, FnObserver, Observer, ObserverError, Outcome, OwnedFnObserver, Received, Subject,
+    Subscription,
 };
-use async_patterns::testkit::{Delayed, Gauge};
+use async_patterns::testkit::{Delayed, Gauge, MockObserver};
 use futures::StreamExt;
 use mockall::Sequence;
 use tokio::time::Instant;

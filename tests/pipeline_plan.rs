@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use async_patterns::pipeline::plan::{
-    BoxStep, MockStep, Outcome, StepContext, StepError, StepExt, Trace, parallel, run_traced,
-    sequence, step,
+    BoxStep, Outcome, StepContext, StepError, StepExt, Trace, parallel, run_traced, sequence, step,
 };
 use async_patterns::pipeline::{Sequence, Step};
-use async_patterns::testkit::{Delayed, alive_tasks_once_settled};
+use async_patterns::testkit::{Delayed, MockStep, alive_tasks_once_settled};
 use mockall::Sequence as MockSequence;
 use tokio::time::{Instant, sleep};
 

@@ -5,10 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_patterns::http::BoxError;
-use async_patterns::pipeline::stream::{
-    ErrorPolicy, MockStage, Pipeline, Stage, StageError, StageOptions,
-};
-use async_patterns::testkit::{Delayed, Gauge, alive_tasks_once_settled};
+use async_patterns::pipeline::stream::{ErrorPolicy, Pipeline, Stage, StageError, StageOptions};
+use async_patterns::testkit::{Delayed, Gauge, MockStage, alive_tasks_once_settled};
 use futures::StreamExt;
 use proptest::prelude::*;
 use tokio::time::{Instant, sleep};

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use async_patterns::basics::blocking::TaskError;
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet, MockHttpGet};
+use async_patterns::http::{HttpError, HttpGet};
 use async_patterns::strategy::{
     AllAtOnce, Bounded, Downloader, FetchStrategy, Fetched, FnStrategy, InTasks, InThreads,
-    MockFetchStrategy, OneByOne, StaticDownloader, StrategyError,
+    OneByOne, StaticDownloader, StrategyError,
 };
-use async_patterns::testkit::{Delayed, TestServer};
+use async_patterns::testkit::MockHttpGet;
+use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer};
 use mockall::Sequence;
 use tokio::time::Instant;
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet, MockHttpGet};
+use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::testkit::MockHttpGet;
 use async_patterns::testkit::{Delayed, Gauge, MAX_BYTES, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

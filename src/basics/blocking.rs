@@ -26,7 +26,6 @@
 //! and queue the rest. For I/O, the native async client ([`crate::http::native`]) needs no thread
 //! per request at all.
 
-use std::any::Any;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -52,20 +51,7 @@ impl TaskError {
     }
 }
 
-/// The text of a panic payload, when it has one (`panic!("...")` carries a `&str` or a `String`).
-///
-/// Takes the `Box` itself, as `catch_unwind` and `JoinError::into_panic` return it: a
-/// `&Box<dyn Any>` passed where a `&dyn Any` is expected would coerce to the box, not its
-/// content, and the message would be lost.
-pub fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
-}
+pub use crate::support::panic_message;
 
 /// Run a blocking closure on tokio's blocking thread pool and await its result.
 ///

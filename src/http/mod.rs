@@ -23,8 +23,6 @@
 //! async fn get(&self, url: &str) -> Result<String, HttpError>;    // async: only `async` added
 //! ```
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
 #[cfg(feature = "http")]
@@ -136,7 +134,6 @@ impl HttpError {
 /// assert_eq!(Echo.get("http://x").await.unwrap(), "8");
 /// # });
 /// ```
-#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait HttpGet: Send + Sync {
     /// GET `url` and return its body as text, or say why that failed.
@@ -145,26 +142,9 @@ pub trait HttpGet: Send + Sync {
 
 // Shared and borrowed fetchers are fetchers too, so callers can pass `Arc<dyn HttpGet>`,
 // `&client` or `Box<dyn HttpGet>` wherever an `HttpGet` is expected.
-#[async_trait]
-impl<T: HttpGet + ?Sized> HttpGet for Arc<T> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        (**self).get(url).await
-    }
-}
-
-#[async_trait]
-impl<T: HttpGet + ?Sized> HttpGet for Box<T> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        (**self).get(url).await
-    }
-}
-
-#[async_trait]
-impl<T: HttpGet + ?Sized> HttpGet for &T {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        (**self).get(url).await
-    }
-}
+crate::support::forward!(Arc, Box, Ref => [] HttpGet {
+    async fn get(&self, url: &str) -> Result<String, HttpError>;
+});
 
 /// Map a reqwest error to the variant that names its real cause.
 #[cfg(feature = "http")]

@@ -86,7 +86,6 @@
 
 use std::fmt::{self, Write as _};
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -94,8 +93,8 @@ use async_trait::async_trait;
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 use tokio::time::Instant;
 
-use crate::basics::blocking::panic_message;
 use crate::http::BoxError;
+use crate::support::catch_panic;
 
 /// Why a step, or a composite of steps, did not complete.
 ///
@@ -537,7 +536,6 @@ impl Drop for SpanGuard<'_> {
 ///     }
 /// }
 /// ```
-#[cfg_attr(any(test, feature = "testkit"), mockall::automock)]
 #[async_trait]
 pub trait Step: Send + Sync {
     /// The step's name, one part of its path in the plan.
@@ -550,35 +548,11 @@ pub trait Step: Send + Sync {
 /// A step behind a box, the element type of [`sequence`] and [`parallel`].
 pub type BoxStep = Box<dyn Step>;
 
-#[async_trait]
-impl<T: Step + ?Sized> Step for Box<T> {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        (**self).run(cx).await
-    }
-}
-
-#[async_trait]
-impl<T: Step + ?Sized> Step for Arc<T> {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        (**self).run(cx).await
-    }
-}
-
-#[async_trait]
-impl<T: Step + ?Sized> Step for &T {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        (**self).run(cx).await
-    }
-}
+// Boxed, shared and borrowed steps are steps, so plans can hold any of them.
+crate::support::forward!(Arc, Box, Ref => [] Step {
+    fn name(&self) -> &str;
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError>;
+});
 
 /// Run `child` as a child of the step that owns `parent`: record its span, catch its panic,
 /// and give its error the child's path. Composites (yours too) call this for every child.
@@ -593,11 +567,11 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
     // The call sits inside the caught future too: a hand-written `run` may panic before it
     // returns its future.
     let run = async { child.run(&cx).await };
-    let result = match AssertUnwindSafe(run).catch_unwind().await {
+    let result = match catch_panic(run).await {
         Ok(result) => result,
-        Err(payload) => Err(StepError::Panicked {
+        Err(message) => Err(StepError::Panicked {
             path: String::new(),
-            message: panic_message(payload),
+            message,
         }),
     }
     .map_err(|e| e.at(cx.path()));
@@ -823,23 +797,6 @@ impl<S: Step + Sized> StepExt for S {}
 impl fmt::Debug for dyn Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Step({:?})", self.name())
-    }
-}
-
-/// A mock (or any step) made to wait before each run, counting runs in flight on its gauge.
-///
-/// The wait happens before delegating, so a step cancelled during the wait is never run: a
-/// mock with `times(0)` proves the cancellation.
-#[cfg(feature = "testkit")]
-#[async_trait]
-impl<T: Step> Step for crate::testkit::Delayed<T> {
-    fn name(&self) -> &str {
-        self.inner().name()
-    }
-
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        let _call = self.wait().await;
-        self.inner().run(cx).await
     }
 }
 

@@ -88,7 +88,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -99,8 +98,8 @@ use futures::stream::{
     BoxStream, FusedStream, FuturesOrdered, FuturesUnordered, Stream, StreamExt,
 };
 
-use crate::basics::blocking::panic_message;
 use crate::http::BoxError;
+use crate::support::catch_panic;
 
 /// Why one item did not come out of the pipeline. Every variant names the stage and the input
 /// index (0-based position in the input) of the item.
@@ -181,7 +180,7 @@ impl StageError {
 ///
 /// # Mocking
 /// `#[automock]` cannot be used on a generic trait without demanding `Sync` items (the mock
-/// holds a `PhantomData<I>`), so the testkit ships [`MockStage`], a mock of the most common
+/// holds a `PhantomData<I>`), so the testkit ships `MockStage`, a mock of the most common
 /// shape, `Stage<String, String>` (a URL to a body, a body to a summary). For other types,
 /// write the same few lines of `mockall::mock!` with your types.
 #[async_trait]
@@ -190,40 +189,10 @@ pub trait Stage<I: Send + 'static, O: Send + 'static>: Send + Sync {
     async fn process(&self, input: I) -> Result<O, BoxError>;
 }
 
-#[cfg(any(test, feature = "testkit"))]
-mockall::mock! {
-    /// A mock [`Stage`] from `String` to `String` (feature `testkit`).
-    pub Stage {}
-
-    #[async_trait]
-    impl Stage<String, String> for Stage {
-        async fn process(&self, input: String) -> Result<String, BoxError>;
-    }
-}
-
-#[async_trait]
-impl<I, O, T> Stage<I, O> for Arc<T>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    T: Stage<I, O> + ?Sized,
-{
-    async fn process(&self, input: I) -> Result<O, BoxError> {
-        (**self).process(input).await
-    }
-}
-
-#[async_trait]
-impl<I, O, T> Stage<I, O> for Box<T>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    T: Stage<I, O> + ?Sized,
-{
-    async fn process(&self, input: I) -> Result<O, BoxError> {
-        (**self).process(input).await
-    }
-}
+// Shared, boxed and borrowed stages are stages, so one stage can serve several pipelines.
+crate::support::forward!(Arc, Box, Ref => [I: Send + 'static, O: Send + 'static] Stage<I, O> {
+    async fn process(&self, input: I) -> Result<O, BoxError>;
+});
 
 /// A stage made from a closure `Fn(I) -> impl Future<Output = Result<O, E>>`.
 ///
@@ -263,21 +232,6 @@ where
 {
     async fn process(&self, input: I) -> Result<O, BoxError> {
         (self.0)(input).await.map_err(Into::into)
-    }
-}
-
-/// A mock (or any stage) made to wait before each item, counting items in flight on its gauge.
-#[cfg(feature = "testkit")]
-#[async_trait]
-impl<I, O, T> Stage<I, O> for crate::testkit::Delayed<T>
-where
-    I: Send + 'static,
-    O: Send + 'static,
-    T: Stage<I, O>,
-{
-    async fn process(&self, input: I) -> Result<O, BoxError> {
-        let _call = self.wait().await;
-        self.inner().process(input).await
     }
 }
 
@@ -626,17 +580,17 @@ where
             // called inside the caught future: a hand-written `process` may panic before it
             // returns its future.
             let process = async move { S::process(&stage, input).await };
-            let result = match AssertUnwindSafe(process).catch_unwind().await {
+            let result = match catch_panic(process).await {
                 Ok(Ok(output)) => Ok(output),
                 Ok(Err(source)) => Err(StageError::Failed {
                     stage: name.to_string(),
                     index,
                     source,
                 }),
-                Err(payload) => Err(StageError::Panicked {
+                Err(message) => Err(StageError::Panicked {
                     stage: name.to_string(),
                     index,
-                    message: panic_message(payload),
+                    message,
                 }),
             };
             (index, result)

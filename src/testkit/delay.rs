@@ -6,16 +6,22 @@
 //! the sleeps cost no real time, and the virtual clock proves the shape: ten 100 ms calls made
 //! concurrently end at 100 ms, made one by one at 1000 ms.
 //!
-//! [`Delayed`] implements [`HttpGet`]; each pattern module implements its own trait for
-//! `Delayed<T>` the same way: `let _call = self.wait().await; self.inner().method(..).await`.
+//! [`Delayed`] implements every trait a user implements ([`HttpGet`], [`FetchStrategy`],
+//! [`Device`], [`Observer`], [`Step`], [`Stage`]) the same way, written once at the end of this
+//! file: `let _call = self.wait().await; self.inner().method(..).await`. The wait comes before
+//! delegating, so a call cancelled during the wait never reaches the inner implementation: a
+//! mock with `times(0)` behind a `Delayed` proves a cancellation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-
-use crate::http::{HttpError, HttpGet};
+use crate::factory::{Device, DeviceError};
+use crate::http::{BoxError, HttpError, HttpGet};
+use crate::observer::Observer;
+use crate::pipeline::plan::{Step, StepContext, StepError};
+use crate::pipeline::stream::Stage;
+use crate::strategy::{FetchStrategy, Fetched};
 
 /// Counts calls in flight and remembers the peak, so a test can assert how many overlapped.
 /// Clones share the same counters.
@@ -74,8 +80,8 @@ impl Drop for GaugeGuard {
 ///
 /// ```
 /// use std::time::Duration;
-/// use async_patterns::http::{HttpGet, MockHttpGet};
-/// use async_patterns::testkit::Delayed;
+/// use async_patterns::http::HttpGet;
+/// use async_patterns::testkit::{Delayed, MockHttpGet};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// let mut mock = MockHttpGet::new();
@@ -134,10 +140,27 @@ impl<T> Delayed<T> {
     }
 }
 
-#[async_trait]
-impl<T: HttpGet> HttpGet for Delayed<T> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        let _call = self.wait().await;
-        self.inner.get(url).await
-    }
-}
+// Every user-implemented trait, through `Delayed`: wait (counted on the gauge), then delegate.
+use crate::support::forward;
+forward!(Delayed => [] HttpGet {
+    async fn get(&self, url: &str) -> Result<String, HttpError>;
+});
+forward!(Delayed => [] FetchStrategy {
+    fn name(&self) -> &str;
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
+});
+forward!(Delayed => [] Device {
+    fn name(&self) -> &str;
+    fn kind(&self) -> &str;
+    async fn send(&self, message: &str) -> Result<String, DeviceError>;
+});
+forward!(Delayed => [E: Send + Sync + 'static] Observer<E> {
+    async fn notify(&self, event: &E) -> Result<(), BoxError>;
+});
+forward!(Delayed => [] Step {
+    fn name(&self) -> &str;
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError>;
+});
+forward!(Delayed => [I: Send + 'static, O: Send + 'static] Stage<I, O> {
+    async fn process(&self, input: I) -> Result<O, BoxError>;
+});

@@ -7,10 +7,36 @@
 //!   many calls were in flight at once, for tests on tokio's paused clock.
 //! * [`alive_tasks_once_settled`]: the runtime's live task count after aborted tasks are reaped,
 //!   to prove that nothing spawned outlives its owner.
-//! * The mockall mocks of the crate's traits, re-exported here, so a downstream crate can test
-//!   its own code against them with `features = ["testkit"]` in its dev-dependencies.
+//! * The mockall mocks of every trait a user implements, generated here once (`mocks.rs`), so a
+//!   downstream crate can test its own code against them with `features = ["testkit"]` in its
+//!   dev-dependencies. Every trait is also implemented for `Delayed<T>`.
+//!
+//! # Mocks of other shapes
+//! A trait generic over its data, like [`Stage<I, O>`](crate::pipeline::stream::Stage), gets a
+//! mock of its most common shape; another shape is a few lines in your own tests:
+//!
+//! ```
+//! use async_patterns::pipeline::stream::Stage;
+//! use async_patterns::observer::BoxError;
+//!
+//! mockall::mock! {
+//!     Parse {}
+//!     #[async_trait::async_trait]
+//!     impl Stage<String, usize> for Parse {
+//!         async fn process(&self, input: String) -> Result<usize, BoxError>;
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut parse = MockParse::new();
+//! parse.expect_process().returning(|s| Ok(s.len()));
+//! assert_eq!(parse.process("four".to_owned()).await.unwrap(), 4);
+//! # }
+//! ```
 
 mod delay;
+mod mocks;
 mod server;
 mod tasks;
 
@@ -18,9 +44,4 @@ pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{MAX_BYTES, TestServer, TestkitError};
 pub use tasks::alive_tasks_once_settled;
 
-pub use crate::factory::MockDevice;
-pub use crate::http::MockHttpGet;
-pub use crate::observer::MockObserver;
-pub use crate::pipeline::plan::MockStep;
-pub use crate::pipeline::stream::MockStage;
-pub use crate::strategy::MockFetchStrategy;
+pub use mocks::{MockDevice, MockFetchStrategy, MockHttpGet, MockObserver, MockStage, MockStep};

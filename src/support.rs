@@ -1,0 +1,165 @@
+//! Hardening, written once: panics to errors, locks that survive poisoning, forwarding impls.
+//!
+//! Every pattern needs the same three guards, and none of them is the pattern. They live here
+//! so that a pattern's `mod.rs` shows the idea, and a reader who wants the guards finds them in
+//! one place:
+//!
+//! * [`catch_panic`] and [`catch_panic_now`]: a user's code (an observer, a step, a constructor,
+//!   a fetcher) that panics becomes an error of *its* call, with the panic's message, instead of
+//!   unwinding through `join_all` and losing every other call's result.
+//! * [`lock`], [`read`] and [`write`]: a `std::sync` lock whose holder panicked is *poisoned*;
+//!   every lock here guards a value that a panic cannot leave half-written (an `Arc` swapped
+//!   whole, a map entry inserted whole, a number), so the guard is taken anyway.
+//! * [`forward!`](crate::support::forward): `Arc<T>`, `Box<T>` and `&T` implement each
+//!   user-implemented trait by delegating to `T`, so a caller can pass a shared, boxed or
+//!   borrowed implementation wherever one is expected.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures::FutureExt;
+
+/// The text of a panic payload, when it has one (`panic!("...")` carries a `&str` or a `String`).
+///
+/// Takes the `Box` itself, as `catch_unwind` and `JoinError::into_panic` return it: a
+/// `&Box<dyn Any>` passed where a `&dyn Any` is expected would coerce to the box, not its
+/// content, and the message would be lost.
+pub fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Await `fut`; a panic while polling it becomes `Err(message)`.
+///
+/// `AssertUnwindSafe` is sound here because nothing the future touched is used after a panic
+/// except through the error: the caller reports it and moves on.
+pub(crate) async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, String> {
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(panic_message)
+}
+
+/// Call `f`; a panic inside it becomes `Err(message)`. For the synchronous half of an async
+/// call: the code that *builds* a future runs before the future is polled, and can panic too.
+pub(crate) fn catch_panic_now<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(panic_message)
+}
+
+/// Lock `mutex`, whatever a panicking holder left: every mutex in this crate guards a value a
+/// panic cannot leave half-written.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Read-lock `lock`, whatever a panicking writer left (see [`lock`]).
+pub(crate) fn read<T: ?Sized>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Write-lock `lock`, whatever a panicking holder left (see [`lock`]).
+pub(crate) fn write<T: ?Sized>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Implement an `#[async_trait]` trait for `Arc<T>`, `Box<T>` and `&T` by delegating to `T`.
+///
+/// ```text
+/// forward!(Arc, Box, Ref => [E: Send + Sync + 'static] Observer<E> {
+///     async fn notify(&self, event: &E) -> Result<(), BoxError>;
+/// });
+/// ```
+///
+/// `Delayed` (for `testkit::Delayed<T>`) waits before delegating; the testkit uses it.
+///
+/// The pointers come first, because coherence does not always allow all three: a blanket impl
+/// over another trait (as `FetchStrategy` has over `NativeFetch`) rules out `Box` and `&`, which
+/// a downstream crate may implement that other trait for. The generics in brackets are the
+/// trait's own; `T` is added. Plain methods are listed before `async` ones.
+macro_rules! forward {
+    ($($ptr:ident),+ => $generics:tt $trait_:path { $($methods:tt)* }) => {
+        $crate::support::forward!(@each [$($ptr)+] $generics ($trait_) { $($methods)* });
+    };
+    // One impl per pointer, peeled off the list one at a time.
+    (@each [] $($rest:tt)*) => {};
+    (@each [$ptr:ident $($more:ident)*] $generics:tt ($trait_:path) $methods:tt) => {
+        $crate::support::forward!(@impl $ptr $generics ($trait_) $methods);
+        $crate::support::forward!(@each [$($more)*] $generics ($trait_) $methods);
+    };
+    // `testkit::Delayed<T>`: wait (counted on its gauge), then delegate.
+    (@impl Delayed [$($generics:tt)*] ($trait_:path) {
+        $(fn $sync:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)*
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+    }) => {
+        #[async_trait::async_trait]
+        impl<T: $trait_, $($generics)*> $trait_ for $crate::testkit::Delayed<T> {
+            $(fn $sync(&self $(, $sarg: $sty)*) -> $sret {
+                self.inner().$sync($($sarg),*)
+            })*
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                let _call = self.wait().await;
+                self.inner().$method($($arg),*).await
+            })*
+        }
+    };
+    // `Arc<T>`, `Box<T>`, `&T`: delegate to `T`.
+    (@impl $ptr:ident [$($generics:tt)*] ($trait_:path) {
+        $(fn $sync:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)*
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+    }) => {
+        #[async_trait::async_trait]
+        impl<T: $trait_ + ?Sized, $($generics)*> $trait_ for $crate::support::forward!(@ty $ptr) {
+            $(fn $sync(&self $(, $sarg: $sty)*) -> $sret {
+                (**self).$sync($($sarg),*)
+            })*
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                (**self).$method($($arg),*).await
+            })*
+        }
+    };
+    (@ty Arc) => { std::sync::Arc<T> };
+    (@ty Box) => { Box<T> };
+    (@ty Ref) => { &T };
+}
+pub(crate) use forward;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_its_message() {
+        let caught = catch_panic(async { panic!("boom {}", 7) }).await;
+        assert_eq!(caught, Err::<(), _>("boom 7".to_owned()));
+        assert_eq!(catch_panic(async { 5 }).await, Ok(5));
+        assert_eq!(
+            catch_panic_now(|| -> u8 { std::panic::panic_any(3_u32) }),
+            Err("a panic without a message".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_poisoned_lock_is_taken_anyway() {
+        let shared = Arc::new((Mutex::new(1), RwLock::new(2)));
+        let inside = Arc::clone(&shared);
+        let poisoner = std::thread::spawn(move || {
+            let _m = inside.0.lock();
+            let _w = inside.1.write();
+            panic!("while holding both");
+        });
+        assert!(poisoner.join().is_err());
+        assert!(shared.0.is_poisoned() && shared.1.is_poisoned());
+        *lock(&shared.0) += 1;
+        *write(&shared.1) += 1;
+        assert_eq!((*lock(&shared.0), *read(&shared.1)), (2, 3));
+    }
+}
