@@ -84,7 +84,7 @@
 //! [`Parallel`] polls its children on the one task that awaits it: concurrency, not parallelism.
 //! CPU-heavy steps should hand their work to [`crate::basics::blocking::to_thread`].
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -95,6 +95,7 @@ use tokio::time::Instant;
 
 use crate::http::BoxError;
 use crate::support::catch_panic;
+use crate::timing::{self, Bar};
 
 /// Why a step, or a composite of steps, did not complete.
 ///
@@ -314,47 +315,19 @@ impl Trace {
     /// The bar is drawn with `#` (ok), `x` (failed), `t` (timed out), `!` (panicked) or `-`
     /// (cancelled); bars that overlap in time ran concurrently.
     pub fn timeline(&self, width: usize) -> String {
-        let width = width.max(1);
-        let total = self.total().as_secs_f64();
-        let label_width = self
+        let bars: Vec<Bar> = self
             .spans
             .iter()
-            .map(|s| 2 * s.depth + s.name().chars().count())
-            .max()
-            .unwrap_or(0);
-        // Column of an instant; a zero-length plan draws every bar at column 0.
-        let col = |d: Duration| {
-            if total > 0.0 {
-                ((d.as_secs_f64() / total) * width as f64).round() as usize
-            } else {
-                0
-            }
-        };
-        let mut out = String::new();
-        for span in &self.spans {
-            // Every span gets at least one mark, so instant steps stay visible.
-            let from = col(span.start).min(width - 1);
-            let to = col(span.end).clamp(from + 1, width);
-            let bar: String = (0..width)
-                .map(|c| {
-                    if c >= from && c < to {
-                        span.outcome.mark()
-                    } else {
-                        ' '
-                    }
-                })
-                .collect();
-            let label = format!("{}{}", "  ".repeat(span.depth), span.name());
-            // Writing to a String cannot fail.
-            let _ = writeln!(
-                out,
-                "{label:<label_width$} |{bar}| {:>7.1} - {:>7.1} ms {}",
-                span.start.as_secs_f64() * 1e3,
-                span.end.as_secs_f64() * 1e3,
-                span.outcome
-            );
-        }
-        out
+            .map(|span| Bar {
+                label: span.name().to_owned(),
+                depth: span.depth,
+                start: span.start,
+                end: span.end,
+                mark: span.outcome.mark(),
+                note: span.outcome.to_string(),
+            })
+            .collect();
+        timing::draw(&bars, width)
     }
 }
 
