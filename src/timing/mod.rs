@@ -39,7 +39,7 @@ mod target;
 mod timeline;
 
 pub use target::Target;
-pub use timeline::{Bar, Timeline, draw};
+pub use timeline::{Bar, MAX_WIDTH, Timeline, draw};
 
 /// Await `fut` and return its output with the wall-clock time it took.
 pub async fn measure<F: Future>(fut: F) -> (F::Output, Duration) {
