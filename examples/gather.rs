@@ -5,27 +5,41 @@
 //! cargo run --release --example gather -- https://example.com/   # the real network instead
 //! ```
 //!
-//! Notice: one by one takes the *sum* of the waits; every concurrent way takes about *one*
-//! wait. The last line reads `speedup: X.Xx (ideal 20.0x)`.
+//! It draws when each request ran (one by one, bounded, `join_all`), then ends with what to
+//! notice in the numbers it measured: one by one takes about the *sum* of the waits, every
+//! concurrent way about *one* wait, and `bounded (5)` about one wait per wave of five.
 
 use std::error::Error;
 use std::sync::Arc;
 
 use async_patterns::basics::gather;
-use async_patterns::http::HttpGet;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
+use async_patterns::http::{HttpError, HttpGet};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, measure};
+use async_patterns::timing::{Table, Target, Timeline, compare, human, measure, ratio};
 
 fn main() -> Result<(), Box<dyn Error>> {
     run(std::env::args().nth(1), false)
+}
+
+/// The batch's requests, each recording on `timeline` when it ran (nothing runs until awaited).
+fn traced<'a>(
+    http: &'a NativeHttp,
+    urls: &'a [String],
+    timeline: &'a Timeline,
+) -> impl Iterator<Item = impl Future<Output = Result<String, HttpError>> + 'a> {
+    let requests = urls.iter().map(|u| http.get(u));
+    requests
+        .enumerate()
+        .map(|(i, request)| timeline.record(format!("GET #{:02}", i + 1), request))
 }
 
 /// Run the demo against `url` (or the loopback server); `brief` is the tour's shorter version.
 pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     let n: usize = if brief { 10 } else { 20 };
     let server = TestServer::start()?;
+    let external = url.is_some();
     let url = url.unwrap_or_else(|| server.delay_url(100));
     println!("== gather: {n} GETs of {url}");
     println!("   one by one waits for each answer before asking again; the others overlap.");
@@ -40,21 +54,27 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
 
         let urls = vec![url.clone(); n];
         let mut table = Table::new(format!("{n} requests (ideal = one request)")).ideal(one);
+        // Each batch records when each of its requests ran, to draw it after the table.
+        let mut timelines = Vec::new();
+        timelines.push(Timeline::new());
         server.reset_stats();
         let sequential = table
-            .measure("one by one", gather::one_by_one(urls.iter().map(|u| http.get(u))))
+            .measure("one by one", gather::one_by_one(traced(&http, &urls, &timelines[0])))
             .await;
         let peak_sequential = server.peak_in_flight();
+        timelines.push(Timeline::new());
         server.reset_stats();
         let joined = table
-            .measure("join_all", gather::all_at_once(urls.iter().map(|u| http.get(u))))
+            .measure("join_all", gather::all_at_once(traced(&http, &urls, &timelines[1])))
             .await;
         let peak_join_all = server.peak_in_flight();
+        timelines.push(Timeline::new());
         let bounded = table
-            .measure("bounded (5)", gather::bounded(urls.iter().map(|u| http.get(u)), 5))
+            .measure("bounded (5)", gather::bounded(traced(&http, &urls, &timelines[2]), 5))
             .await;
         // Ceil(n / 5) waves of one request each.
-        table.set_ideal("bounded (5)", one * n.div_ceil(5) as u32);
+        let waves = n.div_ceil(5);
+        table.set_ideal("bounded (5)", one * waves as u32);
         let tasks = urls.iter().map(|u| {
             let (http, u) = (Arc::clone(&http), u.clone());
             async move { http.get(&u).await }
@@ -75,7 +95,12 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
             .count()
             + spawned.iter().filter(|r| !matches!(r, Ok(Ok(_)))).count();
 
-        println!("   peak requests in flight at the server: one by one {peak_sequential}, join_all {peak_join_all}");
+        // One scale for the three, so the eye compares their lengths too.
+        let scale = table.row("one by one").map_or(one, |r| r.elapsed);
+        for (label, timeline) in ["one by one", "join_all", "bounded (5)"].iter().zip(&timelines) {
+            println!("when each request ran, {label} (the width is {}):", human(scale));
+            print!("{}", timeline.draw_to_scale(40, scale));
+        }
         if failures > 0 {
             println!("   {failures} requests failed");
         }
@@ -86,6 +111,35 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
         println!("{}", Target::at_most("join_all within 1.10x of one request", table.vs_ideal("join_all").unwrap_or(f64::MAX), 1.10));
         println!("{}", Target::at_least(format!("threaded >= {:.0}x one by one", ideal * 0.75), table.speedup("threaded (spawn_blocking)").unwrap_or(0.0), ideal * 0.75));
         println!("speedup: {speedup:.1}x (ideal {ideal:.1}x)");
+
+        // What to notice, from the numbers above.
+        let time = |label: &str| table.row(label).map_or(one, |r| r.elapsed);
+        let in_waits = |label: &str| ratio(time(label), one).unwrap_or(0.0);
+        println!("what to notice:");
+        println!(
+            "  one by one took {:.1} waits of one request for {n} requests: the sum of the waits.",
+            in_waits("one by one")
+        );
+        println!(
+            "  join_all took {:.2} waits: the {n} requests waited together. {}.",
+            in_waits("join_all"),
+            compare("join_all", time("join_all"), "JoinSet", time("JoinSet"))
+        );
+        println!(
+            "  bounded (5) took {:.1} waits for {waves} waves of five: a limit costs a wait per wave.",
+            in_waits("bounded (5)")
+        );
+        println!(
+            "  threaded: {} (each blocking request holds a thread).",
+            compare("join_all", time("join_all"), "threaded", time("threaded (spawn_blocking)"))
+        );
+        if external {
+            println!("  requests in flight at once are counted only by the loopback server, not for {url}.");
+        } else {
+            println!(
+                "  the server saw at most {peak_sequential} request in flight one by one, and {peak_join_all} with join_all."
+            );
+        }
         Ok::<(), Box<dyn Error>>(())
     })
 }

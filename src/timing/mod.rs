@@ -39,7 +39,7 @@ mod target;
 mod timeline;
 
 pub use target::Target;
-pub use timeline::{Bar, MAX_WIDTH, Timeline, draw};
+pub use timeline::{Bar, MAX_WIDTH, Timeline, draw, draw_to_scale};
 
 /// Await `fut` and return its output with the wall-clock time it took.
 pub async fn measure<F: Future>(fut: F) -> (F::Output, Duration) {
@@ -185,6 +185,39 @@ impl Table {
 pub fn ratio(a: Duration, b: Duration) -> Option<f64> {
     let b = b.as_secs_f64();
     (b > 0.0).then(|| a.as_secs_f64() / b)
+}
+
+/// Below this relative difference two times are a tie: a shared machine's noise is about 10 %.
+pub const NOISE: f64 = 0.10;
+
+/// Two measured times compared in words, for an example's "what to notice": a tie when they
+/// differ by less than [`NOISE`], else how many times faster the quicker one was.
+///
+/// ```
+/// use std::time::Duration;
+/// use async_patterns::timing::compare;
+/// let ms = Duration::from_millis;
+/// assert_eq!(compare("join_all", ms(100), "JoinSet", ms(104)), "join_all and JoinSet tie (100.0 ms vs 104.0 ms, within noise)");
+/// assert_eq!(compare("one by one", ms(2000), "join_all", ms(100)), "join_all was 20.0x faster than one by one (100.0 ms vs 2.00 s)");
+/// ```
+pub fn compare(a: &str, a_time: Duration, b: &str, b_time: Duration) -> String {
+    let (fast, fast_time, slow, slow_time) = if a_time <= b_time {
+        (a, a_time, b, b_time)
+    } else {
+        (b, b_time, a, a_time)
+    };
+    match ratio(slow_time, fast_time) {
+        Some(times) if times >= 1.0 + NOISE => format!(
+            "{fast} was {times:.1}x faster than {slow} ({} vs {})",
+            human(fast_time),
+            human(slow_time)
+        ),
+        _ => format!(
+            "{a} and {b} tie ({} vs {}, within noise)",
+            human(a_time),
+            human(b_time)
+        ),
+    }
 }
 
 /// A duration printed with a unit that suits it: `812 ns`, `3.2 µs`, `45.1 ms`, `1.23 s`.

@@ -106,6 +106,14 @@ impl Timeline {
         bars.sort_by_key(|b| b.start);
         draw(&bars, width)
     }
+
+    /// The same, with `width` characters standing for `scale` (see [`draw_to_scale`]), so
+    /// timelines of different runs drawn to one scale can be compared by eye.
+    pub fn draw_to_scale(&self, width: usize, scale: Duration) -> String {
+        let mut bars = self.bars();
+        bars.sort_by_key(|b| b.start);
+        draw_to_scale(&bars, width, scale)
+    }
 }
 
 /// Draw `bars`, one line each, `width` characters for the time from 0 to the last end.
@@ -113,19 +121,21 @@ impl Timeline {
 /// Every bar gets at least one mark, so an instant call stays visible; bars that overlap in
 /// time ran concurrently. `width` is taken between 1 and [`MAX_WIDTH`].
 pub fn draw(bars: &[Bar], width: usize) -> String {
+    let last_end = bars.iter().map(|b| b.end).max().unwrap_or(Duration::ZERO);
+    draw_to_scale(bars, width, last_end)
+}
+
+/// Draw `bars` with `width` characters standing for `scale`; a bar past the scale is cut at the
+/// right edge. Use one scale for several runs to compare them by eye.
+pub fn draw_to_scale(bars: &[Bar], width: usize, scale: Duration) -> String {
     let width = width.clamp(1, MAX_WIDTH);
-    let total = bars
-        .iter()
-        .map(|b| b.end)
-        .max()
-        .unwrap_or(Duration::ZERO)
-        .as_secs_f64();
+    let total = scale.as_secs_f64();
     let label_width = bars
         .iter()
         .map(|b| 2 * b.depth + b.label.chars().count())
         .max()
         .unwrap_or(0);
-    // Column of an instant; a zero-length run draws every bar at column 0.
+    // Column of an instant; a zero scale draws every bar at column 0.
     let col = |d: Duration| {
         if total > 0.0 {
             ((d.as_secs_f64() / total) * width as f64).round() as usize
@@ -177,6 +187,16 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "a  |#####     |     0.0 -    50.0 ms ");
         assert_eq!(lines[1], "bb |     #####|    50.0 -   100.0 ms ");
+    }
+
+    #[test]
+    fn one_scale_for_two_runs_shows_which_was_shorter() {
+        let long = [Bar::new("a", ms(0), ms(100))];
+        let short = [Bar::new("a", ms(0), ms(25))];
+        assert_eq!(draw_to_scale(&long, 8, ms(100)).matches('#').count(), 8);
+        assert_eq!(draw_to_scale(&short, 8, ms(100)).matches('#').count(), 2);
+        // Past the scale, a bar is cut at the right edge.
+        assert_eq!(draw_to_scale(&long, 8, ms(50)).matches('#').count(), 8);
     }
 
     #[test]
