@@ -5,10 +5,10 @@
 //! cargo run --release --example req_http_aio -- https://example.com/
 //! ```
 //!
-//! Notice: for 20 requests both overlap fully. At 500 the threaded client needs a thread per
-//! request in flight (watch the process's thread count), while the native client waits for all
-//! of them from the runtime's two worker threads (the count also includes the loopback server's
-//! threads).
+//! It draws when each of the first batch's requests ran under both clients, then ends with what
+//! to notice in its numbers: both overlap a small batch fully, but the threaded client needs a
+//! thread per request in flight, while the native client waits for all of them from the
+//! runtime's two worker threads (the count also includes the loopback server's threads).
 
 use std::error::Error;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use async_patterns::http::HttpGet;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, measure};
+use async_patterns::timing::{Table, Target, Timeline, compare, measure};
 
 fn main() -> Result<(), Box<dyn Error>> {
     run(std::env::args().nth(1), false)
@@ -33,7 +33,12 @@ fn threads_now() -> Option<usize> {
 }
 
 /// Fetch `urls` concurrently while sampling the thread count; returns (failures, peak threads).
-async fn batch(http: &dyn HttpGet, urls: &[String]) -> (usize, Option<usize>) {
+/// With a timeline, each request records when it ran.
+async fn batch(
+    http: &dyn HttpGet,
+    urls: &[String],
+    timeline: Option<&Timeline>,
+) -> (usize, Option<usize>) {
     let peak = Arc::new(AtomicUsize::new(0));
     let sampler = {
         let peak = Arc::clone(&peak);
@@ -46,7 +51,17 @@ async fn batch(http: &dyn HttpGet, urls: &[String]) -> (usize, Option<usize>) {
             }
         })
     };
-    let out = gather::all_at_once(urls.iter().map(|u| http.get(u))).await;
+    let out = gather::all_at_once(urls.iter().enumerate().map(|(i, u)| async move {
+        match timeline {
+            Some(timeline) => {
+                timeline
+                    .record(format!("GET #{:02}", i + 1), http.get(u))
+                    .await
+            }
+            None => http.get(u).await,
+        }
+    }))
+    .await;
     sampler.abort();
     let failed = out.iter().filter(|r| r.is_err()).count();
     let peak = peak.load(Ordering::Relaxed);
@@ -69,22 +84,38 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
         native.get(&url).await?;
         threaded.get(&url).await?;
         let (_, one) = measure(native.get(&url)).await;
-        println!("   threads in this process before: {}", threads_now().map_or("unknown".into(), |t| t.to_string()));
-        let mut tables = Vec::new();
-        for &n in sizes {
-            let urls = vec![url.clone(); n];
-            let mut table = Table::new(format!("{n} concurrent GETs")).ideal(one);
-            // Native first: blocking-pool threads linger for 10 s after use and would be
-            // counted against the native client.
-            for (name, http) in [("native", &native as &dyn HttpGet), ("threaded", &threaded)] {
+        let before = threads_now();
+        println!("   threads in this process before: {}", before.map_or("unknown".into(), |t| t.to_string()));
+        // When each request of the first batch ran, per client.
+        let mut timelines = Vec::new();
+        let mut threads_seen = Vec::new();
+        let mut tables: Vec<Table> = sizes
+            .iter()
+            .map(|n| Table::new(format!("{n} concurrent GETs")).ideal(one))
+            .collect();
+        // Every native batch first: blocking-pool threads linger for 10 s after use and would
+        // be counted against the native client.
+        for (name, http) in [("native", &native as &dyn HttpGet), ("threaded", &threaded)] {
+            for (&n, table) in sizes.iter().zip(&mut tables) {
+                let urls = vec![url.clone(); n];
                 // Untimed warm-up: opens the connections a long-running client would already
                 // hold, so the row measures waiting, not n TCP handshakes.
-                batch(http, &urls).await;
-                let (failed, threads) = table.measure(name, batch(http, &urls)).await;
+                batch(http, &urls, None).await;
+                let timeline = Timeline::new();
+                let draw = (n == sizes[0]).then_some(&timeline);
+                let (failed, threads) = table.measure(name, batch(http, &urls, draw)).await;
+                if draw.is_some() {
+                    timelines.push((name, timeline));
+                }
+                threads_seen.push((name, n, threads));
                 let threads = threads.map_or("unknown".into(), |t| t.to_string());
                 println!("   {name:>8} x {n:>3}: peak threads in this process {threads:>4}, failed {failed}");
             }
-            tables.push(table);
+        }
+        let scale = tables.first().and_then(|t| t.rows().iter().map(|r| r.elapsed).max());
+        for (name, timeline) in &timelines {
+            println!("when each request ran, {name}, {} GETs:", sizes[0]);
+            print!("{}", timeline.draw_to_scale(40, scale.unwrap_or(one)));
         }
         for table in &tables {
             println!("{table}");
@@ -99,6 +130,45 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
                 )
             );
         }
+        notice(&tables, &threads_seen, sizes, before);
         Ok::<(), Box<dyn Error>>(())
     })
+}
+
+/// What to notice, from the tables and the thread counts measured.
+fn notice(
+    tables: &[Table],
+    threads: &[(&str, usize, Option<usize>)],
+    sizes: &[usize],
+    before: Option<usize>,
+) {
+    println!("what to notice:");
+    for (table, n) in tables.iter().zip(sizes) {
+        let time = |name| table.row(name).map(|r| r.elapsed);
+        if let (Some(native), Some(threaded)) = (time("native"), time("threaded")) {
+            let waits = table.vs_ideal("native").unwrap_or(0.0);
+            println!(
+                "  {n} GETs: {}; native took {waits:.2} times one request.",
+                compare("native", native, "threaded", threaded)
+            );
+        }
+    }
+    let peak = |name, n| {
+        threads
+            .iter()
+            .find(|(c, size, _)| *c == name && *size == n)
+            .and_then(|t| t.2)
+    };
+    let largest = sizes.last().copied().unwrap_or(0);
+    match (before, peak("native", largest), peak("threaded", largest)) {
+        (Some(before), Some(native), Some(threaded)) => println!(
+            "  at {largest} GETs the native client added {} threads to the {before} the process \
+             had, the threaded one {}: about one per request in flight.",
+            native.saturating_sub(before),
+            threaded.saturating_sub(before)
+        ),
+        _ => println!(
+            "  this OS does not report a thread count, so the threads each client needs are not shown."
+        ),
+    }
 }

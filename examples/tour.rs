@@ -1,4 +1,5 @@
-//! The whole story, offline, in under 30 seconds: every basics example briefly, then every
+//! The whole story, offline, in under 30 seconds, in the talk's order: concurrency vs
+//! parallelism, async/await, gather, the wrong way, `to_thread`, the two HTTP clients; then every
 //! pattern example.
 //!
 //! ```text
@@ -48,6 +49,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "async-patterns: a tour of the async basics, measured (loopback server, no network)\n"
     );
+    // The talk's order: concurrency vs parallelism first, then async/await and gather.
+    concurrency_vs_parallelism::run(true)?;
+    println!();
     recap::run(true)?;
     println!();
     gather::run(None, true)?;
@@ -57,8 +61,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     to_thread::run(None, true)?;
     println!();
     req_http_aio::run(None, true)?;
-    println!();
-    concurrency_vs_parallelism::run(true)?;
     println!();
     println!("== the patterns: the same shapes, with .await\n");
     strategy::main()?;
