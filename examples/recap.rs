@@ -4,13 +4,14 @@
 //! cargo run --release --example recap
 //! ```
 //!
-//! Notice: calling an `async fn` prints nothing until the future is awaited; two awaits in a row
-//! take the sum; `join!` takes the longest; `select!` with a timer gives up on a slow one.
+//! It ends with what to notice in its numbers: calling an `async fn` prints nothing until the
+//! future is awaited; two awaits in a row take the sum; `join!` takes the longest; `select!`
+//! with a timer gives up on a slow one.
 
 use std::error::Error;
 use std::time::Duration;
 
-use async_patterns::timing::{Table, Target};
+use async_patterns::timing::{Table, Target, ratio};
 use tokio::time::sleep;
 
 /// Brew a coffee: the kind of wait async is for.
@@ -65,6 +66,14 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
         println!(
             "{}",
             Target::at_least("join! about 2x await-await", table.speedup("join!").unwrap_or(0.0), 1.8)
+        );
+        let wait = Duration::from_millis(ms);
+        let in_waits = |label| table.row(label).and_then(|r| ratio(r.elapsed, wait)).unwrap_or(0.0);
+        println!("what to notice:");
+        println!(
+            "  two awaits in a row took {:.2} brews of {ms} ms: the sum. join! took {:.2}: the longest, on one thread.",
+            in_waits("await, await"),
+            in_waits("join!")
         );
         Ok::<(), Box<dyn Error>>(())
     })
