@@ -1,0 +1,255 @@
+//! Strategy: interchangeable ways of fetching a batch of URLs, chosen at run time.
+//!
+//! # The concept
+//! A *strategy* is an algorithm behind a trait, so the code that uses it (the *context*) does
+//! not care which one it holds, and the choice can change while the program runs. Here the
+//! algorithm is **how a batch of URLs is fetched**: one by one (polite to the server), all at
+//! once (fastest for a few URLs), at most `limit` at a time (fast and polite), as spawned tasks,
+//! or on blocking threads. Fetching is waiting, so the awaiting is the point, not decoration.
+//!
+//! # The classic sync shape
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! # The async shape
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! **What changed:** `async` on three `fn`s (under `#[async_trait]`), `.await` on their calls.
+//!
+//! # What async adds
+//! The real [`FetchStrategy`] also has a `name`, and gets the fetcher as `&Arc<dyn HttpGet>`,
+//! which a strategy can clone into tasks or threads.
+//!
+//! * **Swapping while running.** [`Downloader`] keeps an `RwLock<Arc<dyn FetchStrategy>>` and
+//!   swaps through `&self`. It clones the `Arc` out before awaiting, so a swap never waits for
+//!   a download, and a download in flight finishes with the strategy it started with.
+//! * **Concurrency becomes a strategy.** [`OneByOne`], [`AllAtOnce`], [`Bounded`], [`InTasks`]:
+//!   the four ways of [`crate::basics::gather`]. [`InThreads`]: `to_thread` per URL.
+//! * **Failures stay per URL.** One result per URL, in input order: a failed URL, even one
+//!   whose fetcher panics, gets its error in its own slot ([`HttpError::Task`] for a panic). A
+//!   strategy that breaks the promise is reported ([`StrategyError::WrongCount`]).
+//! * **One-off strategies.** [`FnStrategy`] turns an async closure into a strategy.
+//!
+//! # What it costs
+//! `#[async_trait]` boxes each call's future: an allocation and a vtable call, about 20 ns,
+//! nothing next to a round trip. The strategies here are written once, as [`NativeFetch`] (a
+//! native `async fn`, no box), and reach `dyn FetchStrategy` through a blanket impl;
+//! [`StaticDownloader`] calls them unboxed (the measured details: [`NativeFetch`], in
+//! `static_dispatch.rs`).
+//!
+//! # Cancellation
+//! Dropping a `download` future drops every request still pending; for [`InTasks`] the tasks
+//! are aborted (they live in a `JoinSet`). [`InThreads`] is the exception: a blocking thread
+//! cannot be interrupted, so its requests run to the end and their results are discarded.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+
+use crate::basics::blocking::TaskError;
+use crate::basics::gather;
+use crate::http::{HttpError, HttpGet};
+use crate::support::{catch_panic, read, write};
+
+mod closures;
+mod errors;
+#[cfg(test)]
+mod shapes;
+mod spawning;
+mod static_dispatch;
+
+pub use closures::FnStrategy;
+pub use errors::StrategyError;
+pub use spawning::{InTasks, InThreads};
+pub use static_dispatch::{NativeFetch, StaticDownloader};
+
+/// One result per URL, in the order the URLs were given.
+pub type Fetched = Vec<Result<String, HttpError>>;
+
+/// How a batch of URLs is fetched: the async Strategy trait, usable behind `dyn`.
+///
+/// Implementations must return exactly one result per URL, in the order of `urls`. With the
+/// `testkit` feature, mockall generates `MockFetchStrategy` for it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_patterns::http::HttpGet;
+/// use async_patterns::strategy::{FetchStrategy, Fetched};
+///
+/// /// Fetches the URLs in reverse order (and still reports them in input order).
+/// struct Backwards;
+///
+/// #[async_trait::async_trait]
+/// impl FetchStrategy for Backwards {
+///     fn name(&self) -> &str { "backwards" }
+///
+///     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+///         let mut out = Vec::with_capacity(urls.len());
+///         for url in urls.iter().rev() {
+///             out.push(http.get(url).await);
+///         }
+///         out.reverse();
+///         out
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait FetchStrategy: Send + Sync {
+    /// A short name for tables and error messages ("one by one", "bounded").
+    fn name(&self) -> &str;
+
+    /// Fetch every URL through `http`; one result per URL, in input order.
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
+}
+
+// A shared strategy is a strategy, so a caller can wrap `Downloader::strategy()` in its own.
+// Only `Arc`: `Box<T>` and `&T` are types a downstream crate may implement `NativeFetch` for,
+// and the blanket impl in `static_dispatch.rs` would then give them two impls of
+// `FetchStrategy`.
+crate::support::forward!(Arc => [] FetchStrategy {
+    fn name(&self) -> &str;
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
+});
+
+/// The context: holds a swappable `Arc<dyn FetchStrategy>` and delegates each batch to it.
+///
+/// Shared by reference (`&self` everywhere), so one task can [`set_strategy`] while others
+/// [`download`]. The lock is held only to clone or replace the `Arc`, never across an `.await`.
+///
+/// [`set_strategy`]: Downloader::set_strategy
+/// [`download`]: Downloader::download
+pub struct Downloader {
+    http: Arc<dyn HttpGet>,
+    strategy: RwLock<Arc<dyn FetchStrategy>>,
+}
+
+impl Downloader {
+    /// A downloader that fetches through `http` with `strategy`.
+    pub fn new(http: Arc<dyn HttpGet>, strategy: Arc<dyn FetchStrategy>) -> Self {
+        let strategy = RwLock::new(strategy);
+        Downloader { http, strategy }
+    }
+
+    /// The strategy in use now.
+    pub fn strategy(&self) -> Arc<dyn FetchStrategy> {
+        Arc::clone(&read(&self.strategy))
+    }
+
+    /// Use `strategy` from the next download on, and return the one it replaces. Downloads in
+    /// flight finish with the strategy they started with.
+    pub fn set_strategy(&self, strategy: Arc<dyn FetchStrategy>) -> Arc<dyn FetchStrategy> {
+        std::mem::replace(&mut *write(&self.strategy), strategy)
+    }
+
+    /// The fetcher every strategy is given.
+    pub fn http(&self) -> &Arc<dyn HttpGet> {
+        &self.http
+    }
+
+    /// Fetch `urls` with the current strategy: one result per URL, in input order.
+    ///
+    /// Cost per call over a direct call: a read lock, an `Arc` clone, a boxed future and a
+    /// vtable call.
+    pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
+        // Clone the Arc out and drop the guard *before* awaiting: no lock across `.await`.
+        let strategy = self.strategy();
+        let results = strategy.fetch_all(&self.http, urls).await;
+        errors::checked(|| strategy.name().to_owned(), urls.len(), results)
+    }
+}
+
+impl fmt::Debug for Downloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Downloader")
+            .field("strategy", &self.strategy().name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request futures of a batch, not started yet, each catching its own panic (else one
+/// panicking fetch would unwind through `join_all` and lose every other URL's result). A `Vec`,
+/// not a lazy `map`: a closure over borrowed URLs across an `.await` fails the `Send` check.
+fn calls<'a>(
+    http: &'a Arc<dyn HttpGet>,
+    urls: &'a [String],
+) -> Vec<impl Future<Output = Result<String, HttpError>> + Send + 'a> {
+    urls.iter()
+        .map(|url| async move {
+            // `get` is called inside the block, so a panic before its future exists is caught too.
+            let caught = catch_panic(async move { http.get(url).await }).await;
+            caught.unwrap_or_else(|message| {
+                Err(HttpError::Task {
+                    url: url.clone(),
+                    source: TaskError::Panicked(message),
+                })
+            })
+        })
+        .collect()
+}
+
+// The simple strategies are written once, as `NativeFetch` (static_dispatch.rs): a blanket impl
+// there makes each a `dyn FetchStrategy` too, and `StaticDownloader` calls them unboxed.
+
+/// One request at a time, in order: the polite strategy, and the slowest (n x t).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OneByOne;
+
+impl NativeFetch for OneByOne {
+    fn name(&self) -> &str {
+        "one by one"
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        gather::one_by_one(calls(http, urls)).await
+    }
+}
+
+/// Every request at once on the calling task (`join_all`): about t for the whole batch, but a
+/// thousand URLs mean a thousand open connections to the server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllAtOnce;
+
+impl NativeFetch for AllAtOnce {
+    fn name(&self) -> &str {
+        "all at once"
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        gather::all_at_once(calls(http, urls)).await
+    }
+}
+
+/// At most `limit` requests in flight: ceil(n / limit) x t, and the server never sees more
+/// than `limit` connections from us. A limit of 0 is taken as 1.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounded {
+    limit: usize,
+}
+
+impl Bounded {
+    /// At most `limit` requests at once (0 is taken as 1).
+    pub fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        Bounded { limit }
+    }
+
+    /// The limit in use.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl NativeFetch for Bounded {
+    fn name(&self) -> &str {
+        "bounded"
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        gather::bounded(calls(http, urls), self.limit).await
+    }
+}
