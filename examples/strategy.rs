@@ -26,10 +26,9 @@ use async_patterns::strategy::{
     OneByOne, StrategyError,
 };
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, Timeline, draw, human, measure, ratio};
+// `NOISE`: differences below this share of the faster time are noise on a shared machine.
+use async_patterns::timing::{NOISE, Table, Target, Timeline, human, measure, ratio};
 
-/// Differences below this share of the faster time are noise on a shared machine.
-const NOISE: f64 = 0.10;
 /// The strategies that start every request at once; they should tie at about one wait.
 const CONCURRENT: [&str; 4] = [
     "all at once",
@@ -266,14 +265,11 @@ fn draw_timelines(batches: &[Batch], labels: &[&str]) {
         let Some(b) = find(batches, label) else {
             continue;
         };
-        let mut bars = b.timeline.bars();
-        bars.sort_by_key(|bar| bar.start);
-        let width = (WIDTH as f64 * ratio(b.took, scale).unwrap_or(1.0)).round() as usize;
         println!(
             "\nwhen each request ran, {label} ({WIDTH} columns = {}):",
             human(scale)
         );
-        print!("{}", draw(&bars, width.clamp(1, WIDTH)));
+        print!("{}", b.timeline.draw_to_scale(WIDTH, scale));
     }
 }
 
