@@ -1,16 +1,15 @@
 //! Why an item did not come out of the pipeline: [`StageError`].
-//!
-//! A stage returns `Result`; a failed item becomes a [`StageError`] naming the stage and the
-//! item's input index (its 0-based position in the input), so a report says which input failed
-//! where, whatever order the outputs came out in. A panic inside a stage becomes
-//! [`StageError::Panicked`] for that item only. What the output stream does next is the
-//! pipeline's [`ErrorPolicy`](super::ErrorPolicy): stop at the first error, or yield each error
-//! in its item's place and go on.
 
 use crate::http::BoxError;
 
 /// Why one item did not come out of the pipeline. Every variant names the stage and the input
 /// index (0-based position in the input) of the item.
+///
+/// A stage returns `Result`; a failed item becomes a `StageError`, so a report says which input
+/// failed where, whatever order the outputs came out in. A panic inside a stage becomes
+/// [`StageError::Panicked`] for that item only. What the output stream does next is the
+/// pipeline's [`ErrorPolicy`](super::ErrorPolicy): stop at the first error, or yield each error
+/// in its item's place and go on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StageError {

@@ -32,20 +32,23 @@
 //!   (`driver.rs` says how a stage pulls, runs and yields).
 //! * **Order, or not.** [`StageOptions::ordered`] keeps input order, [`StageOptions::unordered`]
 //!   yields as ready; nothing is spawned unless a stage asks ([`StageOptions::spawned`]).
+//!   [`StageOptions`] says what each choice costs.
 //! * **Errors per item.** A failed or panicking item becomes a [`StageError`] naming the stage
 //!   and its input index; [`ErrorPolicy`] says whether the output stops there or goes on.
 //!
 //! ```
 //! use async_patterns::pipeline::stream::{Pipeline, StageOptions};
+//! use futures::StreamExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let (out, errors) = Pipeline::from_iter(1..=5u32)
+//! let out: Vec<_> = Pipeline::from_iter(1..=5u32)
 //!     .stage_fn("double", StageOptions::ordered(3), |x| async move { Ok::<_, String>(x * 2) })
-//!     .stage_fn("show", StageOptions::unordered(2), |x| async move { Ok::<_, String>(x.to_string()) })
+//!     .stage_fn("show", StageOptions::ordered(1), |x| async move { Ok::<_, String>(x.to_string()) })
 //!     .into_stream()
-//!     .partition()
+//!     .collect()
 //!     .await;
-//! assert_eq!((out.len(), errors.len()), (5, 0));
+//! let out: Vec<String> = out.into_iter().flatten().collect();
+//! assert_eq!(out, ["2", "4", "6", "8", "10"]);
 //! # }
 //! ```
 //!

@@ -1,23 +1,24 @@
 //! How one stage runs ([`StageOptions`]) and what a failed item does to the output
 //! ([`ErrorPolicy`]).
-//!
-//! # Order, or not
-//! [`StageOptions::ordered`] yields outputs in the order the stage took its inputs
-//! ([`futures::stream::FuturesOrdered`]): a slow item holds back finished later ones, and they
-//! count against the limit while they wait. [`StageOptions::unordered`] yields each output as
-//! soon as it is ready ([`futures::stream::FuturesUnordered`]). The output keeps the pipeline's
-//! input order only when every stage is ordered; an error's input index always says which input
-//! it was.
-//!
-//! # Concurrency, not parallelism (unless asked)
-//! By default nothing is spawned: every stage's futures are polled by the one task that polls
-//! the output stream. That is concurrency (plenty for I/O-bound stages) and it needs no
-//! `'static` borrow gymnastics, but CPU-bound stage work runs on one thread, and nothing
-//! advances while the consumer is busy between two `next()` calls. [`StageOptions::spawned`]
-//! runs each item of a stage as its own tokio task (parallel on a multi-thread runtime); the
-//! pipeline keeps each task's handle and aborts it when dropped.
 
-/// How one stage runs: its concurrency limit, whether it keeps input order, its input buffer.
+/// How one stage runs: its concurrency limit, whether it keeps input order, its input buffer,
+/// whether its items run as tasks.
+///
+/// # Order, or not
+/// [`StageOptions::ordered`] yields outputs in the order the stage took its inputs
+/// ([`futures::stream::FuturesOrdered`]): a slow item holds back finished later ones, and they
+/// count against the limit while they wait. [`StageOptions::unordered`] yields each output as
+/// soon as it is ready ([`futures::stream::FuturesUnordered`]). The output keeps the pipeline's
+/// input order only when every stage is ordered; an error's input index always says which input
+/// it was.
+///
+/// # Concurrency, not parallelism (unless asked)
+/// By default nothing is spawned: every stage's futures are polled by the one task that polls
+/// the output stream. That is concurrency (plenty for I/O-bound stages) and it needs no
+/// `'static` borrow gymnastics, but CPU-bound stage work runs on one thread, and nothing
+/// advances while the consumer is busy between two `next()` calls. [`StageOptions::spawned`]
+/// runs each item of a stage as its own tokio task (parallel on a multi-thread runtime); the
+/// pipeline keeps each task's handle and aborts it when dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageOptions {
     concurrency: usize,
