@@ -319,18 +319,20 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if of_ideal >= 0.9 {
             notice!(
                 "{per_second:.0} pages/s is {} of the ideal set by the slowest stage \
-                 (fetch: {fetch_limit} pages at once, 20 ms each): the pipeline runs as fast \
+                 (fetch: {fetch_limit} pages at once, {} each): the pipeline runs as fast \
                  as its slowest stage.",
-                percent(of_ideal)
+                percent(of_ideal),
+                human(latency)
             );
         } else if of_real >= 0.9 {
             notice!(
                 "{per_second:.0} pages/s is {} of the nominal ideal but {} of the ideal from \
                  the measured time per page: the pipeline lost little; the gap is that a page \
-                 really took {}, not 20 ms.",
+                 really took {}, not {}.",
                 percent(of_ideal),
                 percent(of_real),
-                human(real_each)
+                human(real_each),
+                human(latency)
             );
         } else {
             notice!(
