@@ -1,0 +1,124 @@
+//! How one stage runs ([`StageOptions`]) and what a failed item does to the output
+//! ([`ErrorPolicy`]).
+
+/// How one stage runs: its concurrency limit, whether it keeps input order, its input buffer,
+/// whether its items run as tasks.
+///
+/// # Order, or not
+/// [`StageOptions::ordered`] yields outputs in the order the stage took its inputs
+/// ([`futures::stream::FuturesOrdered`]): a slow item holds back finished later ones, and they
+/// count against the limit while they wait. [`StageOptions::unordered`] yields each output as
+/// soon as it is ready ([`futures::stream::FuturesUnordered`]). The output keeps the pipeline's
+/// input order only when every stage is ordered; an error's input index always says which input
+/// it was.
+///
+/// # Concurrency, not parallelism (unless asked)
+/// By default nothing is spawned: every stage's futures are polled by the one task that polls
+/// the output stream. That is concurrency (plenty for I/O-bound stages) and it needs no
+/// `'static` borrow gymnastics, but CPU-bound stage work runs on one thread, and nothing
+/// advances while the consumer is busy between two `next()` calls. [`StageOptions::spawned`]
+/// runs each item of a stage as its own tokio task (parallel on a multi-thread runtime); the
+/// pipeline keeps each task's handle and aborts it when dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageOptions {
+    concurrency: usize,
+    ordered: bool,
+    buffer: Option<usize>,
+    spawned: bool,
+}
+
+impl StageOptions {
+    /// At most `concurrency` items at once (0 is taken as 1), outputs in the order this stage
+    /// took its inputs (the pipeline's input order if every stage before it is ordered too).
+    pub fn ordered(concurrency: usize) -> Self {
+        StageOptions {
+            concurrency: concurrency.max(1),
+            ordered: true,
+            buffer: None,
+            spawned: false,
+        }
+    }
+
+    /// At most `concurrency` items at once (0 is taken as 1), outputs as soon as they are ready.
+    pub fn unordered(concurrency: usize) -> Self {
+        StageOptions {
+            ordered: false,
+            ..StageOptions::ordered(concurrency)
+        }
+    }
+
+    /// Hold up to `items` inputs pulled from upstream but not started yet (default: the
+    /// concurrency limit). A bigger buffer lets upstream run further ahead; 0 means upstream
+    /// is pulled only when a slot is free.
+    pub fn buffer(mut self, items: usize) -> Self {
+        self.buffer = Some(items);
+        self
+    }
+
+    /// Run each item as its own tokio task, so CPU work in this stage runs in parallel on a
+    /// multi-thread runtime. The tasks are aborted when the pipeline is dropped. Outside a
+    /// tokio runtime the items run in place instead.
+    pub fn spawned(mut self) -> Self {
+        self.spawned = true;
+        self
+    }
+
+    /// The concurrency limit.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Whether outputs keep the order this stage took its inputs in.
+    pub fn is_ordered(&self) -> bool {
+        self.ordered
+    }
+
+    /// The input buffer's capacity.
+    pub fn buffer_len(&self) -> usize {
+        self.buffer.unwrap_or(self.concurrency)
+    }
+
+    /// Whether items run as spawned tasks.
+    pub fn is_spawned(&self) -> bool {
+        self.spawned
+    }
+}
+
+/// What the output stream does when an item fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorPolicy {
+    /// Yield the first error, then end, cancelling everything in flight (the default).
+    #[default]
+    StopAtFirst,
+    /// Yield each error in the failed item's place and keep going.
+    SkipAndReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::stream::{FnStage, Pipeline};
+
+    #[tokio::test]
+    async fn options_report_what_they_hold() {
+        let o = StageOptions::unordered(0).buffer(3).spawned();
+        assert_eq!(
+            (
+                o.concurrency(),
+                o.is_ordered(),
+                o.buffer_len(),
+                o.is_spawned()
+            ),
+            (1, false, 3, true)
+        );
+        let p = Pipeline::from_iter(0..3u8)
+            .stage(
+                "a",
+                StageOptions::ordered(2),
+                FnStage(|x: u8| async move { Ok::<_, String>(x) }),
+            )
+            .stage_fn("b", o, |x| async move { Ok::<_, String>(x) });
+        assert_eq!(p.capacity(), 2 + 2 + 1 + 3);
+        assert_eq!(p.stages(), ["a", "b"]);
+    }
+}

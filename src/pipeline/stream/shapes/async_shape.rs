@@ -1,0 +1,54 @@
+// Pipes and filters: every input goes through the stages in order, one item at a time.
+
+use async_trait::async_trait;
+
+/// One filter: an input in, an output out, or the reason why not.
+#[async_trait]
+pub trait Stage<I, O> {
+    async fn process(&self, input: I) -> Result<O, String>;
+}
+
+/// Reads a number.
+pub struct Parse;
+
+#[async_trait]
+impl Stage<String, u64> for Parse {
+    async fn process(&self, input: String) -> Result<u64, String> {
+        input
+            .trim()
+            .parse()
+            .map_err(|_| format!("not a number: {input:?}"))
+    }
+}
+
+/// Halves an even number.
+pub struct Halve;
+
+#[async_trait]
+impl Stage<u64, u64> for Halve {
+    async fn process(&self, input: u64) -> Result<u64, String> {
+        match input % 2 {
+            0 => Ok(input / 2),
+            _ => Err(format!("{input} is odd")),
+        }
+    }
+}
+
+/// One input through two stages in order: an error stops this item, not the others.
+pub async fn run_one<A, B, C>(
+    input: A,
+    first: &impl Stage<A, B>,
+    second: &impl Stage<B, C>,
+) -> Result<C, String> {
+    let middle = first.process(input).await?;
+    second.process(middle).await
+}
+
+/// The pipeline: each input in turn through `Parse` then `Halve`, one item at a time.
+pub async fn run(inputs: Vec<String>) -> Vec<Result<u64, String>> {
+    let mut outputs = Vec::new();
+    for input in inputs {
+        outputs.push(run_one(input, &Parse, &Halve).await);
+    }
+    outputs
+}
