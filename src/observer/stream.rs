@@ -1,0 +1,141 @@
+//! Stream subscribers: events pulled through a channel instead of pushed through a call.
+//!
+//! [`Subject::subscribe_stream`] hands out an [`EventStream`], a [`futures::Stream`] over a
+//! bounded channel ([`tokio::sync::broadcast`]), for consumers that prefer to pull events in
+//! their own loop. Behind it, an ordinary observer (`StreamObserver`) copies each event into
+//! the channel, so a stream shows up in reports like any other subscriber, named `stream #id`.
+//! Stream subscribers get their own copy of each event, so they need `E: Clone`.
+//!
+//! # Delivery into the channel
+//! What a stream subscriber does when its consumer falls behind is its delivery policy. There
+//! is one today: delivering never waits, so a slow consumer cannot slow the subject down; when
+//! it falls behind by more than the channel holds, the oldest events are dropped and the
+//! consumer is told how many with [`Received::Missed`]: never a silent loss.
+//!
+//! # Capacity
+//! The channel holds `capacity` events, rounded up to a power of two (a property of
+//! [`tokio::sync::broadcast`]), raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if
+//! larger, so a caller's number never allocates more than that.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use tokio::sync::broadcast;
+
+use super::subscription::Name;
+use super::{BoxError, Observer, ObserverError, ObserverId, Subject, Subscription};
+
+/// The most events a stream subscriber's channel holds; larger capacities are lowered to it.
+pub const MAX_STREAM_CAPACITY: usize = 1 << 16;
+
+impl<E: Clone + Send + Sync + 'static> Subject<E> {
+    /// Subscribe a stream: every event notified from now on arrives as
+    /// [`Received::Event`] through a channel holding up to `capacity` events.
+    ///
+    /// Needs `E: Clone`: each stream gets its own copy of every event. Delivery into the
+    /// channel never waits; a consumer that falls more than `capacity` events behind loses the
+    /// oldest ones and receives [`Received::Missed`] with how many, then the events that
+    /// follow. The stream ends after the last buffered event once the subject is dropped, and
+    /// dropping the stream unsubscribes it.
+    ///
+    /// `capacity` is rounded up to a power of two (a property of [`tokio::sync::broadcast`]),
+    /// raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use async_patterns::observer::{Received, Subject};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let subject = Subject::<u32>::new();
+    /// let mut events = subject.subscribe_stream(2);
+    /// for n in 1..=5 {
+    ///     subject.notify(&n).await; // nobody reads yet: 1, 2 and 3 are pushed out
+    /// }
+    /// drop(subject);
+    /// let got: Vec<Received<u32>> = events.collect().await;
+    /// assert_eq!(got, [Received::Missed(3), Received::Event(4), Received::Event(5)]);
+    /// # }
+    /// ```
+    pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
+        let capacity = capacity.clamp(1, MAX_STREAM_CAPACITY);
+        let (sender, receiver) = broadcast::channel(capacity);
+        let subscription =
+            self.insert(Name::Default("stream"), Box::new(StreamObserver { sender }));
+        let inner = futures::stream::unfold(receiver, |mut receiver| async move {
+            match receiver.recv().await {
+                Ok(event) => Some((Received::Event(event), receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((Received::Missed(missed), receiver))
+                }
+                // Every sender is gone: the subject was dropped.
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .boxed();
+        EventStream {
+            subscription,
+            inner,
+        }
+    }
+}
+
+/// The observer behind a stream subscription: it copies each event into the channel.
+struct StreamObserver<E> {
+    sender: broadcast::Sender<E>,
+}
+
+#[async_trait]
+impl<E: Clone + Send + Sync + 'static> Observer<E> for StreamObserver<E> {
+    async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        // `send` never waits: when the channel is full it overwrites the oldest event, and the
+        // receiver learns how many it lost. It fails only when the stream is gone.
+        self.sender
+            .send(event.clone())
+            .map(|_receivers| ())
+            .map_err(|_| ObserverError::StreamClosed.into())
+    }
+}
+
+/// What an [`EventStream`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received<E> {
+    /// The next event.
+    Event(E),
+    /// The consumer fell behind and this many events were dropped before the next one.
+    Missed(u64),
+}
+
+/// A stream subscription ([`Subject::subscribe_stream`]): a [`futures::Stream`] of
+/// [`Received`] items that ends when the subject is dropped. Dropping it unsubscribes.
+pub struct EventStream<E> {
+    // Declared first so it is dropped first: unsubscribe before the receiver goes, so that
+    // notifications from then on skip this stream instead of reporting it closed.
+    subscription: Subscription,
+    inner: BoxStream<'static, Received<E>>,
+}
+
+impl<E> EventStream<E> {
+    /// The subscription's id, as it appears in a [`Report`](super::Report).
+    pub fn id(&self) -> ObserverId {
+        self.subscription.id()
+    }
+}
+
+impl<E> Stream for EventStream<E> {
+    type Item = Received<E>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+impl<E> fmt::Debug for EventStream<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("id", &self.subscription.id())
+            .finish_non_exhaustive()
+    }
+}

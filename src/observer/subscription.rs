@@ -1,0 +1,234 @@
+//! Subscriptions: the list of observers, and the guards that take them off it.
+//!
+//! # Subscribing while notifying
+//! Observers live in a copy-on-write list behind a [`std::sync::Mutex`]. `notify` takes the
+//! lock only to clone one `Arc` (the current list), releases it, and then awaits: **no lock is
+//! ever held across an `.await`**, so an observer may subscribe or unsubscribe, even on the
+//! subject it is being notified by, without deadlocking. An observer subscribed during a
+//! notification gets the next event, not this one. An observer unsubscribed during one is not
+//! called from then on, even by that notification (each entry carries a flag that
+//! unsubscribing clears and each call checks); a call already under way runs to its end.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::{Observer, ObserverId, Subject};
+
+/// Keeps an observer subscribed; dropping it unsubscribes.
+///
+/// An observer subscribed during a notification gets the next event, not this one. One
+/// unsubscribed during a notification is not called from then on, even by that notification;
+/// a call already under way runs to its end.
+///
+/// Holds only a weak reference to the subject's list, so it may outlive the subject: dropping
+/// it then does nothing. Not tied to the event type, so subscriptions to different subjects
+/// can live in one `Vec<Subscription>`.
+#[must_use = "dropping a Subscription unsubscribes at once; keep it, or call `detach`"]
+pub struct Subscription {
+    id: ObserverId,
+    registry: Option<Weak<dyn Unsubscribe>>,
+}
+
+impl Subscription {
+    /// The subscription's id, as it appears in a [`Report`](super::Report).
+    pub fn id(&self) -> ObserverId {
+        self.id
+    }
+
+    /// Whether the observer is still subscribed (the subject is alive and has not removed it).
+    pub fn is_subscribed(&self) -> bool {
+        self.registry
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .is_some_and(|r| r.contains(self.id))
+    }
+
+    /// Unsubscribe now; returns whether the observer was still subscribed.
+    pub fn unsubscribe(mut self) -> bool {
+        self.remove()
+    }
+
+    /// Keep the observer subscribed for as long as the subject lives, and drop the guard.
+    pub fn detach(mut self) {
+        self.registry = None;
+    }
+
+    fn remove(&mut self) -> bool {
+        match self.registry.take().and_then(|w| w.upgrade()) {
+            Some(registry) => registry.remove(self.id),
+            None => false,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("subscribed", &self.is_subscribed())
+            .finish()
+    }
+}
+
+/// What a [`Subscription`] needs from the subject's list, without knowing the event type.
+pub(super) trait Unsubscribe: Send + Sync {
+    fn remove(&self, id: ObserverId) -> bool;
+    fn contains(&self, id: ObserverId) -> bool;
+}
+
+/// One subscribed observer. Shared (`Arc`) between the list and the snapshots of the
+/// notifications under way, so copying the list copies pointers only.
+pub(super) struct Entry<E> {
+    pub(super) id: ObserverId,
+    pub(super) name: Arc<str>,
+    /// Cleared on unsubscribe, so a notification that took its snapshot earlier skips this
+    /// observer if it has not called it yet.
+    pub(super) live: AtomicBool,
+    pub(super) observer: Box<dyn Observer<E>>,
+}
+
+/// The observers, in subscription order (ids only grow, so pushing keeps the list sorted).
+///
+/// Copy-on-write: `notify` clones the outer `Arc` under the lock and iterates it unlocked; a
+/// change copies the list only if a notification is still holding the old one
+/// (`Arc::make_mut`), so subscribing many observers up front costs one push each.
+pub(super) struct Registry<E> {
+    next_id: AtomicU64,
+    entries: Mutex<Arc<Vec<Arc<Entry<E>>>>>,
+}
+
+impl<E> Registry<E> {
+    /// An empty list; the first id is 1.
+    pub(super) fn new() -> Self {
+        Registry {
+            next_id: AtomicU64::new(1),
+            entries: Mutex::new(Arc::new(Vec::new())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Arc<Vec<Arc<Entry<E>>>>> {
+        // Nothing panics while the lock is held, so a poisoned list is still consistent.
+        crate::support::lock(&self.entries)
+    }
+}
+
+impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
+    fn remove(&self, id: ObserverId) -> bool {
+        let mut entries = self.lock();
+        match entries.binary_search_by_key(&id, |e| e.id) {
+            Ok(index) => {
+                let removed = Arc::make_mut(&mut entries).remove(index);
+                // Release pairs with the Acquire in `deliver`: a notification that reaches this
+                // observer from now on skips it, even one that took its snapshot earlier. (One
+                // on another thread that checked just before this store still calls it.)
+                removed.live.store(false, Ordering::Release);
+                // Drop the removed observer after unlocking: its `Drop` may touch this subject.
+                drop(entries);
+                drop(removed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn contains(&self, id: ObserverId) -> bool {
+        self.lock().binary_search_by_key(&id, |e| e.id).is_ok()
+    }
+}
+
+/// A subscription's name in reports: the one given, or `{kind} #{id}`.
+pub(super) enum Name {
+    Given(String),
+    Default(&'static str),
+}
+
+impl<E: Send + Sync + 'static> Subject<E> {
+    /// How many observers are subscribed (stream subscribers included).
+    pub fn len(&self) -> usize {
+        self.registry.lock().len()
+    }
+
+    /// Whether nobody is subscribed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Add `observer` to the list and hand out the guard that removes it.
+    pub(super) fn insert(&self, name: Name, observer: Box<dyn Observer<E>>) -> Subscription {
+        let mut entries = self.registry.lock();
+        // Ids are taken under the lock, so they are pushed in increasing order.
+        let id = ObserverId(self.registry.next_id.fetch_add(1, Ordering::Relaxed));
+        let name = match name {
+            Name::Given(name) => name,
+            Name::Default(kind) => format!("{kind} {id}"),
+        };
+        Arc::make_mut(&mut entries).push(Arc::new(Entry {
+            id,
+            name: name.into(),
+            live: AtomicBool::new(true),
+            observer,
+        }));
+        drop(entries);
+        let registry: Weak<dyn Unsubscribe> = Arc::downgrade(&self.registry) as Weak<_>;
+        Subscription {
+            id,
+            registry: Some(registry),
+        }
+    }
+
+    /// The observers subscribed now; the lock is held only for one `Arc` clone.
+    pub(super) fn snapshot(&self) -> Arc<Vec<Arc<Entry<E>>>> {
+        Arc::clone(&self.registry.lock())
+    }
+}
+
+impl<E: Send + Sync + 'static> Default for Subject<E> {
+    fn default() -> Self {
+        Subject::new()
+    }
+}
+
+impl<E> fmt::Debug for Subject<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("observers", &self.registry.lock().len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::FnObserver;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_guard_dropped_after_its_subject_does_nothing() {
+        let subject = Subject::<u8>::new();
+        let sub = subject.subscribe(FnObserver::new(|_: &u8| async { Ok(()) }));
+        assert!(sub.is_subscribed());
+        drop(subject);
+        assert!(!sub.is_subscribed());
+        assert!(!sub.unsubscribe());
+    }
+
+    #[tokio::test]
+    async fn ids_grow_and_reports_keep_subscription_order() {
+        let subject = Subject::<u8>::new();
+        let a = subject.subscribe_named("a", FnObserver::new(|_: &u8| async { Ok(()) }));
+        let b = subject.subscribe(FnObserver::new(|_: &u8| async { Ok(()) }));
+        assert!(a.id() < b.id());
+        let report = subject.notify(&1).await;
+        let names: Vec<&str> = report.iter().map(|d| &*d.name).collect();
+        assert_eq!(names, ["a", &format!("observer {}", b.id())]);
+        b.detach();
+        assert_eq!(subject.len(), 2);
+    }
+}
