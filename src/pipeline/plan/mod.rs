@@ -9,9 +9,10 @@
 //! The earlier IoT talk (the one with the smart toilet) wrote such programs with two helpers,
 //! `run_sequence(*steps)` and `run_parallel(*steps)`, nested into a tree. The first is
 //! [`gather::one_by_one`](crate::basics::gather::one_by_one); the second is `join_all`,
-//! [`gather::all_at_once`](crate::basics::gather::all_at_once). That talk's point holds here: at
-//! the level of the architecture, async changes the *data structure* (a program becomes a tree
-//! of sequences and parallels), while the classic patterns keep theirs.
+//! [`gather::all_at_once`](crate::basics::gather::all_at_once). And as that talk says, at the
+//! level of the architecture async changes the *data structure*: a sync program is a list of
+//! steps run in order, an async one a tree of sequences and parallels. The classic patterns
+//! (strategy, factory, observer) keep theirs; so does the Composite that holds the tree.
 //!
 //! # The classic sync shape
 //! ```rust
@@ -23,17 +24,18 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** `run` became an `async fn` (under `#[async_trait]`) and each call got an
-//! `.await`; the one new node is `Parallel`, which without threads could only be a sequence.
+//! **What changed:** `run` became an `async fn` under `#[async_trait]` and each call got an
+//! `.await`; the tree gained the one node only async makes cheap, `Parallel` (`join_all`).
 //!
 //! # What async adds
 //! The real [`Step::run`] also takes `cx: &`[`StepContext`]: the step's path and the plan's
 //! trace travel down the nesting with the call. [`Parallel`] is concurrency on one task (its
 //! children are futures polled together, no threads), and with it come:
 //!
-//! * **Failure policies.** Fail fast (the default): the first failure returns and cancels the
-//!   running siblings. Or [`Parallel::collect_all`]: every child finishes and every error is
-//!   kept, in [`StepError::Several`].
+//! * **Failure policies.** The shape's `join_all` waits for every child; the real [`Parallel`]
+//!   fails fast by default: the first failure returns and cancels the running siblings. With
+//!   [`Parallel::collect_all`], every child finishes and every error is kept
+//!   ([`StepError::Several`]).
 //! * **Timeouts.** [`StepExt::with_timeout`] wraps any step, composites included.
 //! * **A trace.** [`run_traced`] returns a [`Trace`] of when each step ran;
 //!   [`Trace::timeline`] draws it, so overlap is seen. Times come from tokio's clock, so a test
@@ -136,12 +138,6 @@ crate::support::forward!(Arc, Box, Ref => [] Step {
 /// A step behind a box, the element type of [`sequence`] and [`parallel`].
 pub type BoxStep = Box<dyn Step>;
 
-impl fmt::Debug for dyn Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Step({:?})", self.name())
-    }
-}
-
 /// What a running step knows about its place in the plan: its path and the shared trace.
 ///
 /// Composites hand each child a context one level deeper; leaves may ignore theirs, or read
@@ -241,4 +237,11 @@ where
 {
     let name = name.into();
     FnStep { name, f }
+}
+
+// A plan prints as its steps' names (`Sequence` and `Parallel` derive `Debug` through this).
+impl fmt::Debug for dyn Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Step({:?})", self.name())
+    }
 }
