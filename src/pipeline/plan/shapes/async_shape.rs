@@ -47,19 +47,16 @@ impl Step for Sequence {
     }
 }
 
-/// The node only async makes worth having: every child at once, on this task (`join_all`).
-pub struct Parallel {
-    pub name: String,
-    pub steps: Vec<Box<dyn Step>>,
-}
+/// The node only async makes worth having: the same children, all at once (`join_all`).
+pub struct Parallel(pub Sequence);
 
 #[async_trait]
 impl Step for Parallel {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
     async fn run(&self) -> Result<(), String> {
-        let runs = self.steps.iter().map(|step| step.run());
+        let runs = self.0.steps.iter().map(|step| step.run());
         join_all(runs).await.into_iter().collect()
     }
 }
