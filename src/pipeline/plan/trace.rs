@@ -1,0 +1,328 @@
+//! The trace of a plan: when each step started and ended, and how ([`Span`], [`Trace`],
+//! [`Outcome`]).
+//!
+//! Every step a plan runs goes through [`run_child`](super::run_child), which opens a span in
+//! the plan's shared list when the step starts and closes it when the step ends. The closing is
+//! done by a guard: if the step's future is dropped first (a fail-fast sibling failed, or a
+//! timeout above it fired), the guard's `Drop` closes the span as [`Outcome::Cancelled`], at the
+//! time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock a test
+//! can assert them exactly.
+//!
+//! # What it costs
+//! Each step run costs a boxed future (`async_trait`), its path string, a span pushed to the
+//! trace under a `std::sync::Mutex` held for a few instructions (never across an `.await`), and
+//! a `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one boxed
+//! future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native `async fn`
+//! in the trait would save the box but could not be stored as `dyn Step`, and a plan is exactly
+//! a list of different step types.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::{Step, StepContext, StepError, run_child};
+use crate::support::lock;
+use crate::timing::{self, Bar};
+
+/// Run a whole plan from its root and return its result with the [`Trace`] of every step.
+///
+/// Paths start at the root's name. Dropping the returned future cancels the plan; nothing it
+/// started keeps running (the composites spawn nothing).
+pub async fn run_traced(root: &dyn Step) -> (Result<(), StepError>, Trace) {
+    let cx = StepContext::new();
+    let result = run_child(root, &cx).await;
+    (result, cx.trace())
+}
+
+/// How a step's run ended, as recorded in the [`Trace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It completed.
+    Ok,
+    /// It returned an error (or, for a composite, a child failed).
+    Failed,
+    /// Its timeout fired.
+    TimedOut,
+    /// It panicked.
+    Panicked,
+    /// Its future was dropped before it ended: a sibling failed, or a timeout above it fired.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The outcome of the step at `path`: a timeout or panic counts as its own only when the
+    /// error is its own; when a descendant's, the step simply failed.
+    pub(super) fn of(result: &Result<(), StepError>, path: &str) -> Self {
+        match result {
+            Ok(()) => Outcome::Ok,
+            Err(e) if e.path() != Some(path) => Outcome::Failed,
+            Err(StepError::TimedOut { .. }) => Outcome::TimedOut,
+            Err(StepError::Panicked { .. }) => Outcome::Panicked,
+            Err(_) => Outcome::Failed,
+        }
+    }
+
+    fn mark(self) -> char {
+        match self {
+            Outcome::Ok => '#',
+            Outcome::Failed => 'x',
+            Outcome::TimedOut => 't',
+            Outcome::Panicked => '!',
+            Outcome::Cancelled => '-',
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::TimedOut => "timed out",
+            Outcome::Panicked => "panicked",
+            Outcome::Cancelled => "cancelled",
+        };
+        f.write_str(word)
+    }
+}
+
+/// One step's run: where it sits, when it started and ended (from the plan's start), how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The step's path in the plan (`morning/lights/hue`).
+    pub path: String,
+    /// How deep it is nested; the root is 0.
+    pub depth: usize,
+    /// When it started, from the plan's start.
+    pub start: Duration,
+    /// When it ended (or was cancelled), from the plan's start.
+    pub end: Duration,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl Span {
+    /// The step's own name: the last part of its path.
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    /// How long it ran.
+    pub fn duration(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// Every step's [`Span`], in tree order (as the plan nests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    spans: Vec<Span>,
+}
+
+impl Trace {
+    /// The spans in tree order: a parent, then each of its children's subtrees in the order
+    /// the children started.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// The span of the step at `path`, if it ran (the first one, should two siblings share a
+    /// name: give siblings distinct names to keep paths unique).
+    pub fn span(&self, path: &str) -> Option<&Span> {
+        self.spans.iter().find(|s| s.path == path)
+    }
+
+    /// From the plan's start to the end of the last step.
+    pub fn total(&self) -> Duration {
+        self.spans
+            .iter()
+            .map(|s| s.end)
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Sum of the leaf steps' durations: what running them one by one would take.
+    pub fn one_by_one(&self) -> Duration {
+        // In tree order a span is a leaf when the next span is not nested under it. (Comparing
+        // paths would miscount a leaf that shares its name with a sibling composite.)
+        let next_depths = self.spans.iter().skip(1).map(|s| Some(s.depth));
+        self.spans
+            .iter()
+            .zip(next_depths.chain([None]))
+            .filter(|(span, next)| next.is_none_or(|d| d <= span.depth))
+            .fold(Duration::ZERO, |sum, (span, _)| {
+                sum.saturating_add(span.duration())
+            })
+    }
+
+    /// A text timeline, one bar per step, `width` characters for the plan's whole duration.
+    ///
+    /// The bar is drawn with `#` (ok), `x` (failed), `t` (timed out), `!` (panicked) or `-`
+    /// (cancelled); bars that overlap in time ran concurrently.
+    pub fn timeline(&self, width: usize) -> String {
+        let bars: Vec<Bar> = self
+            .spans
+            .iter()
+            .map(|span| Bar {
+                label: span.name().to_owned(),
+                depth: span.depth,
+                start: span.start,
+                end: span.end,
+                mark: span.outcome.mark(),
+                note: span.outcome.to_string(),
+            })
+            .collect();
+        timing::draw(&bars, width)
+    }
+}
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.timeline(40))
+    }
+}
+
+/// A span as recorded while the plan runs: `end` is `None` until the step ends.
+#[derive(Debug)]
+pub(super) struct Open {
+    path: String,
+    parent: Option<usize>,
+    depth: usize,
+    start: Duration,
+    end: Option<(Duration, Outcome)>,
+}
+
+/// The spans of one plan run, shared by every context of that run.
+pub(super) type Spans = Arc<Mutex<Vec<Open>>>;
+
+impl StepContext {
+    /// The trace recorded so far: finished steps, and running ones as if they ended now.
+    pub fn trace(&self) -> Trace {
+        let now = self.elapsed();
+        let open = self.spans();
+        // Tree order: a depth-first walk, siblings in the order they started.
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); open.len()];
+        let mut roots = Vec::new();
+        for (i, o) in open.iter().enumerate() {
+            match o.parent.and_then(|p| children.get_mut(p)) {
+                Some(siblings) => siblings.push(i),
+                None => roots.push(i),
+            }
+        }
+        let mut spans = Vec::with_capacity(open.len());
+        let mut stack: Vec<usize> = roots.into_iter().rev().collect();
+        while let Some(i) = stack.pop() {
+            if let Some(o) = open.get(i) {
+                let (end, outcome) = o.end.unwrap_or((now, Outcome::Cancelled));
+                spans.push(Span {
+                    path: o.path.clone(),
+                    depth: o.depth,
+                    start: o.start,
+                    end,
+                    outcome,
+                });
+            }
+            if let Some(kids) = children.get(i) {
+                stack.extend(kids.iter().rev());
+            }
+        }
+        Trace { spans }
+    }
+
+    fn spans(&self) -> MutexGuard<'_, Vec<Open>> {
+        lock(&self.spans)
+    }
+
+    /// The context for a child named `name`, its span opened in the trace as it starts now.
+    pub(super) fn child(&self, name: &str) -> StepContext {
+        // A context with no span of its own is the top, above the root step (a root named ""
+        // is still a level of its own: its children are "/a", depth 1).
+        let (path, depth) = match self.span {
+            None => (name.to_owned(), 0),
+            Some(_) => (format!("{}/{name}", self.path), self.depth + 1),
+        };
+        let span = {
+            let mut spans = self.spans();
+            spans.push(Open {
+                path: path.clone(),
+                parent: self.span,
+                depth,
+                start: self.elapsed(),
+                end: None,
+            });
+            spans.len() - 1
+        };
+        StepContext {
+            path,
+            depth,
+            span: Some(span),
+            origin: self.origin,
+            spans: Arc::clone(&self.spans),
+        }
+    }
+}
+
+/// Closes a step's span when the step ends; if the step's future is dropped first, its `Drop`
+/// marks the span cancelled.
+pub(super) struct SpanGuard<'a> {
+    cx: &'a StepContext,
+    closed: bool,
+}
+
+impl<'a> SpanGuard<'a> {
+    /// A guard for the span of the step `cx` was made for.
+    pub(super) fn new(cx: &'a StepContext) -> Self {
+        SpanGuard { cx, closed: false }
+    }
+
+    /// Record the step's end, and how it ended.
+    pub(super) fn close(&mut self, outcome: Outcome) {
+        let now = self.cx.elapsed();
+        let mut spans = self.cx.spans();
+        if let Some(open) = self.cx.span.and_then(|i| spans.get_mut(i)) {
+            open.end = Some((now, outcome));
+        }
+        self.closed = true;
+    }
+}
+
+impl Drop for SpanGuard<'_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.close(Outcome::Cancelled);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn every_bar_has_the_same_width_and_at_least_one_mark() {
+        let span = |path: &str, start, end| Span {
+            path: path.to_owned(),
+            depth: 0,
+            start: ms(start),
+            end: ms(end),
+            outcome: Outcome::Ok,
+        };
+        let trace = Trace {
+            spans: vec![span("a", 0, 100), span("b", 100, 100), span("c", 0, 0)],
+        };
+        let text = trace.timeline(10);
+        let bars: Vec<&str> = text.lines().filter_map(|l| l.split('|').nth(1)).collect();
+        assert_eq!(bars, ["##########", "         #", "#         "]);
+    }
+
+    #[test]
+    fn an_empty_trace_draws_nothing() {
+        let trace = Trace::default();
+        assert_eq!(trace.timeline(10), "");
+        assert_eq!(trace.total(), Duration::ZERO);
+    }
+}
