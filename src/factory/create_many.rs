@@ -1,18 +1,5 @@
-//! Concurrent construction: [`Registry::create_many`] makes several products at once.
-//!
-//! Each construction is one `create` future; the batch runs them with
-//! [`gather::all_at_once`] (no limit) or [`gather::bounded`] (at most `limit` at a time), so
-//! six devices whose handshakes take 50 to 150 ms are ready in about 150 ms, the slowest
-//! handshake, not in the sum of all six.
-//!
-//! A limit costs more than the arithmetic suggests. Two slots over light (50 ms), speaker
-//! (80 ms) and toilet (150 ms) end at 200 ms: the toilet waits for the light's slot. And since
-//! the results stay in request order, a construction that finishes early keeps its slot until
-//! the ones ahead of it are done (see [`gather::bounded`]), so a later one starts late.
-//!
-//! Nothing is spawned: the constructions run on the calling task, concurrently but not in
-//! parallel, which is what waiting on handshakes needs. A failure, a panic or a timeout costs
-//! only its own slot.
+//! Concurrent construction: [`Registry::create_many`] makes several products at once, on the
+//! calling task, through [`gather`]. Its doc (rendered by rustdoc) says what a limit costs.
 
 use super::{FactoryError, Registry};
 use crate::basics::gather;
@@ -21,9 +8,20 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     /// Make several products concurrently, at most `limit` at a time (`None`: all at once;
     /// `Some(0)` is taken as 1).
     ///
-    /// One result per request, in request order; a failure costs only its own slot. Runs on
-    /// the calling task (nothing is spawned), so dropping the future drops every construction
-    /// still pending.
+    /// One result per request, in request order; a failure, a panic or a timeout costs only
+    /// its own slot. Each construction is one [`create`](Registry::create) future, run with
+    /// [`gather::all_at_once`] or [`gather::bounded`]: six devices whose handshakes take 50 to
+    /// 150 ms are ready in about 150 ms, the slowest, not the sum of all six.
+    ///
+    /// A limit costs more than the arithmetic suggests. Two slots over light (50 ms), speaker
+    /// (80 ms) and toilet (150 ms) end at 200 ms: the toilet waits for the light's slot. And
+    /// since results stay in request order, a construction that finishes early keeps its slot
+    /// until the ones ahead of it are done, so a later one starts late (the `factory` example
+    /// draws it).
+    ///
+    /// Nothing is spawned: the constructions run on the calling task, concurrently but not in
+    /// parallel, which is what waiting on handshakes needs; dropping the future drops every
+    /// construction still pending.
     pub async fn create_many<K, I>(
         &self,
         requests: I,

@@ -95,7 +95,8 @@ macro_rules! device {
             #[doc = concat!("The kind name it is registered under: `", $kind, "`.")]
             pub const KIND: &'static str = $kind;
 
-            #[doc = concat!("Connect to it: ", $ms, " ms unless `latency_ms` says otherwise.")]
+            #[doc = concat!("Connect: the handshake takes ", $ms, " ms unless option `latency_ms` ")]
+            #[doc = "says otherwise, and fails ([`DeviceError::Unreachable`]) if `offline` is `true`."]
             pub async fn connect(config: Config) -> Result<Self, DeviceError> {
                 let link = Link::open(config, Duration::from_millis($ms)).await?;
                 let $state = Mutex::new($init);
@@ -186,6 +187,8 @@ device! {
 }
 
 /// The device hub: a registry with the three built-in devices, `light`, `speaker` and `toilet`.
+///
+/// The hub and the smart toilet come from the earlier IoT talk, not the asyncio talk.
 ///
 /// ```
 /// use async_patterns::factory::{device_registry, Config};

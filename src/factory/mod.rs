@@ -16,9 +16,8 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** a stored constructor returns a `BoxFuture` of the product (boxed, so the
-//! constructors of all kinds still share one type) and `create` awaits it; the rest of the diff
-//! is `async`, `.await` and `#[async_trait]`.
+//! **What changed:** the stored constructor returns a `BoxFuture` (one type for every kind's
+//! future) and `create` awaits it; the rest of the diff is `async`, `.await`, `#[async_trait]`.
 //!
 //! # What async adds
 //! The real [`Registry`] keeps its constructors behind an `RwLock`, so kinds are registered
@@ -47,11 +46,11 @@
 //! Panics are caught only when the crate is built with `panic = "unwind"` (the default).
 //!
 //! # Where the rest is
-//! Errors in `errors.rs`; [`Config`] in `config.rs`; concurrent construction, and why a limit
-//! costs more than it seems, in `create_many.rs`; `kinds`, `contains`, `unregister` in
-//! `kinds.rs`; the demo devices ([`Light`], [`Speaker`], [`SmartToilet`]) and their hub
-//! ([`device_registry`]) in `devices.rs`: the toilet and the hub come from the earlier IoT
-//! talk, not the asyncio talk.
+//! Errors in `errors.rs`; [`Config`] in `config.rs`; [`Registry::create_many`], and what a
+//! limit costs, in `create_many.rs`; `kinds`, `contains`, `unregister` in `kinds.rs`; the demo
+//! devices ([`Light`], [`Speaker`], [`SmartToilet`]) and their hub ([`device_registry`]) in
+//! `devices.rs`. The asyncio talk has the Factory with async methods; the smart toilet and the
+//! device hub come from the earlier IoT talk.
 
 use std::collections::BTreeMap;
 use std::future::Future;
