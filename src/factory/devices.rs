@@ -95,8 +95,9 @@ macro_rules! device {
             #[doc = concat!("The kind name it is registered under: `", $kind, "`.")]
             pub const KIND: &'static str = $kind;
 
-            #[doc = concat!("Connect: the handshake takes ", $ms, " ms unless option `latency_ms` ")]
-            #[doc = "says otherwise, and fails ([`DeviceError::Unreachable`]) if `offline` is `true`."]
+            #[doc = concat!("Connect: the handshake takes ", $ms, " ms unless `latency_ms`")]
+            #[doc = "says otherwise; it fails ([`DeviceError::Unreachable`]) if `offline` is"]
+            #[doc = "`true`."]
             pub async fn connect(config: Config) -> Result<Self, DeviceError> {
                 let link = Link::open(config, Duration::from_millis($ms)).await?;
                 let $state = Mutex::new($init);
