@@ -23,7 +23,7 @@ use async_patterns::factory::{
     Config, Device, DeviceError, FactoryError, Light, Registry, SmartToilet, Speaker,
     device_registry,
 };
-use async_patterns::timing::{Table, Target, Timeline, human, measure, ratio};
+use async_patterns::timing::{NOISE, Table, Target, Timeline, human, measure, ratio};
 
 type Made = Result<Box<dyn Device>, FactoryError>;
 
@@ -128,8 +128,8 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
             &two,
         ),
     ] {
-        let width = (72.0 * ratio(run.took, longest).unwrap_or(1.0)).round() as usize;
-        println!("{title}, {}\n{}", human(run.took), run.timeline.draw(width));
+        let drawing = run.timeline.draw_to_scale(72, longest);
+        println!("{title}, {}\n{drawing}", human(run.took));
     }
 
     // The single constructions, as measured one by one: the slowest is the ideal for a
@@ -226,7 +226,7 @@ fn notice(
     println!(
         "* one by one took {} = {vs_sum:.2}x the sum of its six constructions: {}",
         human(one_by_one.took),
-        if vs_sum <= 1.1 {
+        if vs_sum <= 1.0 + NOISE {
             "each waited for\n  the one before, exactly as a sync factory would"
         } else {
             "more than the\n  sum, so this machine added time between them"
@@ -235,7 +235,7 @@ fn notice(
     println!(
         "* create_many took {vs_slowest:.2}x the slowest single construction ({}): {}",
         human(slowest),
-        if vs_slowest <= 1.1 {
+        if vs_slowest <= 1.0 + NOISE {
             "the ideal;\n  the six handshakes overlapped, as its timeline shows"
         } else {
             "over the\n  ideal by more than noise; its timeline shows which ones started late"
@@ -244,7 +244,7 @@ fn notice(
     println!(
         "* so create_many was {speedup:.1}x faster than one by one: {} the ideal, sum / slowest \
          = {ideal_speedup:.1}x",
-        if speedup >= 0.9 * ideal_speedup {
+        if speedup >= (1.0 - NOISE) * ideal_speedup {
             "about"
         } else {
             "short of"

@@ -160,9 +160,11 @@ pub fn draw_to_scale(bars: &[Bar], width: usize, scale: Duration) -> String {
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "{label:<label_width$} |{line}| {:>7.1} - {:>7.1} ms {}",
+            "{label:<label_width$} |{line}| {:>7.1} - {:>7.1} ms{}{}",
             bar.start.as_secs_f64() * 1e3,
             bar.end.as_secs_f64() * 1e3,
+            // No trailing space when there is no note.
+            if bar.note.is_empty() { "" } else { " " },
             bar.note
         );
     }
@@ -185,8 +187,8 @@ mod tests {
         ];
         let text = draw(&bars, 10);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "a  |#####     |     0.0 -    50.0 ms ");
-        assert_eq!(lines[1], "bb |     #####|    50.0 -   100.0 ms ");
+        assert_eq!(lines[0], "a  |#####     |     0.0 -    50.0 ms");
+        assert_eq!(lines[1], "bb |     #####|    50.0 -   100.0 ms");
     }
 
     #[test]
