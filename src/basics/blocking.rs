@@ -18,7 +18,8 @@
 //!
 //! # Why tokio's blocking pool beats Python's default executor
 //! `asyncio.to_thread` uses a `ThreadPoolExecutor` of `min(32, cores + 4)` threads: 6 threads on
-//! two cores, so 20 blocking requests of 100 ms run in four waves (about 4.6x, not 20x). Tokio's
+//! two cores, so 20 blocking requests of 100 ms run in four waves (about 4.6x, not 20x, when the
+//! talk's Python code is run on a 2-core machine). Tokio's
 //! blocking pool grows on demand up to 512 threads by default
 //! ([`tokio::runtime::Builder::max_blocking_threads`]), so all 20 run at once. The cost: one OS
 //! thread per blocked call (a stack of 2 MiB reserved each, a context switch per wake-up), threads
