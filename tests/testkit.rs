@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpConfig, HttpError, HttpGet};
 use async_patterns::testkit::MockHttpGet;
 use async_patterns::testkit::{Delayed, Gauge, MAX_BYTES, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_as_documented() {
     let server = TestServer::start().unwrap();
-    let http = NativeHttp::new(Some(Duration::from_secs(5))).unwrap();
+    let http = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(5))).unwrap();
     assert_eq!(http.get(&server.url("/")).await.unwrap(), "ok");
     assert_eq!(http.get(&server.bytes_url(0)).await.unwrap(), "");
     assert!(matches!(

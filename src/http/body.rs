@@ -208,6 +208,21 @@ mod tests {
     }
 
     #[test]
+    fn an_accepted_body_is_held_once() {
+        // The declared length is the one allocation, and the String reuses it.
+        let config = HttpConfig::default().max_body(1024);
+        let (headers, ok) = (HeaderMap::new(), StatusCode::OK);
+        let mut body = TextBody::start("http://x/", ok, &headers, Some(1000), &config).unwrap();
+        let before = body.bytes.as_ptr();
+        for _ in 0..10 {
+            body.push(&[b'x'; 100]).unwrap();
+        }
+        let text = body.finish().unwrap();
+        assert_eq!((text.len(), text.capacity()), (1000, 1000));
+        assert_eq!(text.as_ptr(), before);
+    }
+
+    #[test]
     fn stops_at_the_limit() {
         let config = HttpConfig::default().max_body(4);
         let headers = HeaderMap::new();

@@ -103,10 +103,19 @@ pub(super) fn routes() -> Router {
     Router::new()
         .route("/drip", get(drip))
         .route("/redirect/loop", get(|| redirect("/redirect/loop")))
-        .route("/redirect/ftp", get(|| redirect("ftp://127.0.0.1/file.txt")))
+        .route(
+            "/redirect/ftp",
+            get(|| redirect("ftp://127.0.0.1/file.txt")),
+        )
         .route("/sample/{name}", get(sample))
-        .route("/stream/{n}", get(|Path(n): Path<u64>| async move { stream(n, true) }))
-        .route("/chunked/{n}", get(|Path(n): Path<u64>| async move { stream(n, false) }))
+        .route(
+            "/stream/{n}",
+            get(|Path(n): Path<u64>| async move { stream(n, true) }),
+        )
+        .route(
+            "/chunked/{n}",
+            get(|Path(n): Path<u64>| async move { stream(n, false) }),
+        )
 }
 
 async fn redirect(to: &'static str) -> Response {
@@ -127,7 +136,9 @@ async fn sample(Path(name): Path<String>) -> Response {
     let mut response = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
     if let Some(encoding) = encoding {
         let value = header::HeaderValue::from_static(encoding);
-        response.headers_mut().insert(header::CONTENT_ENCODING, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, value);
     }
     response
 }
