@@ -68,7 +68,8 @@ impl SafeClient {
         if !blocking_allowed_here() {
             return Err(HttpError::Client {
                 reason: format!(
-                    "blocking GET of {url} called on an async runtime thread; use \
+                    "blocking GET of {url} called on an async runtime thread (or a raw \
+                     spawn_blocking thread, which cannot be told apart from one); use \
                      http::threaded::ThreadedHttp or basics::blocking::to_thread"
                 ),
             });
