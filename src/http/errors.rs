@@ -27,8 +27,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`TooLarge`](HttpError::TooLarge) | a body over the client's limit: declared so by `Content-Length`, or found so while reading |
 /// | [`Body`](HttpError::Body) | a body that breaks off: the connection closed or failed after the headers |
 /// | [`NotText`](HttpError::NotText) | a body that is not text in its charset: invalid UTF-8, a charset the client does not decode, a compressed (`Content-Encoding`) body |
-/// | [`Client`](HttpError::Client) | a blocking client built or used on an async runtime thread; a client that could not be built |
-/// | [`Task`](HttpError::Task) | the thread or task running the request panicked or was cancelled |
+/// | [`Client`](HttpError::Client) | a blocking client built or used on an async runtime thread (or in a raw `spawn_blocking`); a client that could not be built |
+/// | [`Task`](HttpError::Task) | the thread or task running the request panicked or was cancelled (the threaded client on a runtime that shut down) |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {

@@ -14,8 +14,8 @@
 //!
 //! # Cancellation
 //! Dropping the future stops the *waiting*, not the request: a blocking thread cannot be
-//! interrupted, so the request runs to its end (or its total timeout) and the result is
-//! discarded. Until then it holds its blocking-pool thread, and a runtime being dropped waits
+//! interrupted, so the request runs to its end (or its total timeout, enforced as
+//! [`crate::http::blocking`] explains) and the result is discarded. Until then it holds its blocking-pool thread, and a runtime being dropped waits
 //! for that thread. So the total timeout is finite by default (30 s, [`HttpConfig`]), and a
 //! program that may abandon requests should end its runtime with
 //! [`Runtime::shutdown_timeout`](tokio::runtime::Runtime::shutdown_timeout), which stops waiting
