@@ -11,11 +11,12 @@
 
 use std::error::Error;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_patterns::basics::gather;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpConfig, HttpError, HttpGet};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, Timeline, compare, human, measure, ratio};
 
@@ -45,8 +46,10 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     println!("   one by one waits for each answer before asking again; the others overlap.");
 
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let http = Arc::new(NativeHttp::new(None)?);
+    let outcome = runtime.block_on(async {
+        // The default limits: 10 s to connect, 30 s per request, so a URL that never answers
+        // (try `-- http://host/hang`) ends in a timeout error, not a hang.
+        let http = Arc::new(NativeHttp::new(HttpConfig::default())?);
         // Warm the connection pool so the first row is not charged for a handshake.
         http.get(&url).await?;
         let (first, one) = measure(http.get(&url)).await;
@@ -80,7 +83,7 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
             async move { http.get(&u).await }
         });
         let spawned = table.measure("JoinSet", gather::in_tasks(tasks)).await;
-        let threaded = ThreadedHttp::new(None);
+        let threaded = ThreadedHttp::new(HttpConfig::default());
         threaded.get(&url).await?; // builds the blocking client before timing
         let on_threads = table
             .measure(
@@ -141,5 +144,9 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
             );
         }
         Ok::<(), Box<dyn Error>>(())
-    })
+    });
+    // A request abandoned by an early `?` may still hold a blocking thread (until its timeout);
+    // dropping the runtime would wait for it, so wait at most a second.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
 }

@@ -13,11 +13,12 @@
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_patterns::basics::gather;
-use async_patterns::http::HttpGet;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
+use async_patterns::http::{HttpConfig, HttpGet};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, Timeline, compare, measure};
 
@@ -78,9 +79,11 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        let native = NativeHttp::new(None)?;
-        let threaded = ThreadedHttp::new(None);
+    let outcome = runtime.block_on(async {
+        // Both with the default limits (10 s to connect, 30 s per request): a URL that never
+        // answers ends in a timeout error, and no blocking thread is held for longer.
+        let native = NativeHttp::new(HttpConfig::default())?;
+        let threaded = ThreadedHttp::new(HttpConfig::default());
         native.get(&url).await?;
         threaded.get(&url).await?;
         let (_, one) = measure(native.get(&url)).await;
@@ -132,7 +135,11 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
         }
         notice(&tables, &threads_seen, sizes, before);
         Ok::<(), Box<dyn Error>>(())
-    })
+    });
+    // Blocking threads of requests abandoned by an early `?` run on until their timeout;
+    // dropping the runtime would wait for them, so wait at most a second.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
 }
 
 /// What to notice, from the tables and the thread counts measured.

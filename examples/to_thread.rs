@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use async_patterns::basics::blocking::to_thread;
 use async_patterns::basics::parallel::cores;
+use async_patterns::http::HttpConfig;
 use async_patterns::http::blocking::BlockingHttp;
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, measure_sync};
@@ -42,6 +43,9 @@ fn batch_on_pool(
             to_thread(move || http.get(&url))
         })))
     });
+    // Every request has returned (join_all waited), so this is immediate; bounded all the same,
+    // as a runtime with blocking threads should be.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let failed = results.iter().filter(|r| !matches!(r, Ok(Ok(_)))).count();
     if failed > 0 {
         println!("   {failed} of {n} requests failed on the {threads}-thread pool");
@@ -57,7 +61,7 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     let python_pool = 32.min(cores() + 4);
     println!("== to_thread: {n} blocking GETs of {url}");
     // Plain code: no runtime on this thread, so the blocking client may be built and used here.
-    let http = Arc::new(BlockingHttp::new(None)?);
+    let http = Arc::new(BlockingHttp::new(HttpConfig::default())?);
     http.get(&url)?; // warm the connection pool
     let (_, one) = measure_sync(|| http.get(&url));
 

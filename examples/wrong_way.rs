@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_patterns::basics::blocking::{right_way, wrong_way};
+use async_patterns::http::HttpConfig;
 use async_patterns::http::blocking::BlockingHttp;
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, ratio};
@@ -63,7 +64,7 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
         let server = TestServer::start()?;
         let url = server.delay_url(10);
         // Built on a plain thread: reqwest refuses to build its blocking client on a runtime thread.
-        let blocking = std::thread::spawn(|| BlockingHttp::new(None)).join().map_err(|_| "thread panicked")??;
+        let blocking = std::thread::spawn(|| BlockingHttp::new(HttpConfig::default())).join().map_err(|_| "thread panicked")??;
         match blocking.get(&url) {
             Ok(_) => println!("   blocking GET on the runtime thread returned (it should not have)"),
             Err(e) => println!("   blocking GET on the runtime thread refused: {e}"),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_patterns::basics::gather;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpError, HttpGet, TimeLimit};
 use async_patterns::testkit::{Delayed, MockHttpGet};
 use mockall::Sequence;
 use mockall::predicate::eq;
@@ -57,6 +57,7 @@ async fn the_first_real_error_stops_the_loop() {
         .returning(|url| {
             Err(HttpError::Timeout {
                 url: url.to_owned(),
+                limit: TimeLimit::Total(Duration::from_secs(30)),
             })
         });
     // "http://after" has no expectation: a call to it would panic the mock and fail the test.

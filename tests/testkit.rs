@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpConfig, HttpError, HttpGet};
 use async_patterns::testkit::MockHttpGet;
-use async_patterns::testkit::{Delayed, Gauge, MAX_BYTES, TestServer};
+use async_patterns::testkit::{Delayed, Fault, Gauge, MAX_BYTES, Sample, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_as_documented() {
     let server = TestServer::start().unwrap();
-    let http = NativeHttp::new(Some(Duration::from_secs(5))).unwrap();
+    let http = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(5))).unwrap();
     assert_eq!(http.get(&server.url("/")).await.unwrap(), "ok");
     assert_eq!(http.get(&server.bytes_url(0)).await.unwrap(), "");
     assert!(matches!(
@@ -36,6 +36,24 @@ async fn routes_answer_as_documented() {
     assert_eq!(server.peak_in_flight(), 0);
     assert!(server.base_url().starts_with("http://127.0.0.1:"));
     assert_eq!(server.addr().ip().to_string(), "127.0.0.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_and_hostile_routes_answer_as_documented() {
+    let server = TestServer::start().unwrap();
+    let http = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(5))).unwrap();
+    for url in [server.stream_url(200_000), server.chunked_url(200_000)] {
+        assert_eq!(http.get(&url).await.unwrap(), "x".repeat(200_000), "{url}");
+    }
+    assert_eq!(http.get(&server.chunked_url(0)).await.unwrap(), "");
+    let latin1 = http.get(&server.sample_url(Sample::Latin1)).await;
+    assert_eq!(latin1.unwrap(), "café crème");
+    // Each fault is on the port its kind needs; the drop URL is the Drop fault.
+    assert_eq!(server.drop_url(), server.fault_url(Fault::Drop));
+    let on_main_port = |fault| server.fault_url(fault).starts_with(&server.url("/"));
+    assert!(on_main_port(Fault::Drip));
+    assert!(!on_main_port(Fault::Hang));
+    assert!(!on_main_port(Fault::NoAccept));
 }
 
 #[test]

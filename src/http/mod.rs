@@ -17,6 +17,35 @@
 //! business, so tests can swap in `MockHttpGet` (feature `testkit`) and examples can swap in the
 //! real network.
 //!
+//! # Limits, on by default
+//! A client that trusts the server can be held forever by one that accepts and never answers,
+//! or exhausted by one that sends gigabytes. Every client here takes an [`HttpConfig`] whose
+//! limits are finite by default:
+//!
+//! | limit | default | when it fires |
+//! |---|---|---|
+//! | connect timeout | 10 s | [`HttpError::Timeout`] with [`TimeLimit::Connect`] |
+//! | total timeout, body included | 30 s | [`HttpError::Timeout`] with [`TimeLimit::Total`] |
+//! | largest body | 8 MiB | [`HttpError::TooLarge`], before reading when `Content-Length` says so |
+//! | redirects followed | 10 | [`HttpError::TooManyRedirects`] |
+//!
+//! Change them with the builder methods, and ask for "no timeout" by name:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use async_patterns::http::HttpConfig;
+//! use async_patterns::http::native::NativeHttp;
+//!
+//! let quick = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(2)))?;
+//! let big = NativeHttp::new(HttpConfig::default().max_body(256 * 1024 * 1024))?;
+//! let patient = NativeHttp::new(HttpConfig::default().no_timeout())?;
+//! # Ok::<(), async_patterns::http::HttpError>(())
+//! ```
+//!
+//! The hardening is written once, for the three clients: [`HttpConfig`] (the limits and the
+//! redirect policy), `body.rs` (the body read up to the limit and decoded), and `errors.rs`
+//! ([`HttpError`], and reqwest's errors mapped to it with their root cause).
+//!
 //! # The sync shape and the async shape
 //! ```text
 //! fn get(&self, url: &str) -> Result<String, HttpError>;          // sync
@@ -26,97 +55,35 @@
 use async_trait::async_trait;
 
 #[cfg(feature = "http")]
+mod body;
+#[cfg(feature = "http")]
+mod config;
+mod errors;
+
+#[cfg(feature = "http")]
 pub mod blocking;
 #[cfg(feature = "http")]
 pub mod native;
 #[cfg(feature = "http")]
 pub mod threaded;
 
-/// A boxed error that can cross threads, the cause carried by some [`HttpError`] variants.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Why a GET failed. Every variant names the URL it was for.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HttpError {
-    /// The URL could not be parsed, or uses a scheme we cannot fetch.
-    #[error("invalid URL {url:?}: {reason}")]
-    InvalidUrl {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The connection was refused, reset, or failed before a response arrived.
-    #[error("could not connect to {url}: {source}")]
-    Connect {
-        /// The URL requested.
-        url: String,
-        /// The underlying cause.
-        #[source]
-        source: BoxError,
-    },
-    /// No complete response arrived within the client's timeout.
-    #[error("timed out fetching {url}")]
-    Timeout {
-        /// The URL requested.
-        url: String,
-    },
-    /// The server answered with a status outside 200..=299.
-    #[error("{url} answered HTTP {status}")]
-    Status {
-        /// The URL requested.
-        url: String,
-        /// The HTTP status code received.
-        status: u16,
-    },
-    /// The response started but its body could not be read (or was not text).
-    #[error("could not read the body of {url}: {source}")]
-    Body {
-        /// The URL requested.
-        url: String,
-        /// The underlying cause.
-        #[source]
-        source: BoxError,
-    },
-    /// The client could not be built, or was used where it cannot work (a blocking client on an
-    /// async runtime thread). Not tied to one URL.
-    #[error("HTTP client unusable: {reason}")]
-    Client {
-        /// What went wrong.
-        reason: String,
-    },
-    /// The task that ran the request (a blocking one, or a spawned one) panicked or was
-    /// cancelled.
-    #[error("the task fetching {url} failed: {source}")]
-    Task {
-        /// The URL requested.
-        url: String,
-        /// What happened to the task.
-        #[source]
-        source: crate::basics::blocking::TaskError,
-    },
-}
-
-impl HttpError {
-    /// The URL this error is about, if it is about one.
-    pub fn url(&self) -> Option<&str> {
-        match self {
-            HttpError::InvalidUrl { url, .. }
-            | HttpError::Connect { url, .. }
-            | HttpError::Timeout { url }
-            | HttpError::Status { url, .. }
-            | HttpError::Body { url, .. }
-            | HttpError::Task { url, .. } => Some(url),
-            HttpError::Client { .. } => None,
-        }
-    }
-}
+#[cfg(feature = "http")]
+pub use config::HttpConfig;
+pub use errors::{BoxError, HttpError, TimeLimit};
 
 /// Fetch the body of a URL as text.
 ///
 /// One async method, so implementations are interchangeable and work behind `dyn HttpGet`.
 /// `Send + Sync` because the patterns share a fetcher between concurrent tasks.
+///
+/// # What "text" means
+/// The body is decoded by the charset its `Content-Type` declares, UTF-8 when none is declared
+/// (a UTF-8 byte-order mark is dropped). The three clients decode UTF-8, US-ASCII and
+/// ISO-8859-1; a body that is invalid in its charset, declared in another charset, or compressed
+/// (`Content-Encoding`) is [`HttpError::NotText`], never text with replacement characters. The
+/// media type itself is not judged: an `application/octet-stream` body that happens to be valid
+/// UTF-8 is returned, one that is not (an image, gzip bytes) is `NotText`. An implementation of
+/// your own should keep that promise: text, or an error.
 ///
 /// ```
 /// use async_patterns::http::{HttpError, HttpGet};
@@ -145,73 +112,3 @@ pub trait HttpGet: Send + Sync {
 crate::support::forward!(Arc, Box, Ref => [] HttpGet {
     async fn get(&self, url: &str) -> Result<String, HttpError>;
 });
-
-/// Map a reqwest error to the variant that names its real cause.
-#[cfg(feature = "http")]
-pub(crate) fn from_reqwest(url: &str, err: reqwest::Error) -> HttpError {
-    let url = url.to_owned();
-    if err.is_timeout() {
-        HttpError::Timeout { url }
-    } else if err.is_builder() {
-        HttpError::InvalidUrl {
-            reason: err.to_string(),
-            url,
-        }
-    } else if let Some(status) = err.status() {
-        HttpError::Status {
-            url,
-            status: status.as_u16(),
-        }
-    } else if err.is_body() || err.is_decode() {
-        HttpError::Body {
-            url,
-            source: Box::new(err),
-        }
-    } else {
-        // is_connect(), is_request() (connection closed mid-request) and the rest: the
-        // exchange never produced a response.
-        HttpError::Connect {
-            url,
-            source: Box::new(err),
-        }
-    }
-}
-
-/// A status outside 200..=299 is an error that names the URL and the code.
-#[cfg(feature = "http")]
-pub(crate) fn check_status(url: &str, status: reqwest::StatusCode) -> Result<(), HttpError> {
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(HttpError::Status {
-            url: url.to_owned(),
-            status: status.as_u16(),
-        })
-    }
-}
-
-/// A failure while reading the body: once the headers have arrived, a broken connection is a
-/// body that could not be read, whatever reqwest calls it.
-#[cfg(feature = "http")]
-pub(crate) fn body_error(url: &str, err: reqwest::Error) -> HttpError {
-    match from_reqwest(url, err) {
-        HttpError::Connect { url, source } => HttpError::Body { url, source },
-        other => other,
-    }
-}
-
-/// Parse `url` up front so a bad one gets [`HttpError::InvalidUrl`] before any I/O.
-#[cfg(feature = "http")]
-pub(crate) fn parse_url(url: &str) -> Result<reqwest::Url, HttpError> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| HttpError::InvalidUrl {
-        url: url.to_owned(),
-        reason: e.to_string(),
-    })?;
-    match parsed.scheme() {
-        "http" | "https" => Ok(parsed),
-        other => Err(HttpError::InvalidUrl {
-            url: url.to_owned(),
-            reason: format!("scheme {other:?} is not http or https"),
-        }),
-    }
-}

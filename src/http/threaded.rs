@@ -14,48 +14,57 @@
 //!
 //! # Cancellation
 //! Dropping the future stops the *waiting*, not the request: a blocking thread cannot be
-//! interrupted, so the request runs to its end (or its timeout) and the result is discarded.
-//! Set a timeout so an abandoned request cannot hold its thread for long.
+//! interrupted, so the request runs to its end (or its total timeout, enforced as
+//! [`crate::http::blocking`] explains) and the result is discarded. Until then it holds its blocking-pool thread, and a runtime being dropped waits
+//! for that thread. So the total timeout is finite by default (30 s, [`HttpConfig`]), and a
+//! program that may abandon requests should end its runtime with
+//! [`Runtime::shutdown_timeout`](tokio::runtime::Runtime::shutdown_timeout), which stops waiting
+//! for such threads after the time it is given.
 //!
 //! The blocking client is built lazily on the first blocking thread that needs it (reqwest
 //! refuses to build it on a runtime thread) and is never dropped on a runtime thread.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::basics::blocking::to_thread;
 use crate::http::blocking::SafeClient;
-use crate::http::{HttpError, HttpGet};
+use crate::http::{HttpConfig, HttpError, HttpGet};
 
 /// Blocking reqwest behind an async method, one blocking-pool thread per request in flight.
 ///
 /// Cheap to clone: clones share one blocking client (and its connection pool).
 #[derive(Debug, Clone)]
 pub struct ThreadedHttp {
-    timeout: Option<Duration>,
+    config: HttpConfig,
     // The build's outcome is cached too, so a client that cannot be built fails every call the
     // same way rather than being retried per request.
     client: Arc<OnceLock<Result<SafeClient, String>>>,
 }
 
 impl ThreadedHttp {
-    /// A fetcher whose requests time out after `timeout` (`None`: never).
+    /// A fetcher with `config`'s limits ([`HttpConfig::default`]: 10 s to connect, 30 s in all,
+    /// 8 MiB of body, 10 redirects).
     ///
     /// Cheap and infallible: the blocking client is built by the first request.
-    pub fn new(timeout: Option<Duration>) -> Self {
+    pub fn new(config: HttpConfig) -> Self {
         ThreadedHttp {
-            timeout,
+            config,
             client: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The limits this client applies.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
     }
 }
 
 impl Default for ThreadedHttp {
-    /// A fetcher with a 30 s timeout, like reqwest's default.
+    /// A fetcher with the default limits, [`HttpConfig::default`].
     fn default() -> Self {
-        ThreadedHttp::new(Some(Duration::from_secs(30)))
+        ThreadedHttp::new(HttpConfig::default())
     }
 }
 
@@ -63,11 +72,11 @@ impl Default for ThreadedHttp {
 impl HttpGet for ThreadedHttp {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
         let client = Arc::clone(&self.client);
-        let timeout = self.timeout;
+        let config = self.config;
         let owned = url.to_owned();
         let joined = to_thread(move || {
             let client =
-                client.get_or_init(|| SafeClient::build(timeout).map_err(|e| e.to_string()));
+                client.get_or_init(|| SafeClient::build(config).map_err(|e| e.to_string()));
             match client {
                 Ok(client) => client.get(&owned),
                 Err(reason) => Err(HttpError::Client {

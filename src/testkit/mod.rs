@@ -1,8 +1,8 @@
 //! Test helpers (feature `testkit`): a loopback server, mocks that wait, and every mock.
 //!
 //! * [`TestServer`]: a real HTTP server on 127.0.0.1, on its own thread and runtime, with
-//!   routes for latency, status codes, body sizes and dropped connections, and counters that
-//!   prove overlap.
+//!   routes for latency, status codes, body sizes (streamed, any size), hostile [`Fault`]s and
+//!   [`Sample`] bodies, and counters that prove overlap.
 //! * [`Delayed`] and [`Gauge`]: make any implementation wait before answering, and count how
 //!   many calls were in flight at once, for tests on tokio's paused clock.
 //! * [`alive_tasks_once_settled`]: the runtime's live task count after aborted tasks are reaped,
@@ -41,7 +41,7 @@ mod server;
 mod tasks;
 
 pub use delay::{Delayed, Gauge, GaugeGuard};
-pub use server::{MAX_BYTES, TestServer, TestkitError};
+pub use server::{Fault, MAX_BYTES, Sample, TestServer, TestkitError};
 pub use tasks::alive_tasks_once_settled;
 
 pub use mocks::{MockDevice, MockFetchStrategy, MockHttpGet, MockObserver, MockStage, MockStep};

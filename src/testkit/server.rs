@@ -16,7 +16,15 @@
 //! | `/bytes/{n}`          | `200` with a body of `n` bytes (at most 64 MiB)            |
 //! | `/page/{n}?delay=ms`  | `200` with a small text page about item `n`, after `ms`    |
 //! | `/truncated`          | `200`, then the body breaks off after a few bytes          |
-//! | [`TestServer::drop_url`] | the connection is closed without any answer (a second port) |
+//! | `/stream/{n}`         | `200` with `n` bytes streamed, `Content-Length` declared (any size) |
+//! | `/chunked/{n}`        | the same, chunked: no length declared                      |
+//! | `/sample/{name}`      | a body that tests the idea of text ([`Sample`])            |
+//! | [`TestServer::fault_url`] | a fault a client must survive ([`Fault`])              |
+//!
+//! The streamed routes never hold their body: `/stream/1073741824` sends a GiB and costs the
+//! server one static 64 KiB chunk. The faults that HTTP cannot express (a silence, a garbage
+//! status line, a connection dropped before the answer) are written by hand on a second port,
+//! and a third port never accepts; see `hostile.rs`.
 //!
 //! Any query string is ignored except `delay` on `/page`, so `?i=3` makes distinct URLs for the
 //! same route. The server counts requests and records the peak number in flight, so a test can
@@ -35,7 +43,11 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::io::AsyncReadExt;
+
+mod hostile;
+
+use hostile::Port;
+pub use hostile::{Fault, Sample};
 
 /// The largest body `/bytes/{n}` will produce, so a typo cannot exhaust memory.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -87,24 +99,30 @@ impl Drop for InFlight {
 #[derive(Debug)]
 pub struct TestServer {
     addr: SocketAddr,
-    drop_addr: SocketAddr,
+    raw_addr: SocketAddr,
+    no_accept_addr: SocketAddr,
     stats: Arc<Stats>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
-    /// Bind two loopback ports and start serving on a new thread with its own runtime.
+    /// Bind three loopback ports and start serving on a new thread with its own runtime.
     ///
     /// A plain function, not async: it can be called from sync code, from `#[tokio::test]`, or
     /// from inside any runtime, because it does not touch the caller's runtime at all.
     pub fn start() -> Result<TestServer, TestkitError> {
         let listener = StdListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
-        let drop_listener = StdListener::bind("127.0.0.1:0")?;
-        drop_listener.set_nonblocking(true)?;
+        let raw_listener = StdListener::bind("127.0.0.1:0")?;
+        raw_listener.set_nonblocking(true)?;
+        // Bound here, so its address is known; it listens once the server's runtime runs.
+        let no_accept = tokio::net::TcpSocket::new_v4()?;
+        no_accept.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let addr = listener.local_addr()?;
-        let drop_addr = drop_listener.local_addr()?;
+        let raw_addr = raw_listener.local_addr()?;
+        let no_accept_addr = no_accept.local_addr()?;
+        let listeners = (listener, raw_listener, no_accept);
         let stats = Arc::new(Stats::default());
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), std::io::Error>>();
@@ -125,7 +143,7 @@ impl TestServer {
                         return;
                     }
                 };
-                runtime.block_on(serve(listener, drop_listener, server_stats, stop, ready_tx));
+                runtime.block_on(serve(listeners, server_stats, stop, ready_tx));
                 // Dropping the runtime here cancels every connection still open: the server
                 // never outlives its `TestServer`.
             })?;
@@ -133,7 +151,8 @@ impl TestServer {
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(TestServer {
                 addr,
-                drop_addr,
+                raw_addr,
+                no_accept_addr,
                 stats,
                 shutdown: Some(shutdown),
                 thread: Some(thread),
@@ -183,9 +202,36 @@ impl TestServer {
         self.url("/truncated")
     }
 
-    /// A URL whose connection is accepted, read, and closed without any answer.
+    /// A URL whose connection is accepted, read, and closed without any answer
+    /// ([`Fault::Drop`]).
     pub fn drop_url(&self) -> String {
-        format!("http://{}/drop", self.drop_addr)
+        self.fault_url(Fault::Drop)
+    }
+
+    /// A URL answered with `n` bytes, streamed, after a `Content-Length` of `n`.
+    pub fn stream_url(&self, n: u64) -> String {
+        self.url(&format!("/stream/{n}"))
+    }
+
+    /// A URL answered with `n` bytes, streamed in chunks with no declared length.
+    pub fn chunked_url(&self, n: u64) -> String {
+        self.url(&format!("/chunked/{n}"))
+    }
+
+    /// A URL answered with `sample`'s body and headers.
+    pub fn sample_url(&self, sample: Sample) -> String {
+        self.url(&format!("/sample/{}", sample.name()))
+    }
+
+    /// A URL that answers with `fault`.
+    pub fn fault_url(&self, fault: Fault) -> String {
+        let (path, port) = fault.path();
+        let addr = match port {
+            Port::Http => self.addr,
+            Port::Raw => self.raw_addr,
+            Port::NoAccept => self.no_accept_addr,
+        };
+        format!("http://{addr}{path}")
     }
 
     /// Requests received so far (including dropped ones).
@@ -223,16 +269,20 @@ impl Drop for TestServer {
 }
 
 async fn serve(
-    listener: StdListener,
-    drop_listener: StdListener,
+    (listener, raw_listener, no_accept): (StdListener, StdListener, tokio::net::TcpSocket),
     stats: Arc<Stats>,
     stop: tokio::sync::oneshot::Receiver<()>,
     ready: std::sync::mpsc::Sender<Result<(), std::io::Error>>,
 ) {
-    let listeners = tokio::net::TcpListener::from_std(listener)
-        .and_then(|l| Ok((l, tokio::net::TcpListener::from_std(drop_listener)?)));
-    let (listener, drop_listener) = match listeners {
-        Ok(pair) => pair,
+    let listeners = async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let raw_listener = tokio::net::TcpListener::from_std(raw_listener)?;
+        // Held, never accepted from, until the server stops.
+        let no_accept = hostile::fill_accept_queue(no_accept).await?;
+        Ok((listener, raw_listener, no_accept))
+    };
+    let (listener, raw_listener, _no_accept) = match listeners.await {
+        Ok(all) => all,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
@@ -245,11 +295,12 @@ async fn serve(
         .route("/bytes/{n}", get(bytes))
         .route("/page/{n}", get(page))
         .route("/truncated", get(truncated))
+        .merge(hostile::routes())
         .layer(middleware::from_fn_with_state(Arc::clone(&stats), track));
     let _ = ready.send(Ok(()));
     tokio::select! {
         _ = axum::serve(listener, app) => {}
-        _ = drop_connections(drop_listener, stats) => {}
+        _ = hostile::raw_connections(raw_listener, stats) => {}
         _ = stop => {}
     }
 }
@@ -315,23 +366,4 @@ async fn truncated() -> Body {
         chunk
     });
     Body::from_stream(paced)
-}
-
-/// Accept connections on the second port, read what the client sends, then close without a
-/// word: the client sees a connection closed before any response.
-async fn drop_connections(listener: tokio::net::TcpListener, stats: Arc<Stats>) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            // Out of file descriptors, say: back off instead of spinning on the error.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let stats = Arc::clone(&stats);
-        tokio::spawn(async move {
-            let _in_flight = InFlight::enter(&stats);
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf).await;
-            drop(stream);
-        });
-    }
 }
