@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_patterns::basics::gather;
-use async_patterns::http::HttpGet;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
+use async_patterns::http::{HttpConfig, HttpGet};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Table, Target, human, measure};
 
@@ -56,8 +56,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     println!("gather bench: N GETs on the loopback server");
     runtime.block_on(async {
-        let http = Arc::new(NativeHttp::new(None)?);
-        let threaded = ThreadedHttp::new(None);
+        let http = Arc::new(NativeHttp::new(HttpConfig::default())?);
+        let threaded = ThreadedHttp::new(HttpConfig::default());
         threaded.get(&server.url("/")).await?;
         let wait = Duration::from_millis(50);
         let mut targets = Vec::new();

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_patterns::http::HttpGet;
 use async_patterns::http::native::NativeHttp;
+use async_patterns::http::{HttpConfig, HttpGet};
 use async_patterns::observer::{BoxError, Observer, Received, Report, Subject, Subscription};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Bar, Table, Target, Timeline, draw, human, measure, ratio};
@@ -191,7 +191,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("webhook:       {webhook_url}");
     println!("alarm gateway: {alarm_url} (always down)\n");
 
-    let http = NativeHttp::new(Some(Duration::from_secs(5)))?;
+    let http = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(5)))?;
     let subject = Subject::<HomeEvent>::builder()
         .timeout(Duration::from_secs(2))
         .build();

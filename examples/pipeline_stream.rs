@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{BoxError, HttpGet};
+use async_patterns::http::{BoxError, HttpConfig, HttpGet};
 use async_patterns::pipeline::stream::{ErrorPolicy, Pipeline, Stage, StageOptions};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Bar, Table, Target, Timeline, draw, human, measure};
@@ -166,7 +166,7 @@ fn peak_overlap(bars: &[Bar]) -> usize {
 
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let client = NativeHttp::new(Some(Duration::from_secs(10)))?;
+    let client = NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(10)))?;
     let latency = Duration::from_millis(20);
     let fetch_limit = 20;
     let other_limit = 4;

@@ -20,7 +20,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpConfig, HttpError, HttpGet, TimeLimit};
 use async_patterns::strategy::{
     AllAtOnce, Bounded, Downloader, FetchStrategy, Fetched, FnStrategy, InTasks, InThreads,
     OneByOne, StrategyError,
@@ -112,7 +112,9 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         server.base_url()
     );
 
-    let native: Arc<dyn HttpGet> = Arc::new(NativeHttp::new(Some(Duration::from_secs(10)))?);
+    let native: Arc<dyn HttpGet> = Arc::new(NativeHttp::new(
+        HttpConfig::default().timeout(Duration::from_secs(10)),
+    )?);
     // Warm the connection pool so the first strategy is not charged for the handshakes.
     futures::future::join_all(urls.iter().take(8).map(|u| native.get(u))).await;
     let recorded = Arc::new(Recorded::new(native));
@@ -132,7 +134,12 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
             let calls = urls.iter().map(|url| async {
                 tokio::time::timeout(Duration::from_secs(1), http.get(url))
                     .await
-                    .unwrap_or_else(|_| Err(HttpError::Timeout { url: url.clone() }))
+                    .unwrap_or_else(|_| {
+                        Err(HttpError::Timeout {
+                            url: url.clone(),
+                            limit: TimeLimit::Total(Duration::from_secs(1)),
+                        })
+                    })
             });
             futures::future::join_all(calls).await
         },

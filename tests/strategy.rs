@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_patterns::basics::blocking::TaskError;
 use async_patterns::http::native::NativeHttp;
-use async_patterns::http::{HttpError, HttpGet};
+use async_patterns::http::{HttpConfig, HttpError, HttpGet};
 use async_patterns::strategy::{
     AllAtOnce, Bounded, Downloader, FetchStrategy, Fetched, FnStrategy, InTasks, InThreads,
     OneByOne, StaticDownloader, StrategyError,
@@ -428,7 +428,8 @@ async fn every_strategy_fetches_real_pages_and_keeps_a_failure_in_its_slot() {
     let server = TestServer::start().unwrap();
     let mut batch: Vec<String> = (0..4).map(|i| server.page_url(i, 300)).collect();
     batch.insert(2, server.status_url(500));
-    let http: Arc<dyn HttpGet> = Arc::new(NativeHttp::new(Some(Duration::from_secs(10))).unwrap());
+    let http: Arc<dyn HttpGet> =
+        Arc::new(NativeHttp::new(HttpConfig::default().timeout(Duration::from_secs(10))).unwrap());
 
     // Each strategy with the least and the most requests it may have in flight at once.
     let all: Vec<(Arc<dyn FetchStrategy>, usize, usize)> = vec![

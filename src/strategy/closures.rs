@@ -17,7 +17,7 @@ use crate::http::HttpGet;
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use async_patterns::http::{HttpError, HttpGet};
+/// use async_patterns::http::{HttpError, HttpGet, TimeLimit};
 /// use async_patterns::strategy::{Downloader, FnStrategy, OneByOne};
 ///
 /// struct Echo;
@@ -36,7 +36,7 @@ use crate::http::HttpGet;
 ///         let calls = urls.iter().map(|url| async {
 ///             tokio::time::timeout(Duration::from_secs(1), http.get(url))
 ///                 .await
-///                 .unwrap_or_else(|_| Err(HttpError::Timeout { url: url.clone() }))
+///                 .unwrap_or_else(|_| Err(HttpError::Timeout { url: url.clone(), limit: TimeLimit::Total(Duration::from_secs(1)) }))
 ///         });
 ///         futures::future::join_all(calls).await
 ///     },
