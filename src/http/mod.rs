@@ -67,9 +67,17 @@ pub mod native;
 #[cfg(feature = "http")]
 pub mod threaded;
 
+// The clients where a user looks for them first: `http::NativeHttp`, not only
+// `http::native::NativeHttp`.
+#[cfg(feature = "http")]
+pub use blocking::BlockingHttp;
 #[cfg(feature = "http")]
 pub use config::HttpConfig;
 pub use errors::{BoxError, HttpError, TimeLimit};
+#[cfg(feature = "http")]
+pub use native::NativeHttp;
+#[cfg(feature = "http")]
+pub use threaded::ThreadedHttp;
 
 /// Fetch the body of a URL as text.
 ///
