@@ -64,9 +64,11 @@ async fn a_consumer_that_awaits_stalls_the_buffered_requests() {
     // Every request could meet its deadline if it were polled.
     assert!(LOAD.needs() < LOAD.deadline);
     let stalled = buffered_stall::consumer_awaits(LOAD).await;
-    // Symptom: requests time out, though none needs more than 60 ms of its 100.
+    // Symptom: requests time out, though none needs more than 60 ms of its 100 (12 of 20: the
+    // number the docs of `buffered_stall` and `StageOptions` quote).
     assert!(stalled.timed_out > 0, "{stalled:?}");
-    assert_eq!(stalled.answered + stalled.timed_out, LOAD.requests);
+    assert_eq!((stalled.answered, stalled.timed_out), (8, 12));
+    assert_eq!(stalled.elapsed, ms(1080));
 
     for (fix, tally) in [
         ("spawned", buffered_stall::spawned(LOAD).await),
@@ -84,6 +86,7 @@ async fn a_consumer_that_awaits_stalls_the_buffered_requests() {
     // Moving the work in also overlaps it with the requests: faster, not only correct.
     let moved = buffered_stall::work_in_the_closure(LOAD).await;
     assert!(moved.elapsed < stalled.elapsed, "{moved:?} vs {stalled:?}");
+    assert_eq!(moved.elapsed, ms(390));
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,6 +106,9 @@ async fn an_inline_pipeline_stage_stalls_like_buffered_and_a_spawned_one_does_no
     let staged = buffered_stall::pipeline_work_as_a_stage(LOAD).await;
     assert_eq!((staged.answered, staged.timed_out), (20, 0), "{staged:?}");
     assert!(staged.elapsed < inline.elapsed);
+    // The times `StageOptions`' doc quotes.
+    let times = [inline.elapsed, spawned.elapsed, staged.elapsed];
+    assert_eq!(times, [ms(1080), ms(1010), ms(250)]);
 }
 
 // ---- 4. futurelock ---------------------------------------------------------------------------
