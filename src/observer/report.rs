@@ -1,9 +1,10 @@
 //! What one notification did: per observer, its id, name, time and [`Outcome`], in a [`Report`].
 //!
 //! A notification never fails as a whole: each observer's call ends in its own outcome
-//! (delivered, failed, timed out, panicked, or refused by a full stream subscriber), and the report keeps them all in subscription
-//! order, whatever order the calls finished in. [`Report::into_errors`] turns the failures into
-//! [`ObserverError`]s that name the observer, for callers that want errors.
+//! (delivered, failed, timed out, panicked, or refused by a full stream subscriber), and the
+//! report keeps them all in subscription order, whatever order the calls finished in.
+//! [`Report::into_errors`] turns the failures into [`ObserverError`]s that name the observer,
+//! for callers that want errors.
 
 use std::fmt;
 use std::sync::Arc;
