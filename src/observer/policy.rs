@@ -20,8 +20,8 @@
 //! one slot. tokio's `watch` channel also keeps only the newest value, but it cannot say how
 //! many values its reader skipped; a one-slot broadcast can. `Wait` and `Refuse` are
 //! [`tokio::sync::mpsc`] channels: `Wait` awaits [`reserve`](tokio::sync::mpsc::Sender::reserve)
-//! (cancel-safe: a timed-out wait sends nothing), `Refuse` calls
-//! [`try_reserve`](tokio::sync::mpsc::Sender::try_reserve), which never waits.
+//! (dropped by a timeout, it has sent nothing and only gives up its place in the queue),
+//! `Refuse` calls [`try_reserve`](tokio::sync::mpsc::Sender::try_reserve), which never waits.
 //!
 //! # Cancellation
 //! A `Wait` subscriber still waiting for room when the subject's timeout fires (or when the

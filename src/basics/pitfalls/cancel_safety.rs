@@ -24,8 +24,8 @@
 //! loses nothing (tokio's `select!` documentation lists these):
 //! * **safe**: `mpsc::Receiver::recv` (and the unbounded one's), `broadcast::Receiver::recv`,
 //!   `watch::Receiver::changed`, `TcpListener::accept`, `AsyncReadExt::read` and `read_buf`,
-//!   `AsyncWriteExt::write` and `write_buf`, `StreamExt::next` on any stream, a timer's
-//!   `sleep` or `Interval::tick`;
+//!   `AsyncWriteExt::write` and `write_buf`, `StreamExt::next` on any stream,
+//!   `Interval::tick` (a `sleep` built anew on each turn is safe too, but restarts its delay);
 //! * **not safe, data lost**: `AsyncReadExt::read_exact`, `read_to_end`, `read_to_string`,
 //!   `AsyncWriteExt::write_all` (each keeps what it has read or written so far in the future),
 //!   and any `async fn` of yours that awaits twice with something in hand between, like
