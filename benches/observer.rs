@@ -5,13 +5,18 @@
 //!   under 10 ms.
 //! * One event to 100 observers that each wait 10 ms: time vs the ideal 10 ms. Target: within
 //!   1.2x of 10 ms.
+//! * Events per second to 10 stream subscribers, per delivery policy, each stream drained by its
+//!   own task on a two-worker runtime: what `notify` sustains, and what the consumers got.
+//!   Target: `drop oldest` at least 50,000 events a second (it never waits); `wait` is paced by
+//!   the consumers, so its number is theirs.
 //!
 //! `cargo bench --bench observer` (a few seconds). Targets are reported, never enforced.
 
 use std::time::{Duration, Instant};
 
-use async_patterns::observer::{BoxError, Observer, Subject, Subscription};
+use async_patterns::observer::{BoxError, Observer, Received, StreamPolicy, Subject, Subscription};
 use async_patterns::timing::{Table, Target, human};
+use futures::StreamExt;
 
 /// Does nothing: what remains is the subject's own cost.
 struct NoOp;
@@ -122,5 +127,74 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     });
+    streams()
+}
+
+/// Events per second to 10 stream subscribers, per policy, each drained by its own task.
+fn streams() -> Result<(), Box<dyn std::error::Error>> {
+    const EVENTS: u64 = 100_000;
+    const STREAMS: usize = 10;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    println!(
+        "\n{EVENTS} events to {STREAMS} stream subscribers (room for 1,024 each), one draining task \
+         each; read and missed summed over the {STREAMS} streams"
+    );
+    println!(
+        "  {:<12} {:>14} {:>12} {:>16}",
+        "policy", "events/s", "read", "told missed"
+    );
+    let mut drop_oldest = 0.0;
+    for policy in StreamPolicy::ALL {
+        let (rate, read, missed) = runtime.block_on(async {
+            let subject = Subject::<u64>::new();
+            let mut consumers = tokio::task::JoinSet::new();
+            for _ in 0..STREAMS {
+                let mut stream = subject.subscribe_stream_with(policy, 1024);
+                consumers.spawn(async move {
+                    let (mut read, mut missed) = (0u64, 0u64);
+                    while let Some(item) = stream.next().await {
+                        match item {
+                            Received::Event(_) => read += 1,
+                            Received::Missed(n) => missed += n,
+                        }
+                    }
+                    (read, missed)
+                });
+            }
+            let start = Instant::now();
+            for n in 0..EVENTS {
+                subject.notify(&n).await;
+            }
+            let took = start.elapsed();
+            drop(subject); // the streams end after what they hold
+            let (mut read, mut missed) = (0, 0);
+            while let Some(Ok((r, m))) = consumers.join_next().await {
+                read += r;
+                missed += m;
+            }
+            (EVENTS as f64 / took.as_secs_f64(), read, missed)
+        });
+        if policy == StreamPolicy::DropOldest {
+            drop_oldest = rate;
+        }
+        println!(
+            "  {:<12} {:>14.0} {:>12} {:>16}",
+            policy.name(),
+            rate,
+            read,
+            missed
+        );
+    }
+    println!(
+        "{}",
+        Target::at_least(
+            "drop oldest: events a second to 10 streams",
+            drop_oldest,
+            50_000.0
+        )
+    );
     Ok(())
 }

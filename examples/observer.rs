@@ -5,8 +5,10 @@
 //! per-observer report shows the failure isolated; the timing shows one-by-one costing the sum
 //! of the observers' times and concurrent costing the slowest one's, and a timeline draws each
 //! observer's call both ways, so the overlap is seen. A dashboard reading the events as a
-//! stream, but only at the end, is told how many it missed. It ends with what to notice in the
-//! numbers it just measured.
+//! stream, but only at the end, is told how many it missed. Then the same burst of events goes
+//! to four stream subscribers, one per delivery policy (drop oldest, wait, latest, refuse),
+//! each read by a slow consumer, side by side. It ends with what to notice in the numbers it
+//! just measured.
 //!
 //! ```text
 //! cargo run --release --example observer                # offline, against the loopback server
@@ -19,7 +21,9 @@ use std::time::Duration;
 
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::{HttpConfig, HttpGet};
-use async_patterns::observer::{BoxError, Observer, Received, Report, Subject, Subscription};
+use async_patterns::observer::{
+    BoxError, Delivery, Observer, Received, Report, StreamPolicy, Subject, Subscription,
+};
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Bar, Table, Target, Timeline, draw, human, measure, ratio};
 use futures::StreamExt;
@@ -357,6 +361,8 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let policies = delivery_policies().await;
+
     println!("\nWhat to notice:");
     notice_times(
         &in_order_reports,
@@ -375,7 +381,129 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{} unaccounted for", notified.abs_diff(accounted))
         }
     );
+    notice_policies(&policies);
     Ok(())
+}
+
+/// What one stream subscriber got from the burst, under its policy.
+struct PolicyRun {
+    policy: StreamPolicy,
+    read: u64,
+    missed: u64,
+    delivered: usize,
+    timed_out: usize,
+    refused: usize,
+    /// The time `notify` spent on this subscriber, over the whole burst.
+    notify_time: Duration,
+}
+
+const BURST: u32 = 12;
+
+/// The same burst of events to four stream subscribers, one per delivery policy, each read by
+/// a consumer that takes 5 ms per item. Each has a subject of its own (a `Wait` subscriber
+/// slows every `notify` of its subject, for all its subscribers), which gives up on a
+/// subscriber after 50 ms; the four run at once.
+async fn delivery_policies() -> Vec<PolicyRun> {
+    let (capacity, read_every) = (4, Duration::from_millis(5));
+    println!(
+        "\nDelivery policies: a burst of {BURST} events to a stream subscriber with room for \
+         {capacity}, read every {}, once per policy",
+        human(read_every)
+    );
+    let runs = StreamPolicy::ALL.map(|policy| async move {
+        let subject = Subject::<u32>::builder()
+            .timeout(Duration::from_millis(50))
+            .build();
+        let mut stream = subject.subscribe_stream_with(policy, capacity);
+        let id = stream.id();
+        // The consumer reads on this task too (`join!`), so a waiting `notify` lets it run.
+        let publish = async move {
+            let mut reports = Vec::new();
+            for n in 1..=BURST {
+                reports.push(subject.notify(&n).await);
+            }
+            reports // the subject is dropped here: the stream ends after what it holds
+        };
+        let consume = async move {
+            let (mut read, mut missed) = (0, 0);
+            loop {
+                tokio::time::sleep(read_every).await;
+                match stream.next().await {
+                    Some(Received::Event(_)) => read += 1,
+                    Some(Received::Missed(n)) => missed += n,
+                    None => break (read, missed),
+                }
+            }
+        };
+        let (reports, (read, missed)) = tokio::join!(publish, consume);
+        let mine: Vec<&Delivery> = reports.iter().filter_map(|r| r.get(id)).collect();
+        let count = |kind: &str| mine.iter().filter(|d| d.outcome.kind() == kind).count();
+        PolicyRun {
+            policy,
+            read,
+            missed,
+            delivered: count("delivered"),
+            timed_out: count("timed out"),
+            refused: count("refused"),
+            notify_time: mine.iter().map(|d| d.elapsed).sum(),
+        }
+    });
+    let runs = futures::future::join_all(runs).await;
+    println!(
+        "  {:<12} {:>5} {:>12} {:>10} {:>10} {:>8} {:>16}",
+        "policy", "read", "told missed", "delivered", "timed out", "refused", "notify spent"
+    );
+    for r in &runs {
+        println!(
+            "  {:<12} {:>5} {:>12} {:>10} {:>10} {:>8} {:>16}",
+            r.policy.name(),
+            r.read,
+            r.missed,
+            r.delivered,
+            r.timed_out,
+            r.refused,
+            human(r.notify_time)
+        );
+    }
+    runs
+}
+
+/// From the policy table: who waited, who lost what, and that nothing was lost silently.
+fn notice_policies(runs: &[PolicyRun]) {
+    let by = |policy| runs.iter().find(|r| r.policy == policy);
+    let (Some(oldest), Some(wait), Some(latest), Some(refuse)) = (
+        by(StreamPolicy::DropOldest),
+        by(StreamPolicy::Wait),
+        by(StreamPolicy::Latest),
+        by(StreamPolicy::Refuse),
+    ) else {
+        return;
+    };
+    let accounted = runs.iter().all(|r| r.read + r.missed == u64::from(BURST));
+    println!(
+        "* of the same burst of {BURST}, wait read {} events and made notify spend {} on them \
+         (the consumer's pace{});\n  drop oldest read {} and latest {}, and notify never waited \
+         for them ({} and {}); refuse read {},\n  and the reports said `refused` {} times; each \
+         consumer's reads plus what it was told it missed {}",
+        wait.read,
+        human(wait.notify_time),
+        if wait.timed_out > 0 {
+            format!(", {} events given up at the timeout", wait.timed_out)
+        } else {
+            String::new()
+        },
+        oldest.read,
+        latest.read,
+        human(oldest.notify_time),
+        human(latest.notify_time),
+        refuse.read,
+        refuse.refused,
+        if accounted {
+            format!("add up to {BURST}: none lost silently")
+        } else {
+            "do not add up: something was lost silently".to_owned()
+        }
+    );
 }
 
 /// In order took the sum of the observers' own times, concurrent the slowest one's.

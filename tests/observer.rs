@@ -508,3 +508,235 @@ async fn zero_and_huge_timeouts_neither_panic_nor_misreport() {
     assert!(subject.notify(&DOOR).await.all_delivered());
     assert_eq!(start.elapsed(), ms(10));
 }
+
+// ---- Delivery policies: the same burst, a slow consumer, each policy ----
+
+use async_patterns::observer::{MAX_STREAM_CAPACITY, StreamPolicy};
+
+/// What one burst did to one stream subscriber: what its consumer read (and when), what each
+/// `notify` reported for it, and how long each `notify` took.
+struct Burst {
+    read: Vec<(Duration, Received<u32>)>,
+    outcomes: Vec<&'static str>,
+    notify_took: Vec<Duration>,
+}
+
+impl Burst {
+    fn received(&self) -> Vec<Received<u32>> {
+        self.read.iter().map(|(_, r)| r.clone()).collect()
+    }
+}
+
+/// Notify `events` (1, 2, ...) back to back to a stream subscribed with `policy` and
+/// `capacity`, on a subject with `timeout`, while its consumer reads one item every
+/// `read_every`; the subject is dropped after the burst, so the stream ends.
+async fn burst(
+    policy: StreamPolicy,
+    capacity: usize,
+    events: u32,
+    read_every: Duration,
+    timeout: Duration,
+) -> Burst {
+    let subject = Subject::<u32>::builder().timeout(timeout).build();
+    let mut stream = subject.subscribe_stream_with(policy, capacity);
+    assert_eq!(stream.policy(), policy);
+    let id = stream.id();
+    let start = Instant::now();
+    // Both halves run on this task (`join!`), so the consumer reads while `notify` waits.
+    let publish = async move {
+        let (mut outcomes, mut notify_took) = (Vec::new(), Vec::new());
+        for n in 1..=events {
+            let began = Instant::now();
+            let report = subject.notify(&n).await;
+            notify_took.push(began.elapsed());
+            outcomes.push(report.get(id).map_or("absent", |d| d.outcome.kind()));
+        }
+        (outcomes, notify_took)
+    };
+    let consume = async move {
+        let mut read = Vec::new();
+        loop {
+            tokio::time::sleep(read_every).await; // the slow consumer's work on each item
+            match stream.next().await {
+                Some(item) => read.push((start.elapsed(), item)),
+                None => break read,
+            }
+        }
+    };
+    let ((outcomes, notify_took), read) = tokio::join!(publish, consume);
+    Burst {
+        read,
+        outcomes,
+        notify_took,
+    }
+}
+
+const BURST: u32 = 10;
+
+#[tokio::test(start_paused = true)]
+async fn drop_oldest_never_waits_and_tells_the_consumer_what_it_lost() {
+    let b = burst(StreamPolicy::DropOldest, 4, BURST, ms(30), ms(100)).await;
+    assert!(
+        b.notify_took.iter().all(Duration::is_zero),
+        "{:?}",
+        b.notify_took
+    );
+    assert!(
+        b.outcomes.iter().all(|o| *o == "delivered"),
+        "{:?}",
+        b.outcomes
+    );
+    // The six oldest were pushed out by the newer ones; the four newest are read.
+    let mut expected = vec![Received::Missed(6)];
+    expected.extend((7..=BURST).map(Received::Event));
+    assert_eq!(b.received(), expected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_loses_nothing_and_notify_takes_the_consumers_pace() {
+    let b = burst(StreamPolicy::Wait, 4, BURST, ms(30), ms(100)).await;
+    // Four fit at once; each later one waits for a read, one every 30 ms.
+    let mut expected_took = vec![ms(0); 4];
+    expected_took.extend([ms(30); 6]);
+    assert_eq!(b.notify_took, expected_took);
+    assert!(
+        b.outcomes.iter().all(|o| *o == "delivered"),
+        "{:?}",
+        b.outcomes
+    );
+    let all: Vec<Received<u32>> = (1..=BURST).map(Received::Event).collect();
+    assert_eq!(b.received(), all);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_gives_up_at_the_subjects_timeout_and_the_consumer_hears_of_it() {
+    // Room for two, a read every 150 ms, a timeout of 100 ms: events 3 and 5 cannot wait long
+    // enough.
+    let b = burst(StreamPolicy::Wait, 2, 5, ms(150), ms(100)).await;
+    assert_eq!(b.notify_took, [ms(0), ms(0), ms(100), ms(50), ms(100)]);
+    let expected_outcomes = [
+        "delivered",
+        "delivered",
+        "timed out",
+        "delivered",
+        "timed out",
+    ];
+    assert_eq!(b.outcomes, expected_outcomes);
+    use Received::{Event, Missed};
+    assert_eq!(
+        b.received(),
+        [Event(1), Event(2), Missed(1), Event(4), Missed(1)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn latest_keeps_only_the_newest_and_counts_what_it_skipped() {
+    let b = burst(StreamPolicy::Latest, 4, BURST, ms(30), ms(100)).await;
+    assert!(
+        b.notify_took.iter().all(Duration::is_zero),
+        "{:?}",
+        b.notify_took
+    );
+    assert!(
+        b.outcomes.iter().all(|o| *o == "delivered"),
+        "{:?}",
+        b.outcomes
+    );
+    assert_eq!(
+        b.received(),
+        [Received::Missed(BURST as u64 - 1), Received::Event(BURST)]
+    );
+    // Read at the consumer's pace: one item per 30 ms, then the end.
+    let times: Vec<Duration> = b.read.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, [ms(30), ms(60)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refuse_never_waits_and_the_report_names_each_refused_event() {
+    let b = burst(StreamPolicy::Refuse, 4, BURST, ms(30), ms(100)).await;
+    assert!(
+        b.notify_took.iter().all(Duration::is_zero),
+        "{:?}",
+        b.notify_took
+    );
+    // The first four fit; the six after them are refused, each reported so.
+    let mut expected = vec!["delivered"; 4];
+    expected.extend(["refused"; 6]);
+    assert_eq!(b.outcomes, expected);
+    // The consumer keeps the oldest four, then hears of the six refused.
+    let mut received: Vec<Received<u32>> = (1..=4).map(Received::Event).collect();
+    received.push(Received::Missed(6));
+    assert_eq!(b.received(), received);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_event_is_in_the_report_counts_and_errors() {
+    let subject = Subject::<u32>::new();
+    let refusing = subject.subscribe_stream_with(StreamPolicy::Refuse, 1);
+    let _other = subject.subscribe_named("other", ok_u32());
+    assert!(subject.notify(&1).await.all_delivered());
+    let report = subject.notify(&2).await;
+    assert_eq!(
+        (report.delivered(), report.refused(), report.failed()),
+        (1, 1, 0)
+    );
+    let delivery = report.get(refusing.id()).unwrap();
+    assert!(matches!(delivery.outcome, Outcome::Refused(1)), "{report}");
+    assert!(report.to_string().contains("refused"), "{report}");
+    let errors = report.into_errors();
+    assert!(
+        matches!(&errors[..], [ObserverError::Refused { capacity: 1, .. }]),
+        "{errors:?}"
+    );
+    // Read one, and the next event fits again; the consumer hears of the refused one first.
+    let mut refusing = refusing;
+    assert_eq!(refusing.next().await, Some(Received::Event(1)));
+    assert!(subject.notify(&3).await.all_delivered());
+    assert_eq!(refusing.next().await, Some(Received::Missed(1)));
+    assert_eq!(refusing.next().await, Some(Received::Event(3)));
+}
+
+/// An observer of `u32` that answers `Ok` at once.
+fn ok_u32() -> FnObserver<impl Fn(&u32) -> std::future::Ready<Result<(), BoxError>>> {
+    FnObserver::new(|_: &u32| std::future::ready(Ok(())))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_stream_whose_consumer_is_dropped_stops_waiting() {
+    let subject = Subject::<u32>::new();
+    let stream = subject.subscribe_stream_with(StreamPolicy::Wait, 1);
+    let id = stream.id();
+    assert!(subject.notify(&1).await.all_delivered());
+    // Full, no timeout: this notify waits until the consumer goes away, then reports it gone.
+    let (report, ()) = tokio::join!(subject.notify(&2), async move {
+        tokio::time::sleep(ms(50)).await;
+        drop(stream);
+    });
+    // Unsubscribed while its call was under way: that call ends (closed), and the stream is
+    // no longer subscribed.
+    let outcome = &report.get(id).unwrap().outcome;
+    assert!(
+        matches!(outcome, Outcome::Failed(e) if e.to_string().contains("dropped")),
+        "{report}"
+    );
+    assert!(subject.is_empty());
+}
+
+#[tokio::test]
+async fn capacities_are_normalised_alike_for_every_policy() {
+    let subject = Subject::<u32>::new();
+    for policy in StreamPolicy::ALL {
+        let expected = |n: usize| if policy == StreamPolicy::Latest { 1 } else { n };
+        assert_eq!(subject.subscribe_stream_with(policy, 0).capacity(), 1);
+        assert_eq!(
+            subject.subscribe_stream_with(policy, 3).capacity(),
+            expected(4)
+        );
+        let huge = subject.subscribe_stream_with(policy, usize::MAX).capacity();
+        assert_eq!(huge, expected(MAX_STREAM_CAPACITY), "{}", policy.name());
+    }
+    assert_eq!(
+        subject.subscribe_stream(3).policy(),
+        StreamPolicy::DropOldest
+    );
+}

@@ -22,7 +22,11 @@
 //! * [`gather`]: a batch of futures one by one, all at once, bounded, or as spawned tasks.
 //! * [`blocking`]: blocking calls inside async code, the wrong way and [`blocking::to_thread`].
 //! * [`parallel`]: CPU-bound work, concurrent on one thread vs parallel on many.
+//! * [`pitfalls`]: the traps met right after the basics (a lock across `.await`, a stalled
+//!   `buffered` stream, futurelock, cancellation safety, a zero limit), each reproduced,
+//!   detected and fixed.
 
 pub mod blocking;
 pub mod gather;
 pub mod parallel;
+pub mod pitfalls;

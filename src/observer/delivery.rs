@@ -83,7 +83,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
 fn outcome_of(result: Result<Result<(), BoxError>, String>) -> Outcome {
     match result {
         Ok(Ok(())) => Outcome::Delivered,
-        Ok(Err(e)) => Outcome::Failed(e),
+        Ok(Err(e)) => Outcome::from_error(e),
         Err(message) => Outcome::Panicked(message),
     }
 }

@@ -44,6 +44,19 @@ pub enum ObserverError {
         /// The panic message, when it had one.
         message: String,
     },
+    /// A stream subscriber with [`StreamPolicy::Refuse`](super::StreamPolicy::Refuse) refused
+    /// the event: its channel was full.
+    #[error(
+        "stream subscriber {name:?} ({id}) refused the event: its {capacity} events were unread"
+    )]
+    Refused {
+        /// The subscription's id.
+        id: ObserverId,
+        /// The subscription's name.
+        name: String,
+        /// How many events its channel holds.
+        capacity: usize,
+    },
     /// A stream subscriber was dropped while an event was on its way to it.
     #[error("the stream subscriber was dropped before the event reached it")]
     StreamClosed,

@@ -60,6 +60,7 @@ use async_trait::async_trait;
 mod closures;
 mod delivery;
 mod errors;
+mod policy;
 mod report;
 #[cfg(test)]
 mod shapes;
@@ -69,6 +70,7 @@ mod subscription;
 pub use closures::{FnObserver, OwnedFnObserver};
 pub use delivery::SubjectBuilder;
 pub use errors::ObserverError;
+pub use policy::StreamPolicy;
 pub use report::{Delivery, ObserverId, Outcome, Report};
 pub use stream::{EventStream, MAX_STREAM_CAPACITY, Received};
 pub use subscription::Subscription;

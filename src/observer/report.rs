@@ -1,14 +1,16 @@
 //! What one notification did: per observer, its id, name, time and [`Outcome`], in a [`Report`].
 //!
 //! A notification never fails as a whole: each observer's call ends in its own outcome
-//! (delivered, failed, timed out, panicked), and the report keeps them all in subscription
-//! order, whatever order the calls finished in. [`Report::into_errors`] turns the failures into
-//! [`ObserverError`]s that name the observer, for callers that want errors.
+//! (delivered, failed, timed out, panicked, or refused by a full stream subscriber), and the
+//! report keeps them all in subscription order, whatever order the calls finished in.
+//! [`Report::into_errors`] turns the failures into [`ObserverError`]s that name the observer,
+//! for callers that want errors.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::policy::Refusal;
 use super::{BoxError, ObserverError};
 
 /// The id a [`Subject`](super::Subject) gives each subscription, unique per subject and
@@ -41,6 +43,9 @@ pub enum Outcome {
     TimedOut(Duration),
     /// The observer panicked with this message.
     Panicked(String),
+    /// A stream subscriber with [`StreamPolicy::Refuse`](super::StreamPolicy::Refuse) did not
+    /// take the event: its channel, holding this many events, was full.
+    Refused(usize),
 }
 
 impl Outcome {
@@ -49,13 +54,23 @@ impl Outcome {
         matches!(self, Outcome::Delivered)
     }
 
-    /// A short label: `delivered`, `failed`, `timed out` or `panicked`.
+    /// A short label: `delivered`, `failed`, `timed out`, `panicked` or `refused`.
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Delivered => "delivered",
             Outcome::Failed(_) => "failed",
             Outcome::TimedOut(_) => "timed out",
             Outcome::Panicked(_) => "panicked",
+            Outcome::Refused(_) => "refused",
+        }
+    }
+
+    /// The outcome of an observer that returned `error`: [`Outcome::Refused`] when it is a
+    /// refusing stream's refusal, [`Outcome::Failed`] otherwise.
+    pub(super) fn from_error(error: BoxError) -> Outcome {
+        match error.downcast::<Refusal>() {
+            Ok(refusal) => Outcome::Refused(refusal.capacity),
+            Err(error) => Outcome::Failed(error),
         }
     }
 }
@@ -67,6 +82,9 @@ impl fmt::Display for Outcome {
             Outcome::Failed(e) => write!(f, "failed: {e}"),
             Outcome::TimedOut(after) => write!(f, "timed out after {after:?}"),
             Outcome::Panicked(msg) => write!(f, "panicked: {msg}"),
+            Outcome::Refused(capacity) => {
+                write!(f, "refused: its {capacity}-event channel was full")
+            }
         }
     }
 }
@@ -94,6 +112,7 @@ impl Delivery {
             Outcome::Failed(source) => Err(ObserverError::Failed { id, name, source }),
             Outcome::TimedOut(after) => Err(ObserverError::TimedOut { id, name, after }),
             Outcome::Panicked(message) => Err(ObserverError::Panicked { id, name, message }),
+            Outcome::Refused(capacity) => Err(ObserverError::Refused { id, name, capacity }),
         }
     }
 }
@@ -174,6 +193,11 @@ impl Report {
         self.count(|o| matches!(o, Outcome::Panicked(_)))
     }
 
+    /// How many stream subscribers refused the event because their channel was full.
+    pub fn refused(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Refused(_)))
+    }
+
     fn count(&self, pred: impl Fn(&Outcome) -> bool) -> usize {
         self.deliveries.iter().filter(|d| pred(&d.outcome)).count()
     }
@@ -241,5 +265,25 @@ mod tests {
         let text = d.into_result().unwrap_err().to_string();
         assert!(text.contains("\"webhook\" (#7)"), "{text}");
         assert!(text.contains("1s"), "{text}");
+    }
+
+    #[test]
+    fn a_refusal_is_reported_refused_and_any_other_error_failed() {
+        let refused = Outcome::from_error(Box::new(Refusal { capacity: 4 }));
+        assert!(matches!(refused, Outcome::Refused(4)), "{refused}");
+        assert_eq!(refused.kind(), "refused");
+        let failed = Outcome::from_error("disk full".into());
+        assert!(matches!(failed, Outcome::Failed(ref e) if e.to_string() == "disk full"));
+        let d = Delivery {
+            id: ObserverId(3),
+            name: "stream #3".into(),
+            outcome: refused,
+            elapsed: Duration::ZERO,
+        };
+        let text = d.into_result().unwrap_err().to_string();
+        assert!(
+            text.contains("\"stream #3\" (#3)") && text.contains("4 events"),
+            "{text}"
+        );
     }
 }

@@ -1,21 +1,24 @@
 //! Stream subscribers: events pulled through a channel instead of pushed through a call.
 //!
 //! [`Subject::subscribe_stream`] hands out an [`EventStream`], a [`futures::Stream`] over a
-//! bounded channel ([`tokio::sync::broadcast`]), for consumers that prefer to pull events in
-//! their own loop. Behind it, an ordinary observer (`StreamObserver`) copies each event into
-//! the channel, so a stream shows up in reports like any other subscriber, named `stream #id`.
-//! Stream subscribers get their own copy of each event, so they need `E: Clone`.
+//! bounded channel, for consumers that prefer to pull events in their own loop. Behind it, an
+//! ordinary observer copies each event into the channel, so a stream shows up in reports like
+//! any other subscriber, named `stream #id`. Stream subscribers get their own copy of each
+//! event, so they need `E: Clone`.
 //!
 //! # Delivery into the channel
-//! What a stream subscriber does when its consumer falls behind is its delivery policy. There
-//! is one today: delivering never waits, so a slow consumer cannot slow the subject down; when
-//! it falls behind by more than the channel holds, the oldest events are dropped and the
-//! consumer is told how many with [`Received::Missed`]: never a silent loss.
+//! What a stream subscriber does when its consumer falls behind is its delivery policy, a
+//! [`StreamPolicy`] chosen with [`Subject::subscribe_stream_with`] (`policy.rs` compares the
+//! four). [`Subject::subscribe_stream`] uses the default, [`StreamPolicy::DropOldest`]:
+//! delivering never waits, so a slow consumer cannot slow the subject down; when it falls
+//! behind by more than the channel holds, the oldest events are dropped and the consumer is
+//! told how many with [`Received::Missed`]: never a silent loss.
 //!
 //! # Capacity
 //! The channel holds `capacity` events, rounded up to a power of two (a property of
-//! [`tokio::sync::broadcast`]), raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if
-//! larger, so a caller's number never allocates more than that.
+//! [`tokio::sync::broadcast`], kept for every policy so one number means the same room under
+//! each), raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger, so a caller's
+//! number never allocates more than that. [`StreamPolicy::Latest`] always holds one.
 
 use std::fmt;
 use std::pin::Pin;
@@ -25,6 +28,7 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::broadcast;
 
+use super::policy::{self, StreamPolicy};
 use super::subscription::Name;
 use super::{BoxError, Observer, ObserverError, ObserverId, Subject, Subscription};
 
@@ -36,13 +40,14 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
     /// [`Received::Event`] through a channel holding up to `capacity` events.
     ///
     /// Needs `E: Clone`: each stream gets its own copy of every event. Delivery into the
-    /// channel never waits; a consumer that falls more than `capacity` events behind loses the
-    /// oldest ones and receives [`Received::Missed`] with how many, then the events that
-    /// follow. The stream ends after the last buffered event once the subject is dropped, and
-    /// dropping the stream unsubscribes it.
+    /// channel never waits ([`StreamPolicy::DropOldest`]); a consumer that falls more than
+    /// `capacity` events behind loses the oldest ones and receives [`Received::Missed`] with
+    /// how many, then the events that follow. The stream ends after the last buffered event
+    /// once the subject is dropped, and dropping the stream unsubscribes it.
     ///
     /// `capacity` is rounded up to a power of two (a property of [`tokio::sync::broadcast`]),
-    /// raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger.
+    /// raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger. For another
+    /// policy, use [`Subject::subscribe_stream_with`].
     ///
     /// ```
     /// use futures::StreamExt;
@@ -60,29 +65,81 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
     /// # }
     /// ```
     pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
-        let capacity = capacity.clamp(1, MAX_STREAM_CAPACITY);
-        let (sender, receiver) = broadcast::channel(capacity);
-        let subscription =
-            self.insert(Name::Default("stream"), Box::new(StreamObserver { sender }));
-        let inner = futures::stream::unfold(receiver, |mut receiver| async move {
-            match receiver.recv().await {
-                Ok(event) => Some((Received::Event(event), receiver)),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    Some((Received::Missed(missed), receiver))
-                }
-                // Every sender is gone: the subject was dropped.
-                Err(broadcast::error::RecvError::Closed) => None,
+        self.subscribe_stream_with(StreamPolicy::DropOldest, capacity)
+    }
+
+    /// Subscribe a stream whose channel holds up to `capacity` events and, when full, does
+    /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or
+    /// refuse the new event ([`StreamPolicy`] compares them).
+    ///
+    /// `capacity` is normalised as for [`Subject::subscribe_stream`]; [`StreamPolicy::Latest`]
+    /// ignores it and holds one event.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use async_patterns::observer::{Outcome, Received, StreamPolicy, Subject};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let subject = Subject::<u32>::new();
+    /// let mut latest = subject.subscribe_stream_with(StreamPolicy::Latest, 8);
+    /// let mut refuse = subject.subscribe_stream_with(StreamPolicy::Refuse, 2);
+    /// let mut last = None;
+    /// for n in 1..=5 {
+    ///     last = Some(subject.notify(&n).await); // nobody reads yet
+    /// }
+    /// // The report says the refusing stream did not get event 5 (nor 3 and 4 before it).
+    /// let report = last.unwrap();
+    /// assert!(matches!(report.get(refuse.id()).unwrap().outcome, Outcome::Refused(2)));
+    /// drop(subject);
+    /// let got: Vec<Received<u32>> = latest.collect().await;
+    /// assert_eq!(got, [Received::Missed(4), Received::Event(5)]);
+    /// let got: Vec<Received<u32>> = refuse.collect().await;
+    /// assert_eq!(got, [Received::Event(1), Received::Event(2), Received::Missed(3)]);
+    /// # }
+    /// ```
+    pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
+        let capacity = match policy {
+            StreamPolicy::Latest => 1,
+            _ => capacity.clamp(1, MAX_STREAM_CAPACITY).next_power_of_two(),
+        };
+        let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
+            StreamPolicy::DropOldest | StreamPolicy::Latest => {
+                let (sender, receiver) = broadcast::channel(capacity);
+                (Box::new(StreamObserver { sender }), ring(receiver))
             }
-        })
-        .boxed();
+            StreamPolicy::Wait | StreamPolicy::Refuse => {
+                let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
+                (Box::new(observer), inner)
+            }
+        };
         EventStream {
-            subscription,
+            subscription: self.insert(Name::Default("stream"), observer),
             inner,
+            policy,
+            capacity,
         }
     }
 }
 
-/// The observer behind a stream subscription: it copies each event into the channel.
+/// The consumer's side of a broadcast channel: its events, and `Missed` when it lagged.
+fn ring<E: Clone + Send + 'static>(
+    receiver: broadcast::Receiver<E>,
+) -> BoxStream<'static, Received<E>> {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(event) => Some((Received::Event(event), receiver)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Some((Received::Missed(missed), receiver))
+            }
+            // Every sender is gone: the subject was dropped.
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
+    .boxed()
+}
+
+/// The observer behind a `DropOldest` or `Latest` subscription: it copies each event into a
+/// broadcast channel.
 struct StreamObserver<E> {
     sender: broadcast::Sender<E>,
 }
@@ -115,12 +172,24 @@ pub struct EventStream<E> {
     // notifications from then on skip this stream instead of reporting it closed.
     subscription: Subscription,
     inner: BoxStream<'static, Received<E>>,
+    policy: StreamPolicy,
+    capacity: usize,
 }
 
 impl<E> EventStream<E> {
     /// The subscription's id, as it appears in a [`Report`](super::Report).
     pub fn id(&self) -> ObserverId {
         self.subscription.id()
+    }
+
+    /// What this stream does when its channel is full.
+    pub fn policy(&self) -> StreamPolicy {
+        self.policy
+    }
+
+    /// How many events its channel holds (after rounding, capping, or `Latest`'s one).
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 }
 
@@ -136,6 +205,8 @@ impl<E> fmt::Debug for EventStream<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventStream")
             .field("id", &self.subscription.id())
+            .field("policy", &self.policy)
+            .field("capacity", &self.capacity)
             .finish_non_exhaustive()
     }
 }

@@ -19,6 +19,24 @@
 /// advances while the consumer is busy between two `next()` calls. [`StageOptions::spawned`]
 /// runs each item of a stage as its own tokio task (parallel on a multi-thread runtime); the
 /// pipeline keeps each task's handle and aborts it when dropped.
+///
+/// # A slow consumer stalls an inline stage
+/// Inline, an item advances only while the output is polled. A consumer that awaits its own
+/// work between two `next()` calls pauses every item in flight for that long, as futures'
+/// `buffered` does (futures-rs issue 2387): an item that needs several round trips does one
+/// per poll, and misses a deadline it would have met. Measured on the paused clock by
+/// [`basics::pitfalls::buffered_stall`](crate::basics::pitfalls::buffered_stall): twenty
+/// requests of 1 to 6 round trips of 10 ms under a 100 ms deadline, five at a time, read by a
+/// consumer that spends 50 ms on each answer:
+///
+/// | the request stage                          | timed out | took    |
+/// |--------------------------------------------|-----------|---------|
+/// | inline (`ordered(5)`)                      | 12 of 20, as `buffered(5)` | 1.08 s |
+/// | `ordered(5).spawned()`                     | none      | 1.01 s  |
+/// | inline, the consumer's work a second stage | none      | 250 ms  |
+///
+/// So: spawn a stage whose items must keep moving while the consumer is busy, or give the
+/// consumer's work to a stage and keep the consumer's loop empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageOptions {
     concurrency: usize,
