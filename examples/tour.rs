@@ -29,6 +29,8 @@ mod observer;
 mod pipeline_plan;
 #[path = "pipeline_stream.rs"]
 mod pipeline_stream;
+#[path = "pitfalls.rs"]
+mod pitfalls;
 #[allow(dead_code)]
 #[path = "recap.rs"]
 mod recap;
@@ -61,6 +63,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     to_thread::run(None, true)?;
     println!();
     req_http_aio::run(None, true)?;
+    println!();
+    // Not in the talk: the traps met right after the basics, each measured and fixed.
+    pitfalls::main()?;
     println!();
     println!("== the patterns: the same shapes, with .await\n");
     strategy::main()?;

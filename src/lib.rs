@@ -24,9 +24,11 @@
 //! | Factory with async methods | [`factory`]: [`Registry`](factory::Registry) of async constructors | `factory` | `tests/factory.rs`: `concurrent_creation_takes_the_slowest_constructor_not_the_sum` |
 //! | the IoT talk: `run_sequence(*steps)`, `run_parallel(*steps)`, nested | [`pipeline::plan`]: [`sequence`](pipeline::plan::sequence), [`parallel`](pipeline::plan::parallel) | `pipeline_plan` | `tests/pipeline_plan.rs`: `the_smart_home_plan_takes_its_critical_path` |
 //!
-//! **What the crate adds** that the talks do not have: the [`observer`] pattern (a subject that
-//! notifies async observers concurrently, each isolated), a streaming [`pipeline::stream`] with
-//! back-pressure, the classic sync shape of every pattern compiled beside its async shape,
+//! **What the crate adds** that the talks do not have: the pitfalls met right after the basics,
+//! each reproduced, detected in a test and fixed ([`basics::pitfalls`], example `pitfalls`,
+//! `tests/pitfalls.rs`), the [`observer`] pattern (a subject that notifies async observers
+//! concurrently, each isolated, with delivery policies for slow stream subscribers), a streaming
+//! [`pipeline::stream`] with back-pressure, the classic sync shape of every pattern compiled beside its async shape,
 //! benches that report ratios against the ideal (`benches/`), and a testkit (a loopback HTTP
 //! server, mocks of every trait, a delay wrapper for tokio's paused clock).
 //!
@@ -50,7 +52,7 @@
 //! # Reading order
 //! 1. [`basics`]: async/await in a page, then `gather.rs` (one by one vs `join_all` vs bounded
 //!    vs `JoinSet`), `blocking.rs` (the wrong way and `to_thread`), `parallel.rs` (CPU-bound
-//!    work, measured).
+//!    work, measured), then `pitfalls/`: the traps met right after, each reproduced and fixed.
 //! 2. [`http`] (feature `http`, on by default): one trait, [`http::HttpGet`], and three ways to
 //!    implement it: blocking, blocking on a thread, and native async.
 //! 3. The patterns, one folder each: [`strategy`] (interchangeable async algorithms),
