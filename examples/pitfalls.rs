@@ -30,7 +30,7 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+pub fn main() -> Result<(), Box<dyn Error>> {
     // One thread, as on the paused clock in the tests: blocking freezes everything on it, and
     // everything that is not spawned advances only when its task polls it.
     let runtime = tokio::runtime::Builder::new_current_thread()
