@@ -68,6 +68,7 @@
 
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod basics;
 pub mod factory;
 pub mod http;
