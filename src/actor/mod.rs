@@ -210,42 +210,6 @@ impl<A: Actor> Handle<A> {
         self.shared.accepted(self.queued());
         pending
     }
-
-    /// Commands waiting in the mailbox now.
-    pub fn queued(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
-    }
-
-    /// The actor's name, as its errors give it.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
-    pub fn stats(&self) -> ActorStats {
-        self.shared.stats()
-    }
-
-    /// Where it is in its life: running (with its restarts), draining, stopped and why.
-    pub fn status(&self) -> Status {
-        self.shared.status()
-    }
-
-    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
-    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
-    pub fn shut_down(&self) {
-        self.shared.token.cancel();
-    }
-
-    /// Wait until the actor has stopped, and say why.
-    pub async fn stopped(&self) -> StopReason {
-        let mut status = self.shared.watch();
-        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
-        match stopped.as_deref() {
-            Ok(Status::Stopped(reason)) => reason.clone(),
-            _ => StopReason::Gone,
-        }
-    }
 }
 
 impl<A: Actor> Clone for Handle<A> {
@@ -253,16 +217,6 @@ impl<A: Actor> Clone for Handle<A> {
         let mailbox = self.mailbox.clone();
         let shared = Arc::clone(&self.shared);
         Handle { mailbox, shared }
-    }
-}
-
-impl<A: Actor> std::fmt::Debug for Handle<A> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle")
-            .field("actor", &self.shared.name)
-            .field("status", &self.shared.status())
-            .field("queued", &self.queued())
-            .finish()
     }
 }
 
@@ -325,26 +279,19 @@ async fn run<A: Actor>(
                 shared.answer_orphans(|| shared.unanswered());
             }
             Some(Err(message)) => {
-                shared.panicked();
-                let actor_name = &shared.name;
-                shared.answer_orphans(|| ActorError::Panicked {
-                    actor: actor_name.clone(),
-                    message: message.clone(),
-                });
+                // The caller of the command that panicked learns why; then restart, or stop.
+                shared.panicked(&message);
                 match restarts.after_panic(message) {
                     Ok(fresh) => actor = fresh,
                     Err(reason) => break reason,
                 }
-                let restarts = shared.restarted();
-                shared.set_status(Status::Running { restarts });
+                shared.restarted();
             }
         }
     };
     // Whatever is still queued is refused: each command's reply reads the status set here
     // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
-    if !matches!(shared.status(), Status::Abandoning { .. }) {
-        shared.set_status(Status::Stopped(reason.clone()));
-    }
+    shared.stopping(&reason);
     inbox.close();
     while let Some(command) = inbox.recv().await {
         shared.refused();

@@ -21,9 +21,28 @@ use tokio_util::task::TaskTracker;
 
 use super::status::Shared;
 use super::supervisor::Restarts;
-use super::{Actor, ActorStats, Handle, RestartPolicy, Status, start};
+use super::{Actor, ActorStats, Handle, RestartPolicy, Status, StopReason, start};
 use crate::support::lock;
 use crate::timing::human;
+
+/// The shutdown of one actor.
+impl<A: Actor> Handle<A> {
+    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
+    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
+    pub fn shut_down(&self) {
+        self.shared.token.cancel();
+    }
+
+    /// Wait until the actor has stopped, and say why.
+    pub async fn stopped(&self) -> StopReason {
+        let mut status = self.shared.watch();
+        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
+        match stopped.as_deref() {
+            Ok(Status::Stopped(reason)) => reason.clone(),
+            _ => StopReason::Gone,
+        }
+    }
+}
 
 /// Actors and tasks that shut down together.
 ///

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{ActorError, StopReason};
+use super::{Actor, ActorError, Handle, StopReason};
 use crate::support::lock;
 
 /// Where an actor is in its life. Read it with [`Handle::status`](super::Handle::status).
@@ -64,6 +64,39 @@ pub struct ActorStats {
 /// An answer the task owes: the reply of a command whose handler panicked, parked by the
 /// reply's `Drop` until the task has caught the panic and knows its message.
 pub(super) type Orphan = Box<dyn FnOnce(ActorError) + Send>;
+
+/// What a handle can see of its actor.
+impl<A: Actor> Handle<A> {
+    /// Commands waiting in the mailbox now.
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
+    /// The actor's name, as its errors give it.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
+    pub fn stats(&self) -> ActorStats {
+        self.shared.stats()
+    }
+
+    /// Where it is in its life: running (with its restarts), draining, stopped and why.
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+}
+
+impl<A: Actor> std::fmt::Debug for Handle<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("actor", &self.shared.name)
+            .field("status", &self.shared.status())
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
 
 pub(super) struct Shared {
     pub(super) name: String,
@@ -157,16 +190,34 @@ impl Shared {
         }
     }
 
-    pub(super) fn panicked(&self) {
+    /// A handler panicked with `message`: count it, and answer the replies it left parked.
+    pub(super) fn panicked(&self, message: &str) {
         self.panicked.fetch_add(1, Ordering::SeqCst);
+        self.answer_orphans(|| ActorError::Panicked {
+            actor: self.name.clone(),
+            message: message.to_owned(),
+        });
     }
 
     pub(super) fn refused(&self) {
         self.refused.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(super) fn restarted(&self) -> u32 {
-        self.restarts.fetch_add(1, Ordering::SeqCst) + 1
+    /// The supervisor restarted the actor: count it, and say so in the status.
+    pub(super) fn restarted(&self) {
+        let restarts = self.restarts.fetch_add(1, Ordering::SeqCst) + 1;
+        self.set_status(Status::Running { restarts });
+    }
+
+    /// The task is stopping for `reason`: say so, unless the deadline's `Abandoning` says more.
+    pub(super) fn stopping(&self, reason: &StopReason) {
+        self.status.send_if_modified(|status| {
+            let abandoning = matches!(status, Status::Abandoning { .. });
+            if !abandoning {
+                *status = Status::Stopped(reason.clone());
+            }
+            !abandoning
+        });
     }
 
     /// Why a new command is refused at a closed door.
