@@ -154,7 +154,7 @@ async fn a_sender_waiting_for_room_is_refused_when_shutdown_begins() {
 async fn a_panic_answers_its_caller_and_every_queued_and_later_caller_with_a_typed_error() {
     let (ledger, _) = Ledger::new(Duration::ZERO);
     let handle = actor::spawn("ledger", 8, ledger);
-    let boom = handle.try_send(|reply| Entry::Boom(reply)).expect("room");
+    let boom = handle.try_send(Entry::Boom).expect("room");
     let queued = handle.try_send(record(7)).expect("room");
     assert_eq!(
         boom.await,
@@ -181,7 +181,7 @@ async fn a_panic_answers_its_caller_and_every_queued_and_later_caller_with_a_typ
 async fn a_reply_dropped_unanswered_reaches_its_caller_as_no_reply() {
     let (ledger, _) = Ledger::new(Duration::ZERO);
     let handle = actor::spawn("ledger", 8, ledger);
-    let forgotten = handle.call(|reply| Entry::Forget(reply)).await;
+    let forgotten = handle.call(Entry::Forget).await;
     assert_eq!(
         forgotten,
         Err(ActorError::NoReply {
@@ -195,8 +195,8 @@ async fn a_reply_dropped_unanswered_reaches_its_caller_as_no_reply() {
 async fn the_supervisor_restarts_within_its_policy_then_gives_up() {
     let policy = RestartPolicy::at_most(2).within(ms(1000));
     let handle = actor::supervise("ledger", 8, policy, || Ledger::new(Duration::ZERO).0);
-    let count = || handle.call(|reply| Entry::Count(reply));
-    let boom = || handle.call(|reply| Entry::Boom(reply));
+    let count = || handle.call(Entry::Count);
+    let boom = || handle.call(Entry::Boom);
 
     assert_eq!(handle.call(record(1)).await, Ok(1));
     assert_eq!(count().await, Ok(1));
