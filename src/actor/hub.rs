@@ -110,7 +110,10 @@ impl Hub {
             return Err(self.unknown(device));
         };
         let answer = connected.send(message).await?;
-        *self.sent.entry(device.to_owned()).or_default() += 1;
+        match self.sent.get_mut(device) {
+            Some(sent) => *sent += 1,
+            None => drop(self.sent.insert(device.to_owned(), 1)),
+        }
         Ok(answer)
     }
 

@@ -244,11 +244,14 @@ async fn run<A: Actor>(
     mut restarts: Restarts<A>,
 ) {
     let mut draining = false;
+    // Made once, not per command: each registers with its token when first polled.
+    let mut cut = std::pin::pin!(shared.cut.cancelled());
+    let mut told = std::pin::pin!(shared.token.cancelled());
     let reason = loop {
         let next = tokio::select! {
             biased;
-            () = shared.cut.cancelled() => break StopReason::ShutDown,
-            () = shared.token.cancelled(), if !draining => {
+            () = &mut cut => break StopReason::ShutDown,
+            () = &mut told, if !draining => {
                 // Shutdown: close the door (senders are refused from now on) and drain.
                 draining = true;
                 inbox.close();
@@ -265,7 +268,7 @@ async fn run<A: Actor>(
         // drops the command where it stands, and its reply answers `Abandoned`.
         let handled = tokio::select! {
             biased;
-            () = shared.cut.cancelled() => None,
+            () = &mut cut => None,
             caught = catch_panic(actor.handle(command)) => Some(caught),
         };
         match handled {

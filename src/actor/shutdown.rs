@@ -225,18 +225,19 @@ impl fmt::Display for ActorReport {
         let s = &self.stats;
         write!(
             f,
-            "{}: accepted {}, handled {} ({} while draining), panicked {}, refused {}; \
-             mailbox high water {}/{}; ",
+            "{}: accepted {}, handled {} ({} draining), refused {}, panicked {}, \
+             high water {}/{}: ",
             self.name,
             s.accepted,
             s.handled,
             s.drained,
-            s.panicked,
             s.refused,
+            s.panicked,
             s.high_water,
             s.capacity
         )?;
         match &self.status {
+            Status::Stopped(StopReason::ShutDown) => write!(f, "shut down"),
             Status::Stopped(reason) => write!(f, "stopped: {reason}"),
             other => write!(f, "still {other:?}"),
         }
