@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_patterns::actor::{
-    self, Actor, ActorError, ActorStage, ActorSystem, Hub, HubCommand, HubError, HubHandle, Reply,
+    self, Actor, ActorError, ActorSystem, Hub, HubCommand, HubError, HubHandle, Reply,
     RestartPolicy, Status, StopReason, ToActor,
 };
 use async_patterns::factory::{Config, Device, DeviceError, Registry};
@@ -430,7 +430,7 @@ async fn an_observer_and_a_stage_reach_the_hub_and_report_its_refusals() {
     }));
     assert!(subject.notify(&"motion".to_owned()).await.all_delivered());
 
-    let stage = ActorStage::new(hub.clone(), |message: String, reply| HubCommand::Send {
+    let stage = ToActor::new(hub.clone(), |message: String, reply| HubCommand::Send {
         device: "gadget".into(),
         message,
         reply,
@@ -582,4 +582,13 @@ proptest! {
             .expect("a runtime");
         runtime.block_on(play(script));
     }
+}
+
+#[tokio::test]
+async fn a_capacity_of_zero_is_taken_as_one_and_a_huge_one_is_capped() {
+    let zero = actor::spawn("zero", 0, Ledger::new(Duration::ZERO).0);
+    assert_eq!(zero.stats().capacity, 1);
+    assert_eq!(zero.call(record(1)).await, Ok(1));
+    let huge = actor::spawn("huge", usize::MAX, Ledger::new(Duration::ZERO).0);
+    assert_eq!(huge.stats().capacity, actor::MAX_CAPACITY);
 }

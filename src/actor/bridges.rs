@@ -1,9 +1,9 @@
-//! Actors and the other patterns: an [`Observer`] that forwards each event to an actor
-//! ([`ToActor`]), and a pipeline [`Stage`] that hands each item to one ([`ActorStage`]).
+//! Actors and the other patterns: [`ToActor`], an [`Observer`] that forwards each event to an
+//! actor, and a pipeline [`Stage`] that hands each item to one.
 //!
-//! Both are a closure that builds the command around its reply, and one
-//! [`Handle::call`]. Their answers are `Result`s, and both a refusal by the actor and an error
-//! in the answer become the observer's or the stage's error.
+//! It is a closure that builds the command around its reply, and one [`Handle::call`]. The
+//! answer is a `Result`: a refusal by the actor and an error in the answer both become the
+//! observer's or the stage's error.
 
 use std::marker::PhantomData;
 
@@ -14,8 +14,10 @@ use crate::http::BoxError;
 use crate::observer::Observer;
 use crate::pipeline::stream::Stage;
 
-/// An observer that sends each event to an actor as the command `command` builds, and waits
-/// for its answer: a smart-home event becomes a message to the hub.
+/// An observer, or a pipeline stage, whose work is done by an actor: each event (by
+/// reference) or item (by value) becomes the command that `command` builds around its reply.
+///
+/// As an [`Observer`], a smart-home event becomes a message to the hub:
 ///
 /// ```
 /// use std::sync::Arc;
@@ -34,6 +36,32 @@ use crate::pipeline::stream::Stage;
 /// assert!(!motion.notify(&"cellar").await.all_delivered()); // the hub has no cellar
 /// # }
 /// ```
+///
+/// As a [`Stage`], the actor's answers are the stage's outputs. The actor takes one command at
+/// a time, so the stage's concurrency only fills its mailbox; several items in flight still
+/// overlap their trips to and from it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_patterns::actor::{self, Hub, HubCommand, ToActor};
+/// use async_patterns::factory::{Config, device_registry};
+/// use async_patterns::pipeline::stream::{Pipeline, StageOptions};
+/// use futures::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let hub = Hub::new(Arc::new(device_registry())).with("speaker", Config::new("den"));
+/// let hub = actor::spawn("hub", 8, hub);
+/// let to_hub = ToActor::new(hub, |message: String, reply| HubCommand::Send {
+///     device: "den".into(), message, reply,
+/// });
+/// let answers: Vec<_> = Pipeline::from_iter(["volume 20", "play jazz"].map(String::from))
+///     .stage("hub", StageOptions::ordered(2), to_hub)
+///     .into_stream()
+///     .collect()
+///     .await;
+/// assert_eq!(answers[1].as_ref().unwrap(), "den: playing jazz at volume 20");
+/// # }
+/// ```
 pub struct ToActor<A: Actor, F, R> {
     handle: Handle<A>,
     command: F,
@@ -41,7 +69,8 @@ pub struct ToActor<A: Actor, F, R> {
 }
 
 impl<A: Actor, F, R> ToActor<A, F, R> {
-    /// Forward each event to the actor behind `handle`, as the command `command` builds.
+    /// Forward each event or item to the actor behind `handle`, as the command `command`
+    /// builds.
     pub fn new(handle: Handle<A>, command: F) -> Self {
         let answer = PhantomData;
         ToActor {
@@ -70,53 +99,8 @@ where
     }
 }
 
-/// A pipeline stage whose work is done by an actor: each item becomes the command `command`
-/// builds, and the actor's answer is the stage's output.
-///
-/// The actor takes one command at a time, so a stage's concurrency only fills its mailbox;
-/// several items in flight still overlap their trips to and from it.
-///
-/// ```
-/// use std::sync::Arc;
-/// use async_patterns::actor::{self, ActorStage, Hub, HubCommand};
-/// use async_patterns::factory::{Config, device_registry};
-/// use async_patterns::pipeline::stream::{Pipeline, StageOptions};
-/// use futures::StreamExt;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// let hub = Hub::new(Arc::new(device_registry())).with("speaker", Config::new("den"));
-/// let hub = actor::spawn("hub", 8, hub);
-/// let to_hub = ActorStage::new(hub, |message: String, reply| HubCommand::Send {
-///     device: "den".into(), message, reply,
-/// });
-/// let answers: Vec<_> = Pipeline::from_iter(["volume 20", "play jazz"].map(String::from))
-///     .stage("hub", StageOptions::ordered(2), to_hub)
-///     .into_stream()
-///     .collect()
-///     .await;
-/// assert_eq!(answers[1].as_ref().unwrap(), "den: playing jazz at volume 20");
-/// # }
-/// ```
-pub struct ActorStage<A: Actor, F, R> {
-    handle: Handle<A>,
-    command: F,
-    answer: PhantomData<fn() -> R>,
-}
-
-impl<A: Actor, F, R> ActorStage<A, F, R> {
-    /// Hand each item to the actor behind `handle`, as the command `command` builds.
-    pub fn new(handle: Handle<A>, command: F) -> Self {
-        let answer = PhantomData;
-        ActorStage {
-            handle,
-            command,
-            answer,
-        }
-    }
-}
-
 #[async_trait]
-impl<I, O, A, F, X> Stage<I, O> for ActorStage<A, F, Result<O, X>>
+impl<I, O, A, F, X> Stage<I, O> for ToActor<A, F, Result<O, X>>
 where
     I: Send + 'static,
     O: Send + 'static,

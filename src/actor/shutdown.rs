@@ -92,7 +92,7 @@ impl ActorSystem {
     /// # Panics
     /// Outside a tokio runtime, as `tokio::spawn` does.
     pub fn spawn<A: Actor>(&self, name: impl Into<String>, capacity: usize, actor: A) -> Handle<A> {
-        self.start(name.into(), capacity, actor, Restarts::none())
+        self.start(name.into(), capacity, (actor, Restarts::none()))
     }
 
     /// Spawn a supervised actor in this system; otherwise as [`supervise`](super::supervise).
@@ -104,18 +104,17 @@ impl ActorSystem {
         name: impl Into<String>,
         capacity: usize,
         policy: RestartPolicy,
-        mut make: impl FnMut() -> A + Send + 'static,
+        make: impl FnMut() -> A + Send + 'static,
     ) -> Handle<A> {
-        let first = make();
-        self.start(name.into(), capacity, first, Restarts::new(policy, make))
+        self.start(name.into(), capacity, Restarts::first(policy, make))
     }
 
+    /// Spawn an actor (and its supervision) on this system's tracker, under its tokens.
     fn start<A: Actor>(
         &self,
         name: String,
         capacity: usize,
-        actor: A,
-        restarts: Restarts<A>,
+        (actor, restarts): (A, Restarts<A>),
     ) -> Handle<A> {
         let tokens = (self.token.child_token(), self.cut.child_token());
         let (handle, task) = start(name, capacity, actor, restarts, Some(tokens));

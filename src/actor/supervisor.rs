@@ -83,12 +83,18 @@ impl<A: Actor> Restarts<A> {
         }
     }
 
-    pub(super) fn new(policy: RestartPolicy, factory: impl FnMut() -> A + Send + 'static) -> Self {
-        Restarts {
+    /// The first actor, made now, and the supervision that makes the next ones.
+    pub(super) fn first(
+        policy: RestartPolicy,
+        mut factory: impl FnMut() -> A + Send + 'static,
+    ) -> (A, Self) {
+        let first = factory();
+        let restarts = Restarts {
             factory: Some(Box::new(factory)),
             policy,
             recent: VecDeque::new(),
-        }
+        };
+        (first, restarts)
     }
 
     /// A command panicked with `message`: a fresh actor if the policy allows one more restart,
@@ -135,16 +141,10 @@ pub fn supervise<A: Actor>(
     name: impl Into<String>,
     capacity: usize,
     policy: RestartPolicy,
-    mut make: impl FnMut() -> A + Send + 'static,
+    make: impl FnMut() -> A + Send + 'static,
 ) -> Handle<A> {
-    let first = make();
-    let (handle, task) = start(
-        name.into(),
-        capacity,
-        first,
-        Restarts::new(policy, make),
-        None,
-    );
+    let (first, restarts) = Restarts::first(policy, make);
+    let (handle, task) = start(name.into(), capacity, first, restarts, None);
     tokio::spawn(task);
     handle
 }
