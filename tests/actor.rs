@@ -592,3 +592,19 @@ async fn a_capacity_of_zero_is_taken_as_one_and_a_huge_one_is_capped() {
     let huge = actor::spawn("huge", usize::MAX, Ledger::new(Duration::ZERO).0);
     assert_eq!(huge.stats().capacity, actor::MAX_CAPACITY);
 }
+
+#[test]
+fn an_actor_spawned_outside_a_runtime_refuses_every_command_instead_of_panicking() {
+    let never = StopReason::NoRuntime;
+    let refused = Err(ActorError::Stopped {
+        actor: "ledger".into(),
+        reason: never.clone(),
+    });
+    let plain = actor::spawn("ledger", 4, Ledger::new(Duration::ZERO).0);
+    assert_eq!(plain.try_send(record(1)).map(drop), refused);
+    assert_eq!(plain.status(), Status::Stopped(never.clone()));
+    let system = ActorSystem::new();
+    let in_system = system.spawn("ledger", 4, Ledger::new(Duration::ZERO).0);
+    assert_eq!(in_system.try_send(record(1)).map(drop), refused);
+    assert!(!system.spawn_task(async {}), "no runtime: not spawned");
+}

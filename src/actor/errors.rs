@@ -40,6 +40,9 @@ pub enum StopReason {
     /// Its task is gone without saying why: the runtime it ran on was shut down.
     #[error("its task is gone (the runtime it ran on was shut down)")]
     Gone,
+    /// It never started: it was spawned outside a tokio runtime.
+    #[error("it never started: it was spawned outside a tokio runtime")]
+    NoRuntime,
 }
 
 /// Why a command got no answer from its handler: refused at the door, or accepted and then

@@ -58,6 +58,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::support::catch_panic;
 
@@ -130,13 +131,11 @@ pub trait Actor: Send + 'static {
 
 /// Spawn `actor` on the current tokio runtime, with a mailbox of `capacity` commands (1 to
 /// [`MAX_CAPACITY`]), and return its handle. It runs until every handle is dropped, it is
-/// shut down ([`Handle::shut_down`]), or a command panics.
-///
-/// # Panics
-/// Outside a tokio runtime, as `tokio::spawn` does.
+/// shut down ([`Handle::shut_down`]), or a command panics. Outside a runtime it never starts,
+/// and its handle refuses every command ([`StopReason::NoRuntime`]) instead of panicking.
 pub fn spawn<A: Actor>(name: impl Into<String>, capacity: usize, actor: A) -> Handle<A> {
     let (handle, task) = start(name.into(), capacity, actor, Restarts::none(), None);
-    tokio::spawn(task);
+    launch(&handle, task, None);
     handle
 }
 
@@ -234,6 +233,22 @@ fn start<A: Actor>(
     let (mailbox, inbox) = mpsc::channel(capacity);
     let task = run(actor, inbox, Arc::clone(&shared), restarts);
     (Handle { mailbox, shared }, task)
+}
+
+/// Spawn an actor's task on the current runtime (tracked by `tracker`, if given). Outside a
+/// runtime the task is dropped unstarted, closing the mailbox, and the status says why.
+fn launch<A: Actor>(
+    handle: &Handle<A>,
+    task: impl Future<Output = ()> + Send + 'static,
+    tracker: Option<&TaskTracker>,
+) {
+    match (tokio::runtime::Handle::try_current(), tracker) {
+        (Ok(runtime), Some(tracker)) => drop(tracker.spawn_on(task, &runtime)),
+        (Ok(runtime), None) => drop(runtime.spawn(task)),
+        (Err(_), _) => handle
+            .shared
+            .set_status(Status::Stopped(StopReason::NoRuntime)),
+    }
 }
 
 /// The actor's task: take commands one at a time until the mailbox is closed and empty.

@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use super::status::Shared;
 use super::supervisor::Restarts;
-use super::{Actor, ActorStats, Handle, RestartPolicy, Status, StopReason, start};
+use super::{Actor, ActorStats, Handle, RestartPolicy, Status, StopReason, launch, start};
 use crate::support::lock;
 use crate::timing::human;
 
@@ -88,17 +88,11 @@ impl ActorSystem {
     }
 
     /// Spawn `actor` in this system; otherwise as [`spawn`](super::spawn).
-    ///
-    /// # Panics
-    /// Outside a tokio runtime, as `tokio::spawn` does.
     pub fn spawn<A: Actor>(&self, name: impl Into<String>, capacity: usize, actor: A) -> Handle<A> {
         self.start(name.into(), capacity, (actor, Restarts::none()))
     }
 
     /// Spawn a supervised actor in this system; otherwise as [`supervise`](super::supervise).
-    ///
-    /// # Panics
-    /// Outside a tokio runtime; and if the first `make()` panics.
     pub fn supervise<A: Actor>(
         &self,
         name: impl Into<String>,
@@ -119,15 +113,22 @@ impl ActorSystem {
         let tokens = (self.token.child_token(), self.cut.child_token());
         let (handle, task) = start(name, capacity, actor, restarts, Some(tokens));
         lock(&self.actors).push(Arc::clone(&handle.shared));
-        self.tracker.spawn(task);
+        launch(&handle, task, Some(&self.tracker));
         handle
     }
 
     /// Spawn a task that uses the actors. It should watch [`token`](ActorSystem::token) and
     /// wind down when told; if it is still running at the deadline, it is aborted.
-    pub fn spawn_task(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let spawned = self.tracker.spawn(task);
+    ///
+    /// Returns whether it was spawned: `false` outside a tokio runtime, where it is dropped
+    /// unstarted rather than panicking.
+    pub fn spawn_task(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let spawned = self.tracker.spawn_on(task, &runtime);
         lock(&self.tasks).push(spawned.abort_handle());
+        true
     }
 
     /// The token cancelled when shutdown begins: the "tell" for the tasks that use the actors.

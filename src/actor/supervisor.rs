@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Actor, Handle, StopReason, start};
+use super::{Actor, Handle, StopReason, launch, start};
 use crate::support::catch_panic_now;
 
 /// How often a supervisor restarts an actor: at most `max_restarts` within any `within`.
@@ -135,8 +135,8 @@ impl<A: Actor> Restarts<A> {
 /// restarts; once the policy gives up, the status, every queued command and every later one
 /// say so with [`StopReason::GaveUp`].
 ///
-/// # Panics
-/// Outside a tokio runtime, as `tokio::spawn` does; and if the first `make()` panics.
+/// `make()` is called once here, for the first actor: if it panics, so does this (it is the
+/// caller's own code, on the caller's stack). Outside a runtime, as [`spawn`](super::spawn).
 pub fn supervise<A: Actor>(
     name: impl Into<String>,
     capacity: usize,
@@ -145,6 +145,6 @@ pub fn supervise<A: Actor>(
 ) -> Handle<A> {
     let (first, restarts) = Restarts::first(policy, make);
     let (handle, task) = start(name.into(), capacity, first, restarts, None);
-    tokio::spawn(task);
+    launch(&handle, task, None);
     handle
 }
