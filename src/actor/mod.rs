@@ -41,11 +41,13 @@
 //!
 //! # What it costs
 //! A call is a channel send, a wake-up, the handler, a `oneshot` answer and a second wake-up:
-//! about 0.5 µs on a current-thread runtime and 1 µs on a multi-thread one, against 0.08 µs
-//! for an uncontended `tokio::sync::Mutex` (`benches/actor.rs`, a shared 2-core machine). Once
-//! each command awaits real work (10 µs there), actor and mutex come within noise of each
-//! other, with one caller or fifty: choose an actor for what it guarantees, not for speed. And
-//! one slow command holds up all behind it, as a lock held across an `.await` would.
+//! 0.4 to 1.1 µs, against 0.08 to 0.3 µs for an uncontended `tokio::sync::Mutex`
+//! (`benches/actor.rs`, on a busy 2-core machine). Once each command awaits real work (10 µs
+//! there) the gap closes: within 0.9 to 1.3x with one caller; with fifty, a tie on a
+//! current-thread runtime, and 1.1 to 1.5x in the mutex's favour on two workers, where the
+//! callers woken by replies take turns with the actor. Choose an actor for what it
+//! guarantees, not for speed. And one slow command holds up all behind it, as a lock held
+//! across an `.await` would.
 //!
 //! # Cancellation
 //! Dropping a call while it waits for room withdraws the command: it was never accepted.
