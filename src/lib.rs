@@ -70,6 +70,7 @@
 
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod basics;
 pub mod factory;
 pub mod http;

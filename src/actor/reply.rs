@@ -1,0 +1,121 @@
+//! The two ends of a command's answer: [`Reply`], which travels inside the command to the
+//! actor, and [`Pending`], which the caller awaits. Together they keep the actor's promise:
+//! **every accepted command gets exactly one answer**.
+//!
+//! *At most one* comes from `oneshot`: [`Reply::send`] consumes the reply. *At least one* comes
+//! from `Drop`: a reply dropped unanswered answers on its own, with the reason it can read from
+//! the actor's status (the deadline passed, the actor stopped, or its handler forgot). A reply
+//! dropped by a panic cannot know the panic's message yet, so it parks its sender with the
+//! actor, and the task answers it once it has caught the panic.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::oneshot;
+
+use super::ActorError;
+use super::status::Shared;
+
+/// The reply half of a command: the handler answers its caller through it, exactly once.
+///
+/// Created by [`Handle::send`](super::Handle::send) and friends, which give it to the closure
+/// that builds the command. A handler that drops it unanswered does not leave the caller
+/// waiting: the caller gets [`ActorError::NoReply`] (or, if the actor was stopping, the reason).
+pub struct Reply<T: Send + 'static> {
+    answer: Option<oneshot::Sender<Result<T, ActorError>>>,
+    shared: Arc<Shared>,
+}
+
+impl<T: Send + 'static> Reply<T> {
+    /// Answer the caller with `value`. Returns `false` if nobody waits any more (the caller
+    /// dropped its call); the value is then dropped.
+    pub fn send(mut self, value: T) -> bool {
+        match self.answer.take() {
+            Some(answer) => answer.send(Ok(value)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Whether the caller has stopped waiting (it dropped its call's future). A handler may
+    /// skip work that nobody will see; the command was accepted all the same.
+    pub fn is_closed(&self) -> bool {
+        self.answer.as_ref().is_none_or(oneshot::Sender::is_closed)
+    }
+}
+
+impl<T: Send + 'static> Drop for Reply<T> {
+    fn drop(&mut self) {
+        let Some(answer) = self.answer.take() else {
+            return;
+        };
+        if std::thread::panicking() {
+            // Dropped while a handler unwinds: the task catches the panic next and answers with
+            // its message. Sending here would have to say "a panic" without saying which.
+            self.shared.park(Box::new(move |error| {
+                let _ = answer.send(Err(error));
+            }));
+        } else {
+            let _ = answer.send(Err(self.shared.unanswered()));
+        }
+    }
+}
+
+impl<T: Send + 'static> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("actor", &self.shared.name)
+            .field("answered", &self.answer.is_none())
+            .finish()
+    }
+}
+
+/// An accepted command's answer, to await: the value its handler sent, or why there is none.
+///
+/// Dropping it does not withdraw the command (it was accepted, so it runs); only its answer is
+/// discarded.
+#[must_use = "the command was accepted and will run; await this to get its answer"]
+pub struct Pending<T> {
+    answer: oneshot::Receiver<Result<T, ActorError>>,
+    shared: Arc<Shared>,
+}
+
+impl<T> Future for Pending<T> {
+    type Output = Result<T, ActorError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let answered = Pin::new(&mut self.answer).poll(cx);
+        // The sender lives in a `Reply` that answers when dropped, so a closed channel with no
+        // answer means a reply lost outside the actor's hands (moved into a task that panicked).
+        answered.map(|answer| {
+            answer.unwrap_or_else(|_| {
+                Err(ActorError::NoReply {
+                    actor: self.shared.name.clone(),
+                })
+            })
+        })
+    }
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("actor", &self.shared.name)
+            .finish()
+    }
+}
+
+/// A new reply and the pending answer it feeds.
+pub(super) fn pair<T: Send + 'static>(shared: &Arc<Shared>) -> (Reply<T>, Pending<T>) {
+    let (answer, receive) = oneshot::channel();
+    let reply = Reply {
+        answer: Some(answer),
+        shared: Arc::clone(shared),
+    };
+    let pending = Pending {
+        answer: receive,
+        shared: Arc::clone(shared),
+    };
+    (reply, pending)
+}

@@ -1,0 +1,115 @@
+//! The actor's task: started with its mailbox and its shared status, spawned on the current
+//! runtime (or, outside one, never started, and saying so), then its loop: one command at a
+//! time until the mailbox is closed and empty, a panic stops it, or the deadline cuts it off.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::status::Shared;
+use super::supervisor::Restarts;
+use super::{Actor, Handle, MAX_CAPACITY, Status, StopReason};
+use crate::support::catch_panic;
+
+/// A handle and the task to spawn; `tokens` are (shutdown, deadline), fresh if `None`.
+pub(super) fn start<A: Actor>(
+    name: String,
+    capacity: usize,
+    actor: A,
+    restarts: Restarts<A>,
+    tokens: Option<(CancellationToken, CancellationToken)>,
+) -> (Handle<A>, impl Future<Output = ()> + Send + 'static) {
+    let capacity = capacity.clamp(1, MAX_CAPACITY);
+    let (token, cut) = tokens.unwrap_or_default();
+    let shared = Arc::new(Shared::new(name, capacity, token, cut));
+    let (mailbox, inbox) = mpsc::channel(capacity);
+    let task = run(actor, inbox, Arc::clone(&shared), restarts);
+    (Handle { mailbox, shared }, task)
+}
+
+/// Spawn an actor's task on the current runtime (tracked by `tracker`, if given). Outside a
+/// runtime the task is dropped unstarted, closing the mailbox, and the status says why.
+pub(super) fn launch<A: Actor>(
+    handle: &Handle<A>,
+    task: impl Future<Output = ()> + Send + 'static,
+    tracker: Option<&TaskTracker>,
+) {
+    match (tokio::runtime::Handle::try_current(), tracker) {
+        (Ok(runtime), Some(tracker)) => drop(tracker.spawn_on(task, &runtime)),
+        (Ok(runtime), None) => drop(runtime.spawn(task)),
+        (Err(_), _) => handle
+            .shared
+            .set_status(Status::Stopped(StopReason::NoRuntime)),
+    }
+}
+
+/// The actor's task: take commands one at a time until the mailbox is closed and empty.
+async fn run<A: Actor>(
+    mut actor: A,
+    mut inbox: mpsc::Receiver<A::Command>,
+    shared: Arc<Shared>,
+    mut restarts: Restarts<A>,
+) {
+    let mut draining = false;
+    // Made once, not per command: each registers with its token when first polled.
+    let mut cut = std::pin::pin!(shared.cut.cancelled());
+    let mut told = std::pin::pin!(shared.token.cancelled());
+    let reason = loop {
+        let next = tokio::select! {
+            biased;
+            () = &mut cut => break StopReason::ShutDown,
+            () = &mut told, if !draining => {
+                // Shutdown: close the door (senders are refused from now on) and drain.
+                draining = true;
+                inbox.close();
+                shared.set_status(Status::Draining);
+                continue;
+            }
+            next = inbox.recv() => next,
+        };
+        // `None`: the door is closed (shutdown, or no handle left) and the mailbox is empty.
+        let Some(command) = next else {
+            break StopReason::ShutDown;
+        };
+        // One command, the state all to itself. A panic is caught; the shutdown deadline
+        // drops the command where it stands, and its reply answers `Abandoned`.
+        let handled = tokio::select! {
+            biased;
+            () = &mut cut => None,
+            caught = catch_panic(actor.handle(command)) => Some(caught),
+        };
+        match handled {
+            None => {
+                shared.refused();
+                break StopReason::ShutDown;
+            }
+            Some(Ok(())) => {
+                shared.handled(draining);
+                // A reply parked by a panic that the handler caught itself: answer it now.
+                shared.answer_orphans(|| shared.unanswered());
+            }
+            Some(Err(message)) => {
+                // The caller of the command that panicked learns why; then restart, or stop.
+                shared.panicked(&message);
+                match restarts.after_panic(message) {
+                    Ok(fresh) => actor = fresh,
+                    Err(reason) => break reason,
+                }
+                shared.restarted();
+            }
+        }
+    };
+    // Whatever is still queued is refused: each command's reply reads the status set here
+    // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
+    shared.stopping(&reason);
+    inbox.close();
+    while let Some(command) = inbox.recv().await {
+        shared.refused();
+        drop(command);
+    }
+    shared.answer_orphans(|| shared.unanswered());
+    shared.set_status(Status::Stopped(reason));
+}
