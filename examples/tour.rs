@@ -15,6 +15,8 @@ use std::time::Instant;
 // Each example is compiled here as a module so the tour reuses it. The basics examples expose
 // `run(.., brief)` and their own `main`s go unused here; the pattern examples' `main`s build their
 // own runtimes (`#[tokio::main]`), so this synchronous main calls them as they are.
+#[path = "actor.rs"]
+mod actor;
 #[allow(dead_code)]
 #[path = "concurrency_vs_parallelism.rs"]
 mod concurrency_vs_parallelism;
@@ -77,6 +79,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     pipeline_plan::main()?;
     println!();
     pipeline_stream::main()?;
+    println!();
+    actor::main()?;
     println!();
     println!("tour finished in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())

@@ -28,7 +28,9 @@
 //! each reproduced, detected in a test and fixed ([`basics::pitfalls`], example `pitfalls`,
 //! `tests/pitfalls.rs`), the [`observer`] pattern (a subject that notifies async observers
 //! concurrently, each isolated, with delivery policies for slow stream subscribers), a streaming
-//! [`pipeline::stream`] with back-pressure, the classic sync shape of every pattern compiled beside its async shape,
+//! [`pipeline::stream`] with back-pressure, the [`actor`] pattern (a task that owns its state
+//! and takes commands from a bounded mailbox: the Command pattern split by a channel, with
+//! back-pressure, supervision and a graceful shutdown that loses nothing), the classic sync shape of every pattern compiled beside its async shape,
 //! benches that report ratios against the ideal (`benches/`), and a testkit (a loopback HTTP
 //! server, mocks of every trait, a delay wrapper for tokio's paused clock).
 //!
@@ -57,7 +59,8 @@
 //!    implement it: blocking, blocking on a thread, and native async.
 //! 3. The patterns, one folder each: [`strategy`] (interchangeable async algorithms),
 //!    [`factory`] (construction that needs I/O), [`observer`] (async observers notified
-//!    concurrently), [`pipeline`] (nested plans of steps, and streaming stages). In each folder,
+//!    concurrently), [`pipeline`] (nested plans of steps, and streaming stages), [`actor`]
+//!    (state owned by one task, reached through a handle). In each folder,
 //!    `mod.rs` holds the concept, the trait and the context on its first screen; `shapes/` holds
 //!    the classic sync shape and the async shape as compiled code; the siblings hold the rest,
 //!    named for what they hold.
