@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 pub mod basics;
+pub mod decorator;
 pub mod factory;
 pub mod http;
 pub mod observer;
