@@ -166,8 +166,10 @@ impl<S: HttpGet> Layers<S> {
 ///
 /// The closure gets owned arguments (an `Arc` of the inner client, the URL as a `String`),
 /// because a future that borrowed them could not be named as `Send`; the price is a reference
-/// count and a copy of the URL per call. Both `move |inner, url| async move { .. }` and an
-/// `async` closure that borrows nothing from its captures work.
+/// count and a copy of the URL per call. An async closure (`async |inner, url| { .. }`) works
+/// when it captures nothing; one that captures a value (a limit, a counter) is written
+/// `move |inner, url| async move { .. }`, since an async closure that captures does not
+/// implement `Fn`.
 pub struct Around<F> {
     inner: Arc<dyn HttpGet>,
     f: F,
