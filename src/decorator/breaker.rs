@@ -179,8 +179,8 @@ impl Phase {
 /// [`record`](Permit::record), or drop it to report nothing (a cancelled call).
 #[derive(Debug)]
 #[must_use = "a permit reports nothing unless `record` is called"]
-pub struct Permit {
-    circuit: Circuit,
+pub struct Permit<'a> {
+    circuit: &'a Circuit,
     epoch: u64,
     /// The one probe of a half-open circuit, not yet recorded.
     probe: bool,
@@ -229,7 +229,7 @@ impl Circuit {
 
     /// Ask to call through the circuit for `url`: a [`Permit`] when closed (or for the one probe
     /// of a half-open circuit), else [`DecoratorError::CircuitOpen`] at once.
-    pub fn admit(&self, url: &str) -> Result<Permit, DecoratorError> {
+    pub fn admit(&self, url: &str) -> Result<Permit<'_>, DecoratorError> {
         let (admitted, changed) = {
             let mut state = lock(&self.0.state);
             let changed = state.cool_down_passed();
@@ -251,7 +251,7 @@ impl Circuit {
         self.tell(changed);
         match admitted {
             Ok((probe, epoch)) => Ok(Permit {
-                circuit: self.clone(),
+                circuit: self,
                 epoch,
                 probe,
             }),
@@ -265,9 +265,12 @@ impl Circuit {
 
     /// Count one outcome of a call admitted at `epoch`, and move to the state it leads to.
     fn record(&self, epoch: u64, failure: Option<String>) {
-        let now = Instant::now();
+        // The clock is read once, and only for a change of state: a success while closed costs
+        // a lock and nothing more.
+        let clock = std::cell::OnceCell::new();
+        let now = || *clock.get_or_init(Instant::now);
         let open = |cause| Phase::Open {
-            until: now + self.0.cool_down,
+            until: now() + self.0.cool_down,
             cause,
         };
         let changed = {
@@ -292,7 +295,7 @@ impl Circuit {
                 }
                 (Phase::Open { .. }, _) => None,
             };
-            next.and_then(|phase| state.enter(phase, now))
+            next.and_then(|phase| state.enter(phase, now()))
         };
         self.tell(changed);
     }
@@ -327,7 +330,7 @@ impl Circuit {
     }
 }
 
-impl Permit {
+impl Permit<'_> {
     /// Report how the call went: a failure the circuit counts, or anything else.
     pub fn record<T>(mut self, result: &Result<T, HttpError>) {
         let failure = match result {
@@ -340,7 +343,7 @@ impl Permit {
     }
 }
 
-impl Drop for Permit {
+impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if self.probe {
             self.circuit.release_probe(self.epoch);

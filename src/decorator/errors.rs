@@ -68,7 +68,7 @@ pub enum DecoratorError {
         /// The URL requested.
         url: String,
     },
-    /// A `tower::Service` behind [`FromService`](super::FromService) failed with an error that
+    /// A `tower::Service` behind `FromService` (feature `tower`) failed with an error that
     /// is not an [`HttpError`] (one of tower's own, e.g. its timeout's `Elapsed`).
     #[error("the service fetching {url} failed: {source}")]
     Service {

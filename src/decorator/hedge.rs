@@ -110,13 +110,15 @@ impl<S> Hedge<S> {
 #[async_trait]
 impl<S: HttpGet> HttpGet for Hedge<S> {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
-        let start = Instant::now();
+        // The clock is read only when latencies are learnt (a percentile delay).
+        let learning = matches!(self.delay, HedgeDelay::Percentile { .. });
+        let start = learning.then(Instant::now);
         let mut first = pin!(self.inner.get(url));
-        // Phase one: the first request alone, until it answers or the delay runs out.
-        let timer = pin!(tokio::time::sleep(self.current_delay()));
-        let result = match select(first.as_mut(), timer).await {
-            Either::Left((result, _timer)) => result,
-            Either::Right(((), _)) => {
+        // Phase one: the first request alone, until it answers or the delay runs out. The
+        // request is borrowed (`as_mut`), so running out of time does not drop it.
+        let result = match tokio::time::timeout(self.current_delay(), first.as_mut()).await {
+            Ok(result) => result,
+            Err(_) => {
                 // Phase two: both race. The loser is dropped with this scope: cancelled.
                 self.hedged.fetch_add(1, Ordering::Relaxed);
                 let second = pin!(self.inner.get(url));
@@ -128,7 +130,7 @@ impl<S: HttpGet> HttpGet for Hedge<S> {
                 }
             }
         };
-        if result.is_ok() {
+        if let (Ok(_), Some(start)) = (&result, start) {
             // From the first request's start: a slow first request cut short by the hedge still
             // counts as slow, so the percentile keeps seeing the tail.
             self.learn(start.elapsed());

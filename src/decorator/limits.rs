@@ -12,8 +12,10 @@
 //! `governor` is the well-kept crate for this (GCRA, lock-free, keyed limiters), and a service
 //! should use it. This one is forty lines so it can be read: the whole algorithm is
 //! [`TokenBucket::reserve`]. And it runs on tokio's clock, so a test on the paused clock sees
-//! every wait exactly; `governor` keeps its own clock (a fake one is offered for tests, but it
-//! does not move with `tokio::time::advance`).
+//! every wait exactly: `governor` reads its own clock and waits with `futures-timer` (a timer
+//! thread of its own), so neither follows `tokio::time::pause`, and a test would wait for real.
+//! One difference in behaviour too: `governor`'s waiters sleep and check again, so they race for
+//! the next cell; this bucket reserves it, so waiters are served in the order they came.
 //!
 //! # Cancellation
 //! A call cancelled while it waits for a permit leaves the queue; one cancelled while it runs

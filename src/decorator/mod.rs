@@ -36,7 +36,7 @@
 //!   [`ConcurrencyLimit`] and [`RateLimit`] make calls wait their turn.
 //!
 //! [`Layers`] stacks them, says why their order matters, and takes a closure as a decorator
-//! ([`Around`]); with feature `tower`, [`HttpService`] and [`FromService`] make them stack with
+//! ([`Around`]); with feature `tower`, `HttpService` and `FromService` make them stack with
 //! tower's layers both ways. The decorators are built for [`HttpGet`], but the shape fits any
 //! async trait: a struct that holds an implementation and implements the trait by calling it.
 //! Their policies ([`RetryPolicy::after_failure`], [`Circuit::admit`],
