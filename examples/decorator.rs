@@ -24,7 +24,7 @@ use async_patterns::decorator::{
 };
 use async_patterns::http::{HttpConfig, HttpError, HttpGet, NativeHttp};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Bar, compare, draw_to_scale, human};
+use async_patterns::timing::{Bar, NOISE, compare, draw_to_scale, human};
 use futures::StreamExt;
 use tokio::time::Instant;
 use tower::ServiceBuilder;
@@ -34,6 +34,8 @@ const CALLS: usize = 300;
 const GAP: Duration = Duration::from_millis(2);
 /// When the server is down, from the start of each run.
 const OUTAGE: std::ops::Range<Duration> = Duration::from_millis(200)..Duration::from_millis(350);
+/// How long an open circuit waits before it lets a probe through.
+const COOL_DOWN: Duration = Duration::from_millis(50);
 
 /// Counts the requests sent, and fails them while the server is "down": a decorator too, one
 /// that injects a fault. The clock is restarted at the start of each run.
@@ -89,8 +91,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
         .unwrap_or_default()
 }
 
-/// 20 characters of script, repeated: `o` 20 ms, `f` 503, `s` ten times slower.
-const SCRIPT: &str = "ooooooooofoooosoooof";
+/// 20 characters of script, repeated: `s` ten times slower, `f` 503, `o` 20 ms. The failures
+/// come right after the slow request: calls arrive every 2 ms, so a hedge sent some 25 ms after
+/// a slow request lands about 12 requests later, on an `o`. (A periodic script with a failure
+/// exactly where hedges land would fail every hedge, for a reason no real server has.)
+const SCRIPT: &str = "sffooooooooooooooooo";
 
 /// Call `http` `CALLS` times, one every `GAP`, and sum up what happened.
 async fn drive(
@@ -164,6 +169,97 @@ fn state_bars(log: &[(BreakerState, Duration)], end: Duration) -> Vec<Bar> {
         .collect()
 }
 
+/// A percentile, or `-` when nothing succeeded.
+fn shown(run: &Run, d: Duration) -> String {
+    if run.successes == 0 {
+        "-".to_owned()
+    } else {
+        human(d)
+    }
+}
+
+/// What the runs say, in words derived from their numbers.
+fn notice(runs: &[Run], opened: usize, longest_probe: Duration) -> Vec<String> {
+    let [bare, timed, retried, hedged, broken, full, towered] = runs else {
+        return vec!["seven runs were expected".to_owned()];
+    };
+    let more = |a: &Run, b: &Run| 100.0 * (a.sent as f64 / b.sent.max(1) as f64 - 1.0);
+    let mut lines = Vec::new();
+    let (before, after) = (timed.success_rate(), retried.success_rate());
+    lines.push(if after > before + 1.0 {
+        format!(
+            "retry bought success with load: {before:.1}% -> {after:.1}% of calls succeeded (the \
+             timeout alone, then with a retry around it), for {} requests instead of {} ({:+.0}%);",
+            retried.sent,
+            timed.sent,
+            more(retried, timed)
+        )
+    } else {
+        format!(
+            "retry did not raise success here ({before:.1}% -> {after:.1}%) yet sent {} requests \
+             instead of {}: retrying a server that keeps failing only adds load;",
+            retried.sent, timed.sent
+        )
+    });
+    if bare.successes > 0 && hedged.successes > 0 {
+        let cut = hedged.p99.as_secs_f64() * (1.0 + NOISE) < bare.p99.as_secs_f64();
+        lines.push(format!(
+            "hedging {} the tail for {:+.0}% requests: {}.",
+            if cut { "bought" } else { "did not buy" },
+            more(hedged, bare),
+            compare(
+                "the bare client's p99",
+                bare.p99,
+                "the hedged p99",
+                hedged.p99
+            )
+        ));
+    }
+    lines.push(if broken.shed > 0 {
+        format!(
+            "the breaker shed load: it opened {opened} times, refused {} calls without a request, \
+             and sent {} requests where the bare client sent {} ({:.1}% vs {:.1}% success);",
+            broken.shed,
+            broken.sent,
+            bare.sent,
+            broken.success_rate(),
+            bare.success_rate()
+        )
+    } else {
+        "the breaker never opened: no five calls in a row failed.".to_owned()
+    });
+    if longest_probe > COOL_DOWN {
+        lines.push(format!(
+            "one probe held the circuit half-open for {}, longer than the {} cool-down, and every \
+             call meanwhile was refused: a timeout inside the breaker bounds a probe;",
+            human(longest_probe),
+            human(COOL_DOWN)
+        ));
+    }
+    lines.push(format!(
+        "the timeout changed the wait, not the failures: p99 {} vs {} bare, success {:.1}% vs {:.1}%;",
+        shown(timed, timed.p99),
+        shown(bare, bare.p99),
+        timed.success_rate(),
+        bare.success_rate()
+    ));
+    lines.push(format!(
+        "the full stack: {:.1}% success, p99 {}, {} requests; with tower inside: {:.1}%, p99 {}, {} \
+         requests ({}; a p99 over {} successes rests on its {} slowest, so run it again to see how \
+         far it moves).",
+        full.success_rate(),
+        shown(full, full.p99),
+        full.sent,
+        towered.success_rate(),
+        shown(towered, towered.p99),
+        towered.sent,
+        compare("ours", full.p99, "tower's", towered.p99),
+        full.successes,
+        full.successes.div_ceil(100)
+    ));
+    lines
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TestServer::start()?;
@@ -199,7 +295,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         window: 100,
         initial: ms(60),
     };
-    let breaker = || Circuit::new(Trip::Consecutive(5), ms(50));
+    let breaker = || Circuit::new(Trip::Consecutive(5), COOL_DOWN);
 
     let mut runs = Vec::new();
     let shared = || Arc::clone(&client);
@@ -283,54 +379,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let opened = log.iter().filter(|(s, _)| *s == BreakerState::Open).count();
 
-    let [bare, timed, retried, hedged, broken, full, towered] = &runs[..] else {
-        return Err("seven runs expected".into());
-    };
     println!("\nwhat to notice:");
-    println!(
-        "- retry bought success with load: {:.1}% -> {:.1}% of calls succeeded (timeout alone vs \
-         timeout and retry), for {} requests instead of {} ({:+.0}%);",
-        timed.success_rate(),
-        retried.success_rate(),
-        retried.sent,
-        timed.sent,
-        100.0 * (retried.sent as f64 / timed.sent.max(1) as f64 - 1.0)
-    );
-    println!(
-        "- hedging bought the tail: p99 {} (bare) vs {} (hedged), for {} requests instead of {};",
-        human(bare.p99),
-        human(hedged.p99),
-        hedged.sent,
-        bare.sent
-    );
-    println!(
-        "  {}",
-        compare("the bare client", bare.p99, "hedging", hedged.p99)
-    );
-    println!(
-        "- the breaker shed load: it opened {opened} times, refused {} calls without a request, \
-         and sent {} requests where the bare client sent {};",
-        broken.shed, broken.sent, bare.sent
-    );
-    println!(
-        "- the timeout alone capped the wait but not the failures: p99 {} vs {} bare, {:.1}% success;",
-        human(timed.p99),
-        human(bare.p99),
-        timed.success_rate()
-    );
-    println!(
-        "- the full stack: {:.1}% success, p99 {}, {} requests; with tower inside: {:.1}%, p99 {}, \
-         {} requests. p99: {} (a p99 over {} successes rests on its {} slowest: run it again to \
-         see how far it moves).",
-        full.success_rate(),
-        human(full.p99),
-        full.sent,
-        towered.success_rate(),
-        human(towered.p99),
-        towered.sent,
-        compare("ours", full.p99, "tower's", towered.p99),
-        full.successes,
-        full.successes.div_ceil(100)
-    );
+    // The longest stretch the circuit spent half-open: one probe in flight, all else refused.
+    let longest_probe = bars
+        .iter()
+        .filter(|bar| bar.label == BreakerState::HalfOpen.to_string())
+        .map(|bar| bar.end - bar.start)
+        .max()
+        .unwrap_or_default();
+    for line in notice(&runs, opened, longest_probe) {
+        println!("- {line}");
+    }
     Ok(())
 }

@@ -44,13 +44,23 @@
 //! reuse them in a few lines.
 //!
 //! # What it costs
-//! Each layer is a struct field and, for `#[async_trait]`, one boxed future per call: about
-//! 30 to 100 ns a layer around a call that does nothing, next to a round trip of 100 µs or
-//! more. What matters more is what a layer does to the *traffic*: a retry multiplies the
-//! requests a failing server gets (bounded by its attempts), a hedge adds the share it hedges
-//! (about 5 % at a p95 delay), a breaker removes requests while it is open. `benches/decorator.rs`
-//! measures each layer, and the `decorator` example measures success rate, p50, p99 and requests
-//! sent per success for each of them on a flaky, slow-tailed server.
+//! Per call, a layer costs its struct field, one boxed future (`#[async_trait]`, the 15 to 25 ns
+//! of the bare call) and its own work. Measured around a client that does nothing
+//! (`benches/decorator.rs`, on a shared 2-core VM, so the ranges are wide):
+//!
+//! | layer | its work per call | ns added | what it does to the traffic |
+//! |---|---|---|---|
+//! | [`Timeout`] | a timer set up (a clock read), never registered if the call is ready | 60 to 120 | none |
+//! | [`Retry`] | a clock read | 55 to 120 | up to `attempts` requests for a failing call |
+//! | [`Breaker`] | two uncontended locks | 45 to 90 | none while closed; while open, calls fail in 150 to 270 ns and send nothing |
+//! | [`Hedge`] | a timer; a percentile delay also sorts its window | 75 to 115 | one more request for each slow one (about 10 % at p90) |
+//! | [`ConcurrencyLimit`] | a semaphore permit | 45 to 110 | calls wait their turn |
+//! | [`RateLimit`] | a lock and a clock read | 55 to 125 | calls wait their turn |
+//!
+//! tower's timeout, retry and concurrency limit cost the same order (35 to 150 ns), and going
+//! through both adapters adds 110 to 180 ns. All of it is next to nothing beside a round trip
+//! (50 µs on loopback, milliseconds on a network): what matters is what a layer does to the
+//! traffic, which the `decorator` example measures (success rate, p50, p99, requests sent).
 //!
 //! # Cancellation
 //! Dropping a decorated call's future drops every future inside it, at its current `.await`:
