@@ -75,6 +75,7 @@
 
 pub mod actor;
 pub mod basics;
+pub mod decorator;
 pub mod factory;
 pub mod http;
 pub mod observer;

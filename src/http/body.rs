@@ -65,10 +65,8 @@ impl<'a> TextBody<'a> {
         config: &HttpConfig,
     ) -> Result<TextBody<'a>, HttpError> {
         if !status.is_success() {
-            return Err(HttpError::Status {
-                url: url.to_owned(),
-                status: status.as_u16(),
-            });
+            // A 429 or 503 may say when to come back: `Retry-After` is read there.
+            return Err(crate::http::retry_after::refused(url, status, headers));
         }
         let label = declared_charset(headers).unwrap_or_else(|| "utf-8".to_owned());
         let not_text = |reason: String| HttpError::NotText {

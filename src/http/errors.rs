@@ -22,6 +22,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`Protocol`](HttpError::Protocol) | connected, but no valid HTTP answer: the connection closed after the request, a status line that is not HTTP, a header section too large to accept |
 /// | [`Timeout`](HttpError::Timeout) | the connect timeout (no connection in time: a server whose accept queue is full) or the total timeout (a server that never answers, or sends one byte a second) |
 /// | [`Status`](HttpError::Status) | an answer with a status outside 200..=299 (404, 500, or a 3xx that was not followed) |
+/// | [`RetryAfter`](HttpError::RetryAfter) | a 429 or 503 whose `Retry-After` header says when to come back (in seconds, or as a date) |
 /// | [`TooManyRedirects`](HttpError::TooManyRedirects) | a redirect loop, or a chain longer than the client's redirect limit |
 /// | [`UnsupportedRedirect`](HttpError::UnsupportedRedirect) | a redirect to a URL that is not http or https (`ftp://`, `file://`) |
 /// | [`TooLarge`](HttpError::TooLarge) | a body over the client's limit: declared so by `Content-Length`, or found so while reading |
@@ -29,6 +30,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`NotText`](HttpError::NotText) | a body that is not text in its charset: invalid UTF-8, a charset the client does not decode, a compressed (`Content-Encoding`) body |
 /// | [`Client`](HttpError::Client) | a blocking client built or used on an async runtime thread (or in a raw `spawn_blocking`); a client that could not be built |
 /// | [`Task`](HttpError::Task) | the thread or task running the request panicked or was cancelled (the threaded client on a runtime that shut down) |
+/// | [`Decorator`](HttpError::Decorator) | a [decorator](crate::decorator) around the client gave up or refused: a time limit, retries spent, an open circuit, a rate limit |
+///
+/// [`status`](HttpError::status) reads the status of both [`Status`](HttpError::Status) and
+/// [`RetryAfter`](HttpError::RetryAfter), so "was it a 503?" is one question whatever the
+/// server said about coming back.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
@@ -72,6 +78,18 @@ pub enum HttpError {
         url: String,
         /// The HTTP status code received.
         status: u16,
+    },
+    /// The server answered 429 (too many requests) or 503 (unavailable) and said when to come
+    /// back, in a `Retry-After` header. The same answer without the header is
+    /// [`Status`](HttpError::Status).
+    #[error("{url} answered HTTP {status} and asked to be retried after {retry_after:?}")]
+    RetryAfter {
+        /// The URL requested.
+        url: String,
+        /// The HTTP status code received: 429 or 503.
+        status: u16,
+        /// How long the server asked us to wait (zero for a date already past).
+        retry_after: Duration,
     },
     /// The server kept redirecting: a loop, or a chain longer than the client's limit.
     #[error("{url} was still redirecting after {count} redirects (a redirect loop?)")]
@@ -132,6 +150,10 @@ pub enum HttpError {
         #[source]
         source: crate::basics::blocking::TaskError,
     },
+    /// A [decorator](crate::decorator) around the client gave up or refused; the
+    /// [`DecoratorError`](crate::decorator::DecoratorError) names the URL and keeps the cause.
+    #[error(transparent)]
+    Decorator(Box<crate::decorator::DecoratorError>),
 }
 
 /// Which time limit fired, and how long it was.
@@ -164,14 +186,33 @@ impl HttpError {
             | HttpError::Protocol { url, .. }
             | HttpError::Timeout { url, .. }
             | HttpError::Status { url, .. }
+            | HttpError::RetryAfter { url, .. }
             | HttpError::TooManyRedirects { url, .. }
             | HttpError::UnsupportedRedirect { url, .. }
             | HttpError::TooLarge { url, .. }
             | HttpError::Body { url, .. }
             | HttpError::NotText { url, .. }
             | HttpError::Task { url, .. } => Some(url),
+            HttpError::Decorator(e) => Some(e.url()),
             HttpError::Client { .. } => None,
         }
+    }
+
+    /// The HTTP status the server answered with, for [`Status`](HttpError::Status) and
+    /// [`RetryAfter`](HttpError::RetryAfter); `None` for every failure that had no answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } | HttpError::RetryAfter { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::decorator::DecoratorError> for HttpError {
+    fn from(e: crate::decorator::DecoratorError) -> Self {
+        HttpError::Decorator(Box::new(e))
     }
 }
 

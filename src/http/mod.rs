@@ -59,6 +59,8 @@ mod body;
 #[cfg(feature = "http")]
 mod config;
 mod errors;
+#[cfg(feature = "http")]
+mod retry_after;
 
 #[cfg(feature = "http")]
 pub mod blocking;

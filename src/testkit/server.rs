@@ -20,6 +20,7 @@
 //! | `/chunked/{n}`        | the same, chunked: no length declared                      |
 //! | `/sample/{name}`      | a body that tests the idea of text ([`Sample`])            |
 //! | [`TestServer::fault_url`] | a fault a client must survive ([`Fault`])              |
+//! | `/script/{pattern}`   | answers as a pattern says, request after request: failures, `Retry-After`, slow tails (`faults.rs`) |
 //!
 //! The streamed routes never hold their body: `/stream/1073741824` sends a GiB and costs the
 //! server one static 64 KiB chunk. The faults that HTTP cannot express (a silence, a garbage
@@ -44,6 +45,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+mod faults;
 mod hostile;
 
 use hostile::Port;
@@ -68,6 +70,7 @@ struct Stats {
     requests: AtomicU64,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
+    scripts: faults::Counters,
 }
 
 /// Counts a request in flight for as long as it lives, so a cancelled request is uncounted too.
@@ -296,6 +299,7 @@ async fn serve(
         .route("/page/{n}", get(page))
         .route("/truncated", get(truncated))
         .merge(hostile::routes())
+        .merge(faults::routes(Arc::clone(&stats)))
         .layer(middleware::from_fn_with_state(Arc::clone(&stats), track));
     let _ = ready.send(Ok(()));
     tokio::select! {

@@ -1,0 +1,199 @@
+//! What a decorator says when it gives up or refuses, and which failures are worth another try.
+//!
+//! A decorator implements [`HttpGet`](crate::http::HttpGet), so its errors travel as an
+//! [`HttpError`]: the inner client's own errors pass through unchanged, and the decorator's
+//! own reasons arrive as [`HttpError::Decorator`] holding a [`DecoratorError`]. Each names the
+//! URL and keeps the failure that led to it, so "gave up after 3 attempts" still says what the
+//! third attempt met.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::http::{BoxError, HttpError};
+
+/// Why a decorator gave up on a URL, or refused to call the client at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecoratorError {
+    /// The call took longer than a [`Timeout`](super::Timeout)'s limit, and was cancelled.
+    #[error("{url} took longer than the time limit of {limit:?}; the call was cancelled")]
+    TimedOut {
+        /// The URL requested.
+        url: String,
+        /// The limit that ran out.
+        limit: Duration,
+    },
+    /// A [`Retry`](super::Retry) made its last attempt: the attempts ran out, the time budget
+    /// did, or the last failure was not worth another try.
+    #[error("gave up on {url} after {attempts} attempts in {elapsed:?} ({reason}): {last}")]
+    GaveUp {
+        /// The URL requested.
+        url: String,
+        /// How many attempts were made, the first included.
+        attempts: u32,
+        /// The time from the first attempt's start to giving up.
+        elapsed: Duration,
+        /// Why there was no further attempt.
+        reason: GiveUp,
+        /// What the last attempt met.
+        #[source]
+        last: Box<HttpError>,
+    },
+    /// A [`Breaker`](super::Breaker)'s circuit is open: the client was not called.
+    #[error("{}", open_message(url, *retry_in, cause))]
+    CircuitOpen {
+        /// The URL requested.
+        url: String,
+        /// How long until a probe may go through; `None` while a probe is already in flight.
+        retry_in: Option<Duration>,
+        /// The failure that opened the circuit, as its message (it may be another URL's, on a
+        /// shared circuit).
+        cause: String,
+    },
+    /// A [`RateLimit`](super::RateLimit) would have made the call wait longer than allowed.
+    #[error(
+        "rate limit for {url}: the next slot is {wait:?} away, longer than the {max_wait:?} allowed"
+    )]
+    RateLimited {
+        /// The URL requested.
+        url: String,
+        /// How long the call would have waited for its slot.
+        wait: Duration,
+        /// The longest wait the limiter accepts.
+        max_wait: Duration,
+    },
+    /// The semaphore of a [`ConcurrencyLimit`](super::ConcurrencyLimit) was closed by its owner.
+    #[error("the concurrency limit for {url} was closed: no more calls are let through")]
+    LimitClosed {
+        /// The URL requested.
+        url: String,
+    },
+    /// A `tower::Service` behind `FromService` (feature `tower`) failed with an error that
+    /// is not an [`HttpError`] (one of tower's own, e.g. its timeout's `Elapsed`).
+    #[error("the service fetching {url} failed: {source}")]
+    Service {
+        /// The URL requested.
+        url: String,
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// Why a [`Retry`](super::Retry) made no further attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GiveUp {
+    /// The last failure is not worth another try (a 404, an invalid URL, an open circuit).
+    NotRetryable,
+    /// The policy's maximum number of attempts was reached.
+    Attempts(u32),
+    /// The next attempt could not start, or finish, within the policy's time budget.
+    Budget(Duration),
+}
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GiveUp::NotRetryable => write!(f, "the last failure is not worth retrying"),
+            GiveUp::Attempts(max) => write!(f, "the limit of {max} attempts"),
+            GiveUp::Budget(budget) => write!(f, "the time budget of {budget:?} ran out"),
+        }
+    }
+}
+
+fn open_message(url: &str, retry_in: Option<Duration>, cause: &str) -> String {
+    match retry_in {
+        Some(wait) => format!(
+            "the circuit is open, {url} was not requested (a probe in {wait:?}); it opened on: {cause}"
+        ),
+        None => format!(
+            "the circuit is half-open and its probe is in flight, {url} was not requested; it opened on: {cause}"
+        ),
+    }
+}
+
+impl DecoratorError {
+    /// The URL this error is about.
+    pub fn url(&self) -> &str {
+        match self {
+            DecoratorError::TimedOut { url, .. }
+            | DecoratorError::GaveUp { url, .. }
+            | DecoratorError::CircuitOpen { url, .. }
+            | DecoratorError::RateLimited { url, .. }
+            | DecoratorError::LimitClosed { url }
+            | DecoratorError::Service { url, .. } => url,
+        }
+    }
+}
+
+/// Whether a failure is *transient*: worth another try later, and a sign that the server (or
+/// the way to it) is unwell. [`Retry`](super::Retry) retries these and a
+/// [`Breaker`](super::Breaker) counts them, unless told otherwise.
+///
+/// | transient | not transient |
+/// |---|---|
+/// | no connection, no valid answer, a body broken off, a client time limit | an invalid URL, a redirect loop, a body too large or not text |
+/// | 5xx, 429, and either with `Retry-After` | every other 4xx (404, 401, ...), and 3xx |
+/// | a [`Timeout`](super::Timeout)'s limit; tower's timeout | retries spent, an open circuit, a rate limit, a closed limit |
+///
+/// The right column would fail the same way again: a 404 stays a 404. A decorator's refusals are
+/// not transient either, so a retry around a breaker stops as soon as the circuit opens.
+///
+/// ```
+/// use async_patterns::decorator::is_transient;
+/// use async_patterns::http::HttpError;
+/// let status = |status| HttpError::Status { url: "http://x/".into(), status };
+/// assert!(is_transient(&status(503)) && is_transient(&status(429)));
+/// assert!(!is_transient(&status(404)));
+/// ```
+pub fn is_transient(error: &HttpError) -> bool {
+    match error {
+        HttpError::Connect { .. }
+        | HttpError::Protocol { .. }
+        | HttpError::Body { .. }
+        | HttpError::Timeout { .. }
+        | HttpError::RetryAfter { .. } => true,
+        HttpError::Status { status, .. } => *status >= 500 || *status == 429,
+        HttpError::Decorator(e) => match &**e {
+            DecoratorError::TimedOut { .. } => true,
+            DecoratorError::Service { source, .. } => is_tower_timeout(source),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether a service's error is tower's timeout (`tower::timeout::error::Elapsed`).
+#[cfg(feature = "tower")]
+fn is_tower_timeout(error: &BoxError) -> bool {
+    error.is::<::tower::timeout::error::Elapsed>()
+}
+
+#[cfg(not(feature = "tower"))]
+fn is_tower_timeout(_: &BoxError) -> bool {
+    false
+}
+
+/// The error of a [`Retry`](super::Retry) that stops after `attempts`: the last failure itself
+/// when there was only one attempt and it was not worth another (a 404 stays a 404 to the
+/// caller), else [`DecoratorError::GaveUp`] around it.
+pub(super) fn gave_up(
+    url: &str,
+    attempts: u32,
+    elapsed: Duration,
+    reason: GiveUp,
+    last: HttpError,
+) -> HttpError {
+    if attempts == 1 && reason == GiveUp::NotRetryable {
+        return last;
+    }
+    DecoratorError::GaveUp {
+        url: url.to_owned(),
+        attempts,
+        elapsed,
+        reason,
+        last: Box::new(last),
+    }
+    .into()
+}

@@ -1,0 +1,140 @@
+//! Hedging: when an answer is late, ask again, and take whichever answer comes first.
+//!
+//! Most requests are fast; a few are very slow (a cold cache, a pause for garbage collection,
+//! one overloaded replica). Waiting for them sets the slowest percentiles of a service. A
+//! *hedged* request does not wait: if the first request has not answered after a delay, a
+//! second, identical one is sent, and the first answer wins. The delay is the price dial: at
+//! the 95th percentile of recent latencies, about 5 % of requests are sent twice, and the slow
+//! tail is cut to roughly that delay plus one fast answer ("The Tail at Scale", Dean and
+//! Barroso, 2013).
+//!
+//! Only for requests that are safe to send twice: a GET is, by HTTP's rules.
+//!
+//! # Cancellation
+//! The loser is dropped the moment the winner answers: its request is cancelled at its current
+//! `.await` (the connection closed, or returned to the pool), so nothing keeps running for an
+//! answer nobody will read. Dropping [`Hedge::get`]'s future drops both.
+
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::{Either, select};
+use tokio::time::Instant;
+
+use crate::http::{HttpError, HttpGet};
+use crate::support::lock;
+
+/// How long to wait for the first answer before sending the second request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HedgeDelay {
+    /// Always this long.
+    Fixed(Duration),
+    /// The `percentile` (0.0 to 1.0) of the latencies of the last `window` answers; `initial`
+    /// until 10 answers (or `window`, if fewer) have been seen.
+    Percentile {
+        /// Which percentile: 0.95 hedges about one request in twenty.
+        percentile: f64,
+        /// How many recent latencies it is taken over.
+        window: usize,
+        /// The delay used while too few latencies are known.
+        initial: Duration,
+    },
+}
+
+/// Sends a second request when the first is slow; the first answer wins.
+///
+/// An error does not trigger a hedge (that is a retry's job): a first request that fails before
+/// the delay returns its error. Once both are in flight, the first *success* wins; an error
+/// wins only if the other request has failed too (then the later error is returned).
+#[derive(Debug)]
+pub struct Hedge<S> {
+    inner: S,
+    delay: HedgeDelay,
+    recent: Mutex<VecDeque<Duration>>,
+    hedged: AtomicU64,
+}
+
+impl<S> Hedge<S> {
+    /// Hedge calls to `inner` after `delay`.
+    pub fn new(inner: S, delay: HedgeDelay) -> Self {
+        Hedge {
+            inner,
+            delay,
+            recent: Mutex::new(VecDeque::new()),
+            hedged: AtomicU64::new(0),
+        }
+    }
+
+    /// How many second requests have been sent so far.
+    pub fn hedged(&self) -> u64 {
+        self.hedged.load(Ordering::Relaxed)
+    }
+
+    /// The delay the next call would wait before hedging.
+    pub fn current_delay(&self) -> Duration {
+        match self.delay {
+            HedgeDelay::Fixed(delay) => delay,
+            HedgeDelay::Percentile {
+                percentile,
+                window,
+                initial,
+            } => {
+                let mut seen: Vec<Duration> = lock(&self.recent).iter().copied().collect();
+                if seen.is_empty() || seen.len() < window.clamp(1, 10) {
+                    return initial;
+                }
+                // The nearest-rank percentile, found in linear time.
+                let rank = (percentile.clamp(0.0, 1.0) * seen.len() as f64).ceil() as usize;
+                let index = rank.clamp(1, seen.len()) - 1;
+                *seen.select_nth_unstable(index).1
+            }
+        }
+    }
+
+    /// Remember how long a successful call took, for the percentile.
+    fn learn(&self, took: Duration) {
+        if let HedgeDelay::Percentile { window, .. } = self.delay {
+            let mut recent = lock(&self.recent);
+            recent.push_back(took);
+            if recent.len() > window.max(1) {
+                recent.pop_front();
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<S: HttpGet> HttpGet for Hedge<S> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        // The clock is read only when latencies are learnt (a percentile delay).
+        let learning = matches!(self.delay, HedgeDelay::Percentile { .. });
+        let start = learning.then(Instant::now);
+        let mut first = pin!(self.inner.get(url));
+        // Phase one: the first request alone, until it answers or the delay runs out. The
+        // request is borrowed (`as_mut`), so running out of time does not drop it.
+        let result = match tokio::time::timeout(self.current_delay(), first.as_mut()).await {
+            Ok(result) => result,
+            Err(_) => {
+                // Phase two: both race. The loser is dropped with this scope: cancelled.
+                self.hedged.fetch_add(1, Ordering::Relaxed);
+                let second = pin!(self.inner.get(url));
+                match select(first, second).await {
+                    Either::Left((Ok(body), _)) | Either::Right((Ok(body), _)) => Ok(body),
+                    // One failed: the other may still succeed.
+                    Either::Left((Err(_), other)) => other.await,
+                    Either::Right((Err(_), other)) => other.await,
+                }
+            }
+        };
+        if let (Ok(_), Some(start)) = (&result, start) {
+            // From the first request's start: a slow first request cut short by the hedge still
+            // counts as slow, so the percentile keeps seeing the tail.
+            self.learn(start.elapsed());
+        }
+        result
+    }
+}

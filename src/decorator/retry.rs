@@ -1,0 +1,265 @@
+//! Retry: try again after a transient failure, waiting longer each time, within a budget.
+//!
+//! A failed request is often worth another try: a connection refused while a server restarts,
+//! a 503 while it sheds load. Trying again *at once* makes things worse (every client that
+//! failed hits the server again in the same instant), so each wait doubles (exponential
+//! backoff), and a random part of it is skipped (*full jitter*: a wait drawn between zero and
+//! the doubled ceiling) so clients that failed together spread out. A server that says when to
+//! come back (`Retry-After` on a 429 or 503) is taken at its word instead.
+//!
+//! Three things stop the loop, and the final error says which ([`GiveUp`]): the maximum number
+//! of attempts, the total time budget, and a failure that would only fail again (a 404, an
+//! invalid URL: see [`is_transient`]).
+//!
+//! # Cancellation
+//! Dropping the future of [`Retry::get`] drops whatever it is doing: the attempt in flight (at
+//! its current `.await`) or the wait between two attempts. No later attempt starts.
+
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::errors::{DecoratorError, GiveUp, gave_up, is_transient};
+use crate::http::{HttpError, HttpGet};
+
+/// Chooses the wait before a retry, given the ceiling that exponential backoff reached.
+///
+/// Injectable, so a test can make the waits exact: a closure works (`|ceiling| ceiling / 2`).
+pub trait Jitter: Send + Sync {
+    /// A wait between zero and `ceiling`.
+    fn jitter(&self, ceiling: Duration) -> Duration;
+}
+
+impl<F: Fn(Duration) -> Duration + Send + Sync> Jitter for F {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        self(ceiling).min(ceiling)
+    }
+}
+
+/// Full jitter: a wait drawn uniformly between zero and the ceiling, the default.
+///
+/// The randomness comes from the standard library's `RandomState` (the random keys of its
+/// `HashMap`s): spreading clients out needs no cryptographic randomness, nor a dependency.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FullJitter;
+
+impl Jitter for FullJitter {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        let random = RandomState::new().hash_one(());
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        // The top 64 bits of random * (nanos + 1): uniform in 0..=nanos, with no modulo bias.
+        let picked = (u128::from(random) * (u128::from(nanos) + 1)) >> 64;
+        Duration::from_nanos(u64::try_from(picked).unwrap_or(nanos))
+    }
+}
+
+/// No jitter: always the ceiling, plain exponential backoff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoJitter;
+
+impl Jitter for NoJitter {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        ceiling
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Wait this long, then try again.
+    RetryIn(Duration),
+    /// Stop, for this reason.
+    GiveUp(GiveUp),
+}
+
+/// How many attempts, how long between them, how long in all, and which failures to retry.
+///
+/// The default: 3 attempts, waits drawn below 100 ms, 200 ms, 400 ms ... (at most 10 s each),
+/// no total budget, [`FullJitter`], and [`is_transient`] failures retried.
+///
+/// ```
+/// use std::time::Duration;
+/// use async_patterns::decorator::{Next, RetryPolicy};
+/// use async_patterns::http::HttpError;
+///
+/// let ms = Duration::from_millis;
+/// let policy = RetryPolicy::default().attempts(4).backoff(ms(100), ms(250)).jitter(|c| c / 2);
+/// let busy = HttpError::Status { url: "http://x/".into(), status: 503 };
+/// // Ceilings 100, 200, 250 (capped) ms; the jitter source halves them.
+/// assert_eq!(policy.after_failure(1, ms(0), &busy), Next::RetryIn(ms(50)));
+/// assert_eq!(policy.after_failure(3, ms(0), &busy), Next::RetryIn(ms(125)));
+/// ```
+#[derive(Clone)]
+pub struct RetryPolicy {
+    attempts: u32,
+    base: Duration,
+    max_wait: Duration,
+    budget: Option<Duration>,
+    jitter: Arc<dyn Jitter>,
+    retryable: fn(&HttpError) -> bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(100),
+            max_wait: Duration::from_secs(10),
+            budget: None,
+            jitter: Arc::new(FullJitter),
+            retryable: is_transient,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// At most `attempts` attempts in all, the first included (0 is taken as 1: no retry).
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// The ceiling of the first wait is `base`, doubled for each later one, never above `max`.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        (self.base, self.max_wait) = (base, max);
+        self
+    }
+
+    /// Give up once `budget` has passed since the first attempt started: no wait that would end
+    /// past it is begun, and an attempt still running at the budget is cancelled.
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Draw the waits with `jitter` ([`FullJitter`], [`NoJitter`], or a closure).
+    pub fn jitter(mut self, jitter: impl Jitter + 'static) -> Self {
+        self.jitter = Arc::new(jitter);
+        self
+    }
+
+    /// Retry the failures for which `retryable` is true ([`is_transient`] by default).
+    pub fn retry_if(mut self, retryable: fn(&HttpError) -> bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// The maximum number of attempts.
+    pub fn max_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The total time budget, if there is one.
+    pub fn total_budget(&self) -> Option<Duration> {
+        self.budget
+    }
+
+    /// The ceiling of the wait after failed attempt number `attempt` (from 1), before jitter:
+    /// `base * 2^(attempt - 1)`, at most the maximum.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.base
+            .checked_mul(1 << doublings)
+            .map_or(self.max_wait, |d| d.min(self.max_wait))
+    }
+
+    /// What to do after attempt number `attempt` (from 1) failed with `error`, `elapsed` after
+    /// the first attempt started. The whole policy is here, so the hand-made [`Retry`] and the
+    /// tower policy (feature `tower`) decide alike.
+    pub fn after_failure(&self, attempt: u32, elapsed: Duration, error: &HttpError) -> Next {
+        if !(self.retryable)(error) {
+            return Next::GiveUp(GiveUp::NotRetryable);
+        }
+        if attempt >= self.attempts {
+            return Next::GiveUp(GiveUp::Attempts(self.attempts));
+        }
+        let wait = match error {
+            // The server said when: neither earlier (it would refuse again) nor jittered.
+            HttpError::RetryAfter { retry_after, .. } => *retry_after,
+            _ => self.jitter.jitter(self.ceiling(attempt)),
+        };
+        match self.budget {
+            // A wait that ends at or past the budget leaves no time for the attempt after it.
+            Some(budget) if elapsed + wait >= budget => Next::GiveUp(GiveUp::Budget(budget)),
+            _ => Next::RetryIn(wait),
+        }
+    }
+}
+
+impl fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("attempts", &self.attempts)
+            .field("base", &self.base)
+            .field("max_wait", &self.max_wait)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Retries the inner client's transient failures, as its [`RetryPolicy`] says.
+///
+/// A failure that is not worth retrying on the first attempt comes back unchanged (a 404 stays
+/// [`HttpError::Status`]); after more than one attempt, the error is
+/// [`DecoratorError::GaveUp`], with the number of attempts, the reason and the last failure.
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
+}
+
+impl<S> Retry<S> {
+    /// Retry `inner`'s failures as `policy` says.
+    pub fn new(inner: S, policy: RetryPolicy) -> Self {
+        Retry { inner, policy }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+}
+
+#[async_trait]
+impl<S: HttpGet> HttpGet for Retry<S> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = match self.policy.budget {
+                // The budget also cuts an attempt short: the call is dropped at the deadline.
+                Some(budget) => {
+                    let left = budget.saturating_sub(start.elapsed());
+                    match tokio::time::timeout_at(start + budget, self.inner.get(url)).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            let url = url.to_owned();
+                            let cut = DecoratorError::TimedOut {
+                                url: url.clone(),
+                                limit: left,
+                            };
+                            let reason = GiveUp::Budget(budget);
+                            return Err(gave_up(&url, attempt, budget, reason, cut.into()));
+                        }
+                    }
+                }
+                None => self.inner.get(url).await,
+            };
+            let error = match result {
+                Ok(body) => return Ok(body),
+                Err(error) => error,
+            };
+            match self.policy.after_failure(attempt, start.elapsed(), &error) {
+                Next::RetryIn(wait) => tokio::time::sleep(wait).await,
+                Next::GiveUp(reason) => {
+                    return Err(gave_up(url, attempt, start.elapsed(), reason, error));
+                }
+            }
+        }
+    }
+}
