@@ -8,7 +8,7 @@ use async_patterns::observer::{
     BoxError, FnObserver, Observer, ObserverError, Outcome, OwnedFnObserver, Received, Subject,
     Subscription,
 };
-use async_patterns::testkit::{Delayed, Gauge, MockObserver};
+use async_patterns::testkit::{Delayed, Gauge, MockObserver, within};
 use futures::StreamExt;
 use mockall::Sequence;
 use tokio::time::Instant;
@@ -27,6 +27,18 @@ const LIGHT: Home = Home::LightSwitched {
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The longest a test that could deadlock may take before it fails (real time; it takes
+/// milliseconds when it passes).
+const HANG: Duration = Duration::from_secs(10);
+
+/// A current-thread runtime, as `#[tokio::test]`.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a test runtime")
 }
 
 /// A mock that expects exactly `DOOR` once, then exactly `LIGHT` once.
@@ -309,30 +321,36 @@ async fn many_publishers_lose_and_duplicate_nothing() {
     assert_eq!(subject.len(), 4);
 }
 
-#[tokio::test]
-async fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
-    let subject = Arc::new(Subject::<u64>::new());
-    let parked = Arc::new(Mutex::new(Vec::new()));
-    let weak = Arc::downgrade(&subject);
-    let keep = Arc::clone(&parked);
-    // On each event, this observer subscribes a new one to the same subject: it would
-    // deadlock if `notify` held the subject's lock while awaiting observers.
-    let _recruiter = subject.subscribe(FnObserver::new(move |_: &u64| {
-        let (weak, keep) = (weak.clone(), Arc::clone(&keep));
-        async move {
-            let subject = weak.upgrade().ok_or("subject gone")?;
-            let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
-            keep.lock().map_err(|_| "poisoned")?.push(guard);
-            Ok::<(), BoxError>(())
-        }
-    }));
-    let first = subject.notify(&1).await;
-    // The new observer joins from the next notification on.
-    assert_eq!((first.len(), subject.len()), (1, 2));
-    let second = subject.notify(&2).await;
-    assert_eq!((second.len(), subject.len()), (2, 3));
-    parked.lock().unwrap().clear();
-    assert_eq!(subject.len(), 1);
+#[test]
+fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
+    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
+    // makes it fail instead.
+    within(HANG, || {
+        current_thread().block_on(async {
+            let subject = Arc::new(Subject::<u64>::new());
+            let parked = Arc::new(Mutex::new(Vec::new()));
+            let weak = Arc::downgrade(&subject);
+            let keep = Arc::clone(&parked);
+            // On each event, this observer subscribes a new one to the same subject: it would
+            // deadlock if `notify` held the subject's lock while awaiting observers.
+            let _recruiter = subject.subscribe(FnObserver::new(move |_: &u64| {
+                let (weak, keep) = (weak.clone(), Arc::clone(&keep));
+                async move {
+                    let subject = weak.upgrade().ok_or("subject gone")?;
+                    let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
+                    keep.lock().map_err(|_| "poisoned")?.push(guard);
+                    Ok::<(), BoxError>(())
+                }
+            }));
+            let first = subject.notify(&1).await;
+            // The new observer joins from the next notification on.
+            assert_eq!((first.len(), subject.len()), (1, 2));
+            let second = subject.notify(&2).await;
+            assert_eq!((second.len(), subject.len()), (2, 3));
+            parked.lock().unwrap().clear();
+            assert_eq!(subject.len(), 1);
+        })
+    });
 }
 
 #[tokio::test]

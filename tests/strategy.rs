@@ -13,7 +13,7 @@ use async_patterns::strategy::{
     OneByOne, StaticDownloader, StrategyError,
 };
 use async_patterns::testkit::MockHttpGet;
-use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer};
+use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer, within};
 use mockall::Sequence;
 use tokio::time::Instant;
 
@@ -23,6 +23,19 @@ fn urls(n: usize) -> Vec<String> {
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The longest a test that could deadlock may take before it fails (real time; it takes
+/// milliseconds when it passes).
+const HANG: Duration = Duration::from_secs(10);
+
+/// A current-thread runtime on tokio's paused clock, as `#[tokio::test(start_paused = true)]`.
+fn paused() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a test runtime")
 }
 
 /// A mock fetcher that expects each URL exactly once and answers `page <url>`.
@@ -136,38 +149,44 @@ async fn a_strategy_that_loses_results_is_reported_by_name() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
-    let mut slow = MockFetchStrategy::new();
-    slow.expect_fetch_all()
-        .times(1)
-        .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
-    slow.expect_name().return_const("slow".to_owned());
-    let mut quick = MockFetchStrategy::new();
-    quick
-        .expect_fetch_all()
-        .times(1)
-        .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
-    quick.expect_name().return_const("quick".to_owned());
+#[test]
+fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
+    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
+    // makes it fail instead.
+    within(HANG, || {
+        paused().block_on(async {
+            let mut slow = MockFetchStrategy::new();
+            slow.expect_fetch_all()
+                .times(1)
+                .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
+            slow.expect_name().return_const("slow".to_owned());
+            let mut quick = MockFetchStrategy::new();
+            quick
+                .expect_fetch_all()
+                .times(1)
+                .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
+            quick.expect_name().return_const("quick".to_owned());
 
-    let downloader = Downloader::new(
-        Arc::new(MockHttpGet::new()),
-        Arc::new(Delayed::new(slow, ms(100))),
-    );
-    let two = urls(2);
-    let start = Instant::now();
-    let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
-        tokio::time::sleep(ms(10)).await;
-        // The swap does not wait for the download (no lock is held across its await).
-        downloader.set_strategy(Arc::new(quick));
-        assert_eq!(start.elapsed(), ms(10));
+            let downloader = Downloader::new(
+                Arc::new(MockHttpGet::new()),
+                Arc::new(Delayed::new(slow, ms(100))),
+            );
+            let two = urls(2);
+            let start = Instant::now();
+            let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
+                tokio::time::sleep(ms(10)).await;
+                // The swap does not wait for the download (no lock is held across its await).
+                downloader.set_strategy(Arc::new(quick));
+                assert_eq!(start.elapsed(), ms(10));
+            });
+            assert_eq!(start.elapsed(), ms(100));
+            let next = downloader.download(&urls(1)).await.unwrap();
+
+            assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
+            assert_eq!(pages(&next), ["quick"]);
+            assert_eq!(start.elapsed(), ms(100));
+        })
     });
-    assert_eq!(start.elapsed(), ms(100));
-    let next = downloader.download(&urls(1)).await.unwrap();
-
-    assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
-    assert_eq!(pages(&next), ["quick"]);
-    assert_eq!(start.elapsed(), ms(100));
 }
 
 // ---- the strategies, with mock fetchers ------------------------------------------------------
