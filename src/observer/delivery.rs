@@ -10,8 +10,9 @@
 //! interrupt it (only an `.await` can be cancelled). An observer that panicked is called again
 //! on the next event, in whatever state the panic left it.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use super::subscription::{Entry, Registry};
@@ -53,23 +54,22 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 
     /// Call one observer, catching its panic and enforcing the timeout; `None` if it was
-    /// unsubscribed since the snapshot was taken.
+    /// unsubscribed before the call began.
     pub(super) async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
-        // Acquire pairs with the Release in `Registry::remove`: once unsubscribed, skipped.
-        if !entry.live.load(Ordering::Acquire) {
-            return None;
-        }
         let start = tokio::time::Instant::now();
         // The call itself happens inside the caught future, so a panic while building the
         // observer's future is caught as well as one while polling it.
         let call = catch_panic(async { entry.observer.notify(event).await });
-        let outcome = match self.timeout {
-            Some(after) => match tokio::time::timeout(after, call).await {
-                Ok(result) => outcome_of(result),
-                Err(_elapsed) => Outcome::TimedOut(after),
-            },
-            None => outcome_of(call.await),
+        let outcome = async {
+            match self.timeout {
+                Some(after) => match tokio::time::timeout(after, call).await {
+                    Ok(result) => outcome_of(result),
+                    Err(_elapsed) => Outcome::TimedOut(after),
+                },
+                None => outcome_of(call.await),
+            }
         };
+        let outcome = first_poll_checked(entry, outcome).await?;
         Some(Delivery {
             id: entry.id,
             name: Arc::clone(&entry.name),
@@ -77,6 +77,27 @@ impl<E: Send + Sync + 'static> Subject<E> {
             elapsed: start.elapsed(),
         })
     }
+}
+
+/// Run `call` unless the observer is unsubscribed when it begins: its first poll (where the
+/// observer is invoked and runs up to its first `.await`) happens while the entry counts it as
+/// starting, so an unsubscribe on another thread waits for that poll to end (`subscription.rs`
+/// says why the check alone is not enough).
+async fn first_poll_checked<E, F: Future>(entry: &Entry<E>, call: F) -> Option<F::Output> {
+    let mut call = std::pin::pin!(call);
+    let mut begun = false;
+    std::future::poll_fn(|cx| {
+        if begun {
+            return call.as_mut().poll(cx).map(Some);
+        }
+        let Some(_starting) = entry.begin() else {
+            return Poll::Ready(None);
+        };
+        begun = true;
+        call.as_mut().poll(cx).map(Some)
+        // `_starting` is dropped here, after the first poll.
+    })
+    .await
 }
 
 /// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`).
