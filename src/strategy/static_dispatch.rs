@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::errors::checked;
+use super::errors::run_batch;
 use super::{FetchStrategy, Fetched, StrategyError};
 use crate::http::HttpGet;
 
@@ -90,14 +90,12 @@ impl<S: NativeFetch> StaticDownloader<S> {
         &self.http
     }
 
-    /// Fetch `urls`: one result per URL, in input order.
+    /// Fetch `urls`: one result per URL, in input order. Fails as
+    /// [`Downloader::download`](super::Downloader::download) does.
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
-        let results = NativeFetch::fetch_all(&self.strategy, &self.http, urls).await;
-        checked(
-            || NativeFetch::name(&self.strategy).to_owned(),
-            urls.len(),
-            results,
-        )
+        let name = || NativeFetch::name(&self.strategy).to_owned();
+        let batch = || NativeFetch::fetch_all(&self.strategy, &self.http, urls);
+        run_batch(name, urls.len(), batch).await
     }
 }
 
