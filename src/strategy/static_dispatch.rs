@@ -20,7 +20,8 @@ use crate::http::HttpGet;
 /// Implement it with `async fn fetch_all(..)` in the impl. The returned future is a concrete
 /// type, so a generic caller ([`StaticDownloader`]) neither boxes it nor calls through a vtable.
 /// It is not usable as `dyn NativeFetch`; every implementation is a [`FetchStrategy`] too,
-/// through a blanket impl, for when `dyn` is needed.
+/// through a blanket impl, for when `dyn` is needed. With the `testkit` feature,
+/// `testkit::MockNativeFetch` is its mockall mock, to test a [`StaticDownloader`] with.
 ///
 /// # Static or dynamic dispatch: what each costs
 /// Two traits say the same thing:

@@ -46,4 +46,6 @@ pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{MAX_BYTES, TestServer, TestkitError};
 pub use tasks::{SETTLE_DEADLINE, alive_tasks_once_settled, within};
 
-pub use mocks::{MockDevice, MockFetchStrategy, MockHttpGet, MockObserver, MockStage, MockStep};
+pub use mocks::{
+    MockDevice, MockFetchStrategy, MockHttpGet, MockNativeFetch, MockObserver, MockStage, MockStep,
+};
