@@ -10,9 +10,7 @@
 //! interrupt it (only an `.await` can be cancelled). An observer that panicked is called again
 //! on the next event, in whatever state the panic left it.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use super::subscription::{Entry, Registry};
@@ -57,19 +55,16 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// unsubscribed before the call began.
     pub(super) async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
         let start = tokio::time::Instant::now();
-        // The call itself happens inside the caught future, so a panic while building the
-        // observer's future is caught as well as one while polling it.
-        let call = catch_panic(async { entry.observer.notify(event).await });
-        let outcome = async {
-            match self.timeout {
-                Some(after) => match tokio::time::timeout(after, call).await {
-                    Ok(result) => outcome_of(result),
-                    Err(_elapsed) => Outcome::TimedOut(after),
-                },
-                None => outcome_of(call.await),
-            }
+        // The whole call, its start included, happens inside the caught future, so a panic
+        // while building the observer's future is caught as well as one while polling it.
+        let call = catch_panic(entry.call(event));
+        let outcome = match self.timeout {
+            Some(after) => match tokio::time::timeout(after, call).await {
+                Ok(result) => outcome_of(result)?,
+                Err(_elapsed) => Outcome::TimedOut(after),
+            },
+            None => outcome_of(call.await)?,
         };
-        let outcome = first_poll_checked(entry, outcome).await?;
         Some(Delivery {
             id: entry.id,
             name: Arc::clone(&entry.name),
@@ -79,32 +74,13 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 }
 
-/// Run `call` unless the observer is unsubscribed when it begins: its first poll (where the
-/// observer is invoked and runs up to its first `.await`) happens while the entry counts it as
-/// starting, so an unsubscribe on another thread waits for that poll to end (`subscription.rs`
-/// says why the check alone is not enough).
-async fn first_poll_checked<E, F: Future>(entry: &Entry<E>, call: F) -> Option<F::Output> {
-    let mut call = std::pin::pin!(call);
-    let mut begun = false;
-    std::future::poll_fn(|cx| {
-        if begun {
-            return call.as_mut().poll(cx).map(Some);
-        }
-        let Some(_starting) = entry.begin() else {
-            return Poll::Ready(None);
-        };
-        begun = true;
-        call.as_mut().poll(cx).map(Some)
-        // `_starting` is dropped here, after the first poll.
-    })
-    .await
-}
-
-/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`).
-fn outcome_of(result: Result<Result<(), BoxError>, String>) -> Outcome {
+/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`); `None` for one
+/// that never began (the observer was unsubscribed first).
+fn outcome_of(result: Result<Option<Result<(), BoxError>>, String>) -> Option<Outcome> {
     match result {
-        Ok(Ok(())) => Outcome::Delivered,
-        Ok(Err(e)) => Outcome::Failed(e),
-        Err(message) => Outcome::Panicked(message),
+        Ok(None) => None,
+        Ok(Some(Ok(()))) => Some(Outcome::Delivered),
+        Ok(Some(Err(e))) => Some(Outcome::Failed(e)),
+        Err(message) => Some(Outcome::Panicked(message)),
     }
 }
