@@ -312,8 +312,8 @@ fn kinds_can_be_registered_while_other_tasks_create() {
             };
             // Let the creator get into the toilet's 150 ms handshake first.
             tokio::time::sleep(ms(10)).await;
-            // Registering takes the lock briefly; it never waits for the handshake in flight (a lock
-            // held across the constructor's `.await` would block this thread for good).
+            // Registering takes the lock briefly; it never waits for the handshake in flight
+            // (a lock held across the constructor's `.await` would block this thread for good).
             home.register("lamp", async |config: Config| Light::connect(config).await)
                 .unwrap();
             assert_eq!(start.elapsed(), ms(10));

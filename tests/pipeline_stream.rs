@@ -611,7 +611,8 @@ async fn the_most_stages_run_and_one_more_is_an_error() {
     assert_eq!(
         errors,
         [format!(
-            "stage \"s{MAX_STAGES}\" was refused: a pipeline has at most {MAX_STAGES} stages, so no input went through"
+            "stage \"s{MAX_STAGES}\" was refused: a pipeline has at most {MAX_STAGES} stages, \
+             so no input went through"
         )]
     );
 }

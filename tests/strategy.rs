@@ -351,10 +351,9 @@ async fn a_panicking_one_off_strategy_is_an_error_of_its_batch() {
     for (strategy, (name, said)) in strategies.into_iter().zip(expected) {
         let downloader = Downloader::new(Arc::clone(&http), strategy);
         let err = downloader.download(&urls(3)).await.unwrap_err();
-        assert!(
-            matches!(&err, StrategyError::Panicked { strategy, message } if strategy == name && message == said),
-            "{err}"
-        );
+        let caught = matches!(&err, StrategyError::Panicked { strategy, message }
+            if strategy == name && message == said);
+        assert!(caught, "{err}");
         assert_eq!(
             err.to_string(),
             format!("strategy {name:?} panicked: {said}")

@@ -4,12 +4,12 @@
 //! Every step a plan runs goes through [`run_child`](super::run_child), which opens a span in
 //! the plan's shared list when the step starts and closes it when the step ends. The closing is
 //! done by a guard: if the step's future is dropped first (a fail-fast sibling failed, or a
-//! timeout above it fired), the guard's `Drop` closes the span as [`StepOutcome::Cancelled`], at the
-//! time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock a test
-//! can assert them exactly.
+//! timeout above it fired), the guard's `Drop` closes the span as [`StepOutcome::Cancelled`],
+//! at the time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock
+//! a test can assert them exactly.
 //!
 //! # What it costs
-//! Each step run costs a boxed future (`async_trait`), its path string, a span pushed to the
+//! Each step run costs a boxed future (`async_trait`), its name (`path.rs`), a span pushed to the
 //! trace under a `std::sync::Mutex` held for a few instructions (never across an `.await`), and
 //! a `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one boxed
 //! future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native `async fn`
