@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use async_patterns::factory::{Config, Device, Registry, device_registry};
 use async_patterns::pipeline::plan::{
-    BoxStep, Outcome, Step, StepContext, StepError, StepExt, Trace, parallel, run_traced, sequence,
+    BoxStep, Step, StepContext, StepError, StepExt, StepOutcome, Trace, parallel, run_traced,
+    sequence,
 };
 use async_patterns::timing::{Table, Target, human, ratio};
 
@@ -252,7 +253,7 @@ impl Node {
     }
 
     /// How each leaf under this node (itself, if a leaf) ended; `None` if it never started.
-    fn leaf_outcomes(&self, at: &str, trace: &Trace) -> Vec<Option<Outcome>> {
+    fn leaf_outcomes(&self, at: &str, trace: &Trace) -> Vec<Option<StepOutcome>> {
         match self {
             C(..) | M(..) => vec![trace.span(at).map(|s| s.outcome)],
             S(_, children) | P(_, children) => children
@@ -271,7 +272,7 @@ impl Node {
         let failed = self.children().iter().find(|c| {
             matches!(
                 outcome(c),
-                Some(Outcome::Failed | Outcome::TimedOut | Outcome::Panicked)
+                Some(StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Panicked)
             )
         });
         let Some(failed) = failed else { return };
@@ -294,11 +295,11 @@ impl Node {
                 }
             }
             P(..) => {
-                let cancelled = names(&|c| outcome(c) == Some(Outcome::Cancelled));
+                let cancelled = names(&|c| outcome(c) == Some(StepOutcome::Cancelled));
                 let unreached = self
                     .children()
                     .iter()
-                    .filter(|c| outcome(c) == Some(Outcome::Cancelled))
+                    .filter(|c| outcome(c) == Some(StepOutcome::Cancelled))
                     .flat_map(|c| c.leaf_outcomes(&path(c), trace))
                     .filter(Option::is_none)
                     .count();
@@ -356,7 +357,7 @@ async fn show_failure(trouble: Trouble) -> Damage {
     Damage {
         at: trace.total(),
         never_started: count(None),
-        cancelled: count(Some(Outcome::Cancelled)),
+        cancelled: count(Some(StepOutcome::Cancelled)),
     }
 }
 

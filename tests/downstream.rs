@@ -1,15 +1,28 @@
 //! Playing a downstream crate: a new fetch strategy and a new device kind, written outside
-//! `async_patterns` and plugged in through its public API only.
+//! `async_patterns` and plugged in through its public API only; decorators over the crate's
+//! shared, boxed and borrowed implementations; the testkit's mocks; the names a user imports.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_patterns::factory::{Config, Device, DeviceError, device_registry};
 use async_patterns::http::{HttpError, HttpGet};
-use async_patterns::strategy::{
-    Downloader, FetchStrategy, NativeFetch, OneByOne, StaticDownloader,
+// Both outcomes in one `use`: they no longer share a name.
+use async_patterns::observer::{Observer, Outcome, Subject};
+use async_patterns::pipeline::{
+    BoxError, FnStep, Pipeline, Stage, StageOptions, Step, StepContext, StepError, StepExt,
+    StepOutcome, Timeout, run_traced, sequence, step,
 };
+use async_patterns::strategy::{
+    Downloader, FetchStrategy, Fetched, NativeFetch, OneByOne, StaticDownloader,
+};
+use async_patterns::testkit::{
+    MockDevice, MockHttpGet, MockNativeFetch, MockObserver, MockStage, MockStep,
+};
+// A user implementing the traits needs the attribute: switch to `use async_patterns::async_trait;`
+// once the crate root re-exports it, and drop async-trait from the dev-dependencies.
 use async_trait::async_trait;
 use tokio::time::Instant;
 
@@ -256,4 +269,207 @@ async fn downloads_and_creations_run_in_spawned_tasks() {
     // All four ran at once: the slowest (the retried download, two rounds of 100 ms), not the
     // sum (200 + 100 + 40 + 90 ms).
     assert_eq!(start.elapsed(), Duration::from_millis(200));
+}
+
+// ---- decorators over shared, boxed and borrowed implementations ------------------------------
+
+/// A user's decorator, generic over any strategy: counts the batches it passes on.
+struct Counted<S> {
+    inner: S,
+    batches: AtomicUsize,
+}
+
+#[async_trait]
+impl<S: FetchStrategy> FetchStrategy for Counted<S> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        self.inner.fetch_all(http, urls).await
+    }
+}
+
+#[tokio::test]
+async fn the_strategy_in_use_can_be_wrapped_in_a_decorator() {
+    let mut http = MockHttpGet::new();
+    http.expect_get()
+        .times(2)
+        .returning(|u| Ok(format!("page {u}")));
+    let downloader = Downloader::new(Arc::new(http), Arc::new(OneByOne));
+    // `strategy()` is an `Arc<dyn FetchStrategy>`: a strategy itself, so it can be wrapped.
+    let counted = Arc::new(Counted {
+        inner: downloader.strategy(),
+        batches: AtomicUsize::new(0),
+    });
+    downloader.set_strategy(counted.clone());
+    let pages = downloader
+        .download(&["a".into(), "b".into()])
+        .await
+        .unwrap();
+    assert_eq!(pages[1].as_deref().unwrap(), "page b");
+    assert_eq!(counted.batches.load(Ordering::SeqCst), 1);
+    assert_eq!(downloader.strategy().name(), "one by one");
+}
+
+async fn get_through(http: impl HttpGet) -> Result<String, HttpError> {
+    http.get("u").await
+}
+
+async fn send_through(device: impl Device) -> Result<String, DeviceError> {
+    device.send("on").await
+}
+
+async fn notify_through(observer: impl Observer<u8>) -> Result<(), BoxError> {
+    observer.notify(&1).await
+}
+
+async fn run_through(step: impl Step) -> Result<(), StepError> {
+    step.run(&StepContext::new()).await
+}
+
+async fn process_through(stage: impl Stage<String, String>) -> Result<String, BoxError> {
+    stage.process("in".to_owned()).await
+}
+
+#[tokio::test]
+async fn every_user_trait_forwards_through_its_pointers() {
+    // Each mock is called once through `Arc<T>`, once through `Box<dyn Trait>` (or, for a
+    // device, `&dyn Device`) and once through `&T`: three calls each.
+    let mut http = MockHttpGet::new();
+    http.expect_get().times(3).returning(|u| Ok(u.to_owned()));
+    let http = Arc::new(http);
+    let boxed: Box<dyn HttpGet> = Box::new(Arc::clone(&http));
+    assert_eq!(get_through(Arc::clone(&http)).await.unwrap(), "u");
+    assert_eq!(get_through(boxed).await.unwrap(), "u");
+    assert_eq!(get_through(&*http).await.unwrap(), "u");
+
+    // Not through `Box`: `Box<dyn Device>` is the registry's product, and `From<D> for
+    // Box<dyn Device>` would collide with `From<T> for T`. A box is used through `&*boxed`.
+    let mut device = MockDevice::new();
+    device
+        .expect_send()
+        .times(3)
+        .returning(|m| Ok(m.to_owned()));
+    let device = Arc::new(device);
+    let boxed: Box<dyn Device> = Box::new(Arc::clone(&device));
+    assert_eq!(send_through(Arc::clone(&device)).await.unwrap(), "on");
+    assert_eq!(send_through(&*boxed).await.unwrap(), "on");
+    assert_eq!(send_through(&*device).await.unwrap(), "on");
+
+    let mut observer = MockObserver::<u8>::new();
+    observer.expect_notify().times(3).returning(|_| Ok(()));
+    let observer = Arc::new(observer);
+    let boxed: Box<dyn Observer<u8>> = Box::new(Arc::clone(&observer));
+    assert!(notify_through(Arc::clone(&observer)).await.is_ok());
+    assert!(notify_through(boxed).await.is_ok());
+    assert!(notify_through(&*observer).await.is_ok());
+
+    let mut step = MockStep::new();
+    step.expect_name().return_const("mock".to_owned());
+    step.expect_run().times(3).returning(|_| Ok(()));
+    let step = Arc::new(step);
+    let boxed: Box<dyn Step> = Box::new(Arc::clone(&step));
+    assert!(run_through(Arc::clone(&step)).await.is_ok());
+    assert!(run_through(boxed).await.is_ok());
+    assert!(run_through(&*step).await.is_ok());
+
+    let mut stage = MockStage::new();
+    stage.expect_process().times(3).returning(|s| Ok(s + "!"));
+    let stage = Arc::new(stage);
+    let boxed: Box<dyn Stage<String, String>> = Box::new(Arc::clone(&stage));
+    assert_eq!(process_through(Arc::clone(&stage)).await.unwrap(), "in!");
+    assert_eq!(process_through(boxed).await.unwrap(), "in!");
+    assert_eq!(process_through(&*stage).await.unwrap(), "in!");
+}
+
+// ---- the testkit's mock of the static strategy -----------------------------------------------
+
+#[tokio::test]
+async fn a_static_downloader_is_tested_with_a_mock_native_strategy() {
+    let mut strategy = MockNativeFetch::new();
+    strategy.expect_name().return_const("mocked".to_owned());
+    strategy
+        .expect_fetch_all()
+        .withf(|_, urls| urls == ["a", "b"])
+        .times(1)
+        .returning(|_, urls| urls.iter().map(|u| Ok(format!("page {u}"))).collect());
+    // A second batch that breaks the contract: one result for two URLs.
+    strategy
+        .expect_fetch_all()
+        .withf(|_, urls| urls == ["c", "d"])
+        .times(1)
+        .returning(|_, _| vec![Ok("only one".into())]);
+    let fixed = StaticDownloader::new(Arc::new(MockHttpGet::new()), strategy);
+    let pages = fixed.download(&["a".into(), "b".into()]).await.unwrap();
+    assert_eq!(pages[0].as_deref().unwrap(), "page a");
+    let err = fixed.download(&["c".into(), "d".into()]).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"strategy "mocked" returned 1 results for 2 URLs"#
+    );
+    // Dropping the downloader drops the mock, which checks the `times(1)` expectations.
+}
+
+// ---- the names a user imports ----------------------------------------------------------------
+
+/// A user's helper that names the adapter types in its signature.
+fn guarded<F, Fut>(name: &str, f: F) -> Timeout<FnStep<F>>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), StepError>> + Send,
+{
+    step(name, f).with_timeout(Duration::from_millis(50))
+}
+
+/// A user's stage, failing with the crate's `BoxError`.
+struct Shout;
+
+#[async_trait]
+impl Stage<String, String> for Shout {
+    async fn process(&self, input: String) -> Result<String, BoxError> {
+        if input.is_empty() {
+            return Err("nothing to shout".into());
+        }
+        Ok(input.to_uppercase())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_names_a_user_needs_are_where_they_look() {
+    let plan = sequence(
+        "morning",
+        vec![
+            guarded("quick", || async { Ok(()) }).boxed(),
+            guarded("slow", || async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(())
+            })
+            .boxed(),
+        ],
+    );
+    let (result, trace) = run_traced(&plan).await;
+    assert!(matches!(result, Err(StepError::TimedOut { .. })));
+    let outcome = trace.span("morning/slow").map(|s| s.outcome);
+    assert_eq!(outcome, Some(StepOutcome::TimedOut));
+
+    let subject = Subject::<u8>::new();
+    let _sub = subject.subscribe(async_patterns::observer::FnObserver::new(|_: &u8| async {
+        Err::<(), BoxError>("no".into())
+    }));
+    let report = subject.notify(&1).await;
+    assert!(matches!(report.deliveries()[0].outcome, Outcome::Failed(_)));
+
+    let (out, errors) = Pipeline::from_iter(["hi".to_owned(), String::new()])
+        .stage("shout", StageOptions::ordered(1), Shout)
+        .on_error(async_patterns::pipeline::ErrorPolicy::SkipAndReport)
+        .into_stream()
+        .partition()
+        .await;
+    assert_eq!(out, ["HI"]);
+    assert_eq!(
+        errors[0].to_string(),
+        "stage \"shout\" failed on input #1: nothing to shout"
+    );
 }

@@ -1,6 +1,6 @@
 //! Observer: delivery, order, timing on the paused clock, isolation, many publishers, streams.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use async_patterns::observer::{
     BoxError, FnObserver, Observer, ObserverError, Outcome, OwnedFnObserver, Received, Subject,
     Subscription,
 };
-use async_patterns::testkit::{Delayed, Gauge, MockObserver};
+use async_patterns::testkit::{Delayed, Gauge, MockObserver, within};
 use futures::StreamExt;
 use mockall::Sequence;
 use tokio::time::Instant;
@@ -27,6 +27,18 @@ const LIGHT: Home = Home::LightSwitched {
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The longest a test that could deadlock may take before it fails (real time; it takes
+/// milliseconds when it passes).
+const HANG: Duration = Duration::from_secs(10);
+
+/// A current-thread runtime, as `#[tokio::test]`.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a test runtime")
 }
 
 /// A mock that expects exactly `DOOR` once, then exactly `LIGHT` once.
@@ -309,30 +321,36 @@ async fn many_publishers_lose_and_duplicate_nothing() {
     assert_eq!(subject.len(), 4);
 }
 
-#[tokio::test]
-async fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
-    let subject = Arc::new(Subject::<u64>::new());
-    let parked = Arc::new(Mutex::new(Vec::new()));
-    let weak = Arc::downgrade(&subject);
-    let keep = Arc::clone(&parked);
-    // On each event, this observer subscribes a new one to the same subject: it would
-    // deadlock if `notify` held the subject's lock while awaiting observers.
-    let _recruiter = subject.subscribe(FnObserver::new(move |_: &u64| {
-        let (weak, keep) = (weak.clone(), Arc::clone(&keep));
-        async move {
-            let subject = weak.upgrade().ok_or("subject gone")?;
-            let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
-            keep.lock().map_err(|_| "poisoned")?.push(guard);
-            Ok::<(), BoxError>(())
-        }
-    }));
-    let first = subject.notify(&1).await;
-    // The new observer joins from the next notification on.
-    assert_eq!((first.len(), subject.len()), (1, 2));
-    let second = subject.notify(&2).await;
-    assert_eq!((second.len(), subject.len()), (2, 3));
-    parked.lock().unwrap().clear();
-    assert_eq!(subject.len(), 1);
+#[test]
+fn an_observer_may_subscribe_to_its_subject_during_a_notification() {
+    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
+    // makes it fail instead.
+    within(HANG, || {
+        current_thread().block_on(async {
+            let subject = Arc::new(Subject::<u64>::new());
+            let parked = Arc::new(Mutex::new(Vec::new()));
+            let weak = Arc::downgrade(&subject);
+            let keep = Arc::clone(&parked);
+            // On each event, this observer subscribes a new one to the same subject: it would
+            // deadlock if `notify` held the subject's lock while awaiting observers.
+            let _recruiter = subject.subscribe(FnObserver::new(move |_: &u64| {
+                let (weak, keep) = (weak.clone(), Arc::clone(&keep));
+                async move {
+                    let subject = weak.upgrade().ok_or("subject gone")?;
+                    let guard = subject.subscribe(FnObserver::new(|_: &u64| async { Ok(()) }));
+                    keep.lock().map_err(|_| "poisoned")?.push(guard);
+                    Ok::<(), BoxError>(())
+                }
+            }));
+            let first = subject.notify(&1).await;
+            // The new observer joins from the next notification on.
+            assert_eq!((first.len(), subject.len()), (1, 2));
+            let second = subject.notify(&2).await;
+            assert_eq!((second.len(), subject.len()), (2, 3));
+            parked.lock().unwrap().clear();
+            assert_eq!(subject.len(), 1);
+        })
+    });
 }
 
 #[tokio::test]
@@ -441,6 +459,100 @@ async fn an_observer_unsubscribed_before_its_turn_is_not_called() {
     assert_eq!(names, ["first", "second"], "{report}");
     assert!(report.all_delivered(), "{report}");
     assert_eq!(subject.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_call_begins_once_unsubscribe_has_returned_under_load() {
+    // The load that found the race: 4 tasks notifying while 4 tasks subscribe and unsubscribe
+    // 5,000 times each, on a multi-thread runtime.
+    const CYCLES: usize = 5_000;
+    let subject = Arc::new(Subject::<u64>::new());
+    let done = Arc::new(AtomicBool::new(false));
+    let (calls, late) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut notifiers = tokio::task::JoinSet::new();
+    for task in 0..4_u64 {
+        let (subject, done) = (Arc::clone(&subject), Arc::clone(&done));
+        notifiers.spawn(async move {
+            let mut event = task;
+            while !done.load(Ordering::SeqCst) {
+                subject.notify(&event).await;
+                event += 4;
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    let mut churners = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (subject, calls, late) = (Arc::clone(&subject), Arc::clone(&calls), Arc::clone(&late));
+        churners.spawn(async move {
+            for _ in 0..CYCLES {
+                let gone = Arc::new(AtomicBool::new(false));
+                let seen = (Arc::clone(&gone), Arc::clone(&calls), Arc::clone(&late));
+                let guard = subject.subscribe(FnObserver::new(move |_: &u64| {
+                    // The observer's first code: a call that gets here has begun.
+                    seen.1.fetch_add(1, Ordering::SeqCst);
+                    if seen.0.load(Ordering::SeqCst) {
+                        seen.2.fetch_add(1, Ordering::SeqCst);
+                    }
+                    async { Ok(()) }
+                }));
+                tokio::task::yield_now().await;
+                drop(guard);
+                // `unsubscribe` has returned: from here on, no call of this observer may begin.
+                gone.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    while let Some(churner) = churners.join_next().await {
+        churner.expect("a churn task failed");
+    }
+    done.store(true, Ordering::SeqCst);
+    while let Some(notifier) = notifiers.join_next().await {
+        notifier.expect("a notifier task failed");
+    }
+    assert!(
+        calls.load(Ordering::SeqCst) > 0,
+        "the observers were called"
+    );
+    assert_eq!(
+        late.load(Ordering::SeqCst),
+        0,
+        "calls that began after unsubscribe returned (of {} calls)",
+        calls.load(Ordering::SeqCst)
+    );
+    assert!(subject.is_empty());
+}
+
+#[test]
+fn an_observer_may_unsubscribe_itself_before_its_first_await() {
+    // Unsubscribing waits for the calls being started; from inside one of them it must not wait
+    // (it would wait for itself). `within` turns such a hang into a failure.
+    within(HANG, || {
+        current_thread().block_on(async {
+            let subject = Subject::<u64>::new();
+            let slot: Arc<Mutex<Option<Subscription>>> = Arc::default();
+            let own = Arc::clone(&slot);
+            let guard = subject.subscribe(FnObserver::new(move |_: &u64| {
+                // Synchronous: this runs in the call's first poll.
+                let unsubscribed = own
+                    .lock()
+                    .ok()
+                    .and_then(|mut g| g.take())
+                    .map(Subscription::unsubscribe);
+                async move {
+                    if unsubscribed == Some(true) {
+                        Ok(())
+                    } else {
+                        Err::<(), BoxError>("not subscribed".into())
+                    }
+                }
+            }));
+            *slot.lock().unwrap() = Some(guard);
+            assert!(subject.notify(&1).await.all_delivered());
+            assert!(subject.is_empty());
+            assert!(subject.notify(&2).await.is_empty());
+        })
+    });
 }
 
 #[tokio::test(start_paused = true)]

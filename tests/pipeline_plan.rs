@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use async_patterns::pipeline::plan::{
-    BoxStep, Outcome, StepContext, StepError, StepExt, Trace, parallel, run_traced, sequence, step,
+    BoxStep, MAX_DEPTH, StepContext, StepError, StepExt, StepOutcome, Trace, parallel, run_traced,
+    sequence, step,
 };
 use async_patterns::pipeline::{Sequence, Step};
 use async_patterns::testkit::{Delayed, MockStep, alive_tasks_once_settled};
+use async_patterns::timing::MAX_WIDTH;
 use mockall::Sequence as MockSequence;
 use tokio::time::{Instant, sleep};
 
@@ -132,7 +134,7 @@ async fn fail_fast_parallel_cancels_the_running_siblings() {
         assert_eq!(gauge.current(), 0, "and was dropped mid-wait");
     }
     let cancelled = trace.span("all/slow-b").map(|s| (s.end, s.outcome));
-    assert_eq!(cancelled, Some((ms(10), Outcome::Cancelled)));
+    assert_eq!(cancelled, Some((ms(10), StepOutcome::Cancelled)));
     // The slow mocks verify on drop that their `run` was never reached (times(0)).
 }
 
@@ -176,23 +178,26 @@ async fn the_smart_home_plan_takes_its_critical_path() {
     assert_eq!(trace.one_by_one(), ms(50 + 80 + 30 + 50 + 130 + 70));
 
     let at = |path: &str| trace.span(path).map(|s| (s.start, s.end, s.outcome));
-    assert_eq!(at("morning"), Some((ms(0), ms(210), Outcome::Ok)));
-    assert_eq!(at("morning/connect"), Some((ms(0), ms(80), Outcome::Ok)));
+    assert_eq!(at("morning"), Some((ms(0), ms(210), StepOutcome::Ok)));
+    assert_eq!(
+        at("morning/connect"),
+        Some((ms(0), ms(80), StepOutcome::Ok))
+    );
     assert_eq!(
         at("morning/connect/toilet"),
-        Some((ms(0), ms(30), Outcome::Ok))
+        Some((ms(0), ms(30), StepOutcome::Ok))
     );
     assert_eq!(
         at("morning/routines/light/dim"),
-        Some((ms(90), ms(110), Outcome::Ok))
+        Some((ms(90), ms(110), StepOutcome::Ok))
     );
     assert_eq!(
         at("morning/routines/speaker/news"),
-        Some((ms(90), ms(210), Outcome::Ok))
+        Some((ms(90), ms(210), StepOutcome::Ok))
     );
     assert_eq!(
         at("morning/routines/toilet/flush"),
-        Some((ms(120), ms(150), Outcome::Ok))
+        Some((ms(120), ms(150), StepOutcome::Ok))
     );
     // morning, connect + 3, routines, light + 3, speaker + 2, toilet + 2.
     assert_eq!(trace.spans().len(), 16);
@@ -225,7 +230,7 @@ async fn a_timeout_fires_at_the_set_time() {
     );
     assert_eq!(
         trace.span("morning/stuck").map(|s| s.outcome),
-        Some(Outcome::TimedOut)
+        Some(StepOutcome::TimedOut)
     );
     assert!(trace.span("morning/never").is_none());
 }
@@ -263,10 +268,10 @@ async fn the_error_names_the_failed_step_by_its_path() {
     let news = trace
         .span("morning/routines/speaker/news")
         .map(|s| (s.end, s.outcome));
-    assert_eq!(news, Some((ms(110), Outcome::Cancelled)));
+    assert_eq!(news, Some((ms(110), StepOutcome::Cancelled)));
     let outcome = |p: &str| trace.span(p).map(|s| s.outcome);
-    assert_eq!(outcome("morning/routines/light"), Some(Outcome::Failed));
-    assert_eq!(outcome("morning"), Some(Outcome::Failed));
+    assert_eq!(outcome("morning/routines/light"), Some(StepOutcome::Failed));
+    assert_eq!(outcome("morning"), Some(StepOutcome::Failed));
 }
 
 /// The plan failed with exactly one panic, of the step at `at`, recorded as such in the trace.
@@ -276,7 +281,10 @@ fn assert_panicked(result: Result<(), StepError>, trace: &Trace, at: &str, said:
         matches!(err, StepError::Panicked { ref path, ref message } if path == at && message == said),
         "{err:?}"
     );
-    assert_eq!(trace.span(at).map(|s| s.outcome), Some(Outcome::Panicked));
+    assert_eq!(
+        trace.span(at).map(|s| s.outcome),
+        Some(StepOutcome::Panicked)
+    );
 }
 
 #[tokio::test]
@@ -293,7 +301,7 @@ async fn a_panicking_step_is_an_error_not_a_crash() {
     assert_panicked(result, &trace, "devices/toilet", "water everywhere");
     assert_eq!(
         trace.span("devices/light").map(|s| s.outcome),
-        Some(Outcome::Ok)
+        Some(StepOutcome::Ok)
     );
 }
 
@@ -476,6 +484,66 @@ async fn fail_fast_also_aborts_what_a_cancelled_sibling_spawned_into_its_join_se
     );
     assert_eq!(
         trace.span("all/spawner").map(|s| (s.end, s.outcome)),
-        Some((ms(10), Outcome::Cancelled))
+        Some((ms(10), StepOutcome::Cancelled))
     );
+}
+
+/// A plan nested `levels` deep: `n{levels-1}/.../n0/leaf`, the leaf at depth `levels`.
+fn nested(levels: usize) -> BoxStep {
+    let mut plan = step("leaf", || async { Ok(()) }).boxed();
+    for i in 0..levels {
+        plan = sequence(format!("n{i}"), vec![plan]).boxed();
+    }
+    plan
+}
+
+#[tokio::test]
+async fn a_plan_at_the_maximum_depth_runs_and_one_level_more_is_an_error() {
+    // Inside a spawned task, whose stack (2 MiB) is the smallest a plan usually gets.
+    let (at_max, past_max) = tokio::spawn(async {
+        let at_max = run_traced(&*nested(MAX_DEPTH)).await;
+        let past_max = run_traced(&*nested(MAX_DEPTH + 1)).await;
+        (at_max, past_max)
+    })
+    .await
+    .unwrap();
+    assert!(at_max.0.is_ok());
+    assert_eq!(at_max.1.spans().len(), MAX_DEPTH + 1);
+    let leaf = at_max
+        .1
+        .spans()
+        .last()
+        .map(|s| (s.depth, s.name().to_owned()));
+    assert_eq!(leaf, Some((MAX_DEPTH, "leaf".to_owned())));
+
+    // One level more: the leaf is refused before it runs, and the error names it by its path.
+    let err = past_max.0.unwrap_err();
+    assert!(
+        matches!(err, StepError::TooDeep { max, .. } if max == MAX_DEPTH),
+        "{err}"
+    );
+    let path = err.path().unwrap_or_default();
+    assert!(path.starts_with(&format!("n{MAX_DEPTH}/")) && path.ends_with("/n0/leaf"));
+    assert_eq!(path.split('/').count(), MAX_DEPTH + 2);
+    assert!(err.to_string().ends_with(&format!(
+        "/n0/leaf\" was not run: a plan nests at most {MAX_DEPTH} levels below its root"
+    )));
+    // Every level above it ran, and failed because of it; the leaf never started.
+    assert_eq!(past_max.1.spans().len(), MAX_DEPTH + 1);
+    assert!(
+        past_max
+            .1
+            .spans()
+            .iter()
+            .all(|s| s.outcome == StepOutcome::Failed)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeline_of_any_width_is_drawn_without_panicking() {
+    let (_, trace) = run_traced(&morning(light_ok())).await;
+    let widest = trace.timeline(usize::MAX);
+    let bar = widest.lines().next().and_then(|l| l.split('|').nth(1));
+    assert_eq!(bar.map(|b| b.chars().count()), Some(MAX_WIDTH));
+    assert_eq!(trace.timeline(0).lines().count(), trace.spans().len());
 }

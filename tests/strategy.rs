@@ -13,7 +13,7 @@ use async_patterns::strategy::{
     OneByOne, StaticDownloader, StrategyError,
 };
 use async_patterns::testkit::MockHttpGet;
-use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer};
+use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer, within};
 use mockall::Sequence;
 use tokio::time::Instant;
 
@@ -23,6 +23,19 @@ fn urls(n: usize) -> Vec<String> {
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The longest a test that could deadlock may take before it fails (real time; it takes
+/// milliseconds when it passes).
+const HANG: Duration = Duration::from_secs(10);
+
+/// A current-thread runtime on tokio's paused clock, as `#[tokio::test(start_paused = true)]`.
+fn paused() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a test runtime")
 }
 
 /// A mock fetcher that expects each URL exactly once and answers `page <url>`.
@@ -136,38 +149,44 @@ async fn a_strategy_that_loses_results_is_reported_by_name() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
-    let mut slow = MockFetchStrategy::new();
-    slow.expect_fetch_all()
-        .times(1)
-        .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
-    slow.expect_name().return_const("slow".to_owned());
-    let mut quick = MockFetchStrategy::new();
-    quick
-        .expect_fetch_all()
-        .times(1)
-        .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
-    quick.expect_name().return_const("quick".to_owned());
+#[test]
+fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
+    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
+    // makes it fail instead.
+    within(HANG, || {
+        paused().block_on(async {
+            let mut slow = MockFetchStrategy::new();
+            slow.expect_fetch_all()
+                .times(1)
+                .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
+            slow.expect_name().return_const("slow".to_owned());
+            let mut quick = MockFetchStrategy::new();
+            quick
+                .expect_fetch_all()
+                .times(1)
+                .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
+            quick.expect_name().return_const("quick".to_owned());
 
-    let downloader = Downloader::new(
-        Arc::new(MockHttpGet::new()),
-        Arc::new(Delayed::new(slow, ms(100))),
-    );
-    let two = urls(2);
-    let start = Instant::now();
-    let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
-        tokio::time::sleep(ms(10)).await;
-        // The swap does not wait for the download (no lock is held across its await).
-        downloader.set_strategy(Arc::new(quick));
-        assert_eq!(start.elapsed(), ms(10));
+            let downloader = Downloader::new(
+                Arc::new(MockHttpGet::new()),
+                Arc::new(Delayed::new(slow, ms(100))),
+            );
+            let two = urls(2);
+            let start = Instant::now();
+            let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
+                tokio::time::sleep(ms(10)).await;
+                // The swap does not wait for the download (no lock is held across its await).
+                downloader.set_strategy(Arc::new(quick));
+                assert_eq!(start.elapsed(), ms(10));
+            });
+            assert_eq!(start.elapsed(), ms(100));
+            let next = downloader.download(&urls(1)).await.unwrap();
+
+            assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
+            assert_eq!(pages(&next), ["quick"]);
+            assert_eq!(start.elapsed(), ms(100));
+        })
     });
-    assert_eq!(start.elapsed(), ms(100));
-    let next = downloader.download(&urls(1)).await.unwrap();
-
-    assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
-    assert_eq!(pages(&next), ["quick"]);
-    assert_eq!(start.elapsed(), ms(100));
 }
 
 // ---- the strategies, with mock fetchers ------------------------------------------------------
@@ -286,6 +305,210 @@ async fn in_threads_turns_a_panicking_fetch_into_an_error_for_that_url_only() {
     let http: Arc<dyn HttpGet> = Arc::new(Buggy);
     let results = FetchStrategy::fetch_all(&InThreads::new(), &http, &urls(3)).await;
     assert_panic_costs_only_its_own_url(&results, "in threads");
+}
+
+#[tokio::test]
+async fn a_panicking_one_off_strategy_is_an_error_of_its_batch() {
+    // Three ways for a closure strategy to panic: in the closure itself, in its future, and in a
+    // fetcher it calls directly. The strategy has no per-URL slots to put it in, so the whole
+    // batch fails, with the strategy's name and the panic's message.
+    let in_closure = FnStrategy::new(
+        "in the closure",
+        |_: Arc<dyn HttpGet>, urls: Vec<String>| {
+            assert!(urls.len() < 3, "{} URLs are too many", urls.len());
+            async move { urls.into_iter().map(Ok).collect::<Fetched>() }
+        },
+    );
+    let in_future = FnStrategy::new(
+        "in its future",
+        async |_: Arc<dyn HttpGet>, urls: Vec<String>| {
+            tokio::task::yield_now().await;
+            let first: &String = urls.get(7).expect("an eighth URL");
+            vec![Ok(first.clone())]
+        },
+    );
+    let in_fetcher = FnStrategy::new(
+        "in a fetcher",
+        async |http: Arc<dyn HttpGet>, urls: Vec<String>| {
+            let mut out = Vec::new();
+            for url in &urls {
+                out.push(http.get(url).await);
+            }
+            out
+        },
+    );
+    let http: Arc<dyn HttpGet> = Arc::new(Buggy);
+    let expected = [
+        ("in the closure", "3 URLs are too many"),
+        ("in its future", "an eighth URL"),
+        ("in a fetcher", "fetcher bug"),
+    ];
+    let strategies: [Arc<dyn FetchStrategy>; 3] = [
+        Arc::new(in_closure),
+        Arc::new(in_future),
+        Arc::new(in_fetcher),
+    ];
+    for (strategy, (name, said)) in strategies.into_iter().zip(expected) {
+        let downloader = Downloader::new(Arc::clone(&http), strategy);
+        let err = downloader.download(&urls(3)).await.unwrap_err();
+        let caught = matches!(&err, StrategyError::Panicked { strategy, message }
+            if strategy == name && message == said);
+        assert!(caught, "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("strategy {name:?} panicked: {said}")
+        );
+        // The downloader is fine afterwards.
+        downloader.set_strategy(Arc::new(OneByOne));
+        assert!(downloader.download(&urls(1)).await.is_ok());
+    }
+    // The static context catches it too.
+    let fixed = StaticDownloader::new(
+        http,
+        FnStrategy::new("fixed", |_: Arc<dyn HttpGet>, _: Vec<String>| async {
+            panic!("static bug");
+            #[allow(unreachable_code)]
+            Fetched::new()
+        }),
+    );
+    let err = fixed.download(&urls(1)).await.unwrap_err();
+    assert_eq!(err.to_string(), "strategy \"fixed\" panicked: static bug");
+}
+
+/// A fetcher that takes an hour, on tokio's timer, and counts its requests started and dropped.
+#[derive(Default)]
+struct Endless {
+    started: AtomicUsize,
+    dropped: Arc<AtomicUsize>,
+}
+
+/// Counts a dropped request.
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpGet for Endless {
+    async fn get(&self, _url: &str) -> Result<String, HttpError> {
+        let _counted = CountDrop(Arc::clone(&self.dropped));
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok("an hour later".into())
+    }
+}
+
+/// Panics on threads named `name`, counted by a panic hook installed once for this binary.
+fn panics_on_threads_named(name: &'static str) -> Arc<AtomicUsize> {
+    static HOOKED: std::sync::Mutex<Vec<(&'static str, Arc<AtomicUsize>)>> =
+        std::sync::Mutex::new(Vec::new());
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            if let Ok(hooked) = HOOKED.lock() {
+                for (name, count) in hooked.iter() {
+                    if thread.name() == Some(name) {
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            previous(info);
+        }));
+    });
+    let count = Arc::new(AtomicUsize::new(0));
+    HOOKED.lock().unwrap().push((name, Arc::clone(&count)));
+    count
+}
+
+/// Wait (real time, with a deadline) until `count` reaches `n`.
+fn wait_for(count: &AtomicUsize, n: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count.load(Ordering::SeqCst) < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    count.load(Ordering::SeqCst)
+}
+
+#[test]
+fn dropping_an_in_threads_batch_lets_its_threads_go_quietly() {
+    const THREADS: &str = "in-threads-dropped";
+    let panics = panics_on_threads_named(THREADS);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(THREADS)
+        .enable_all()
+        .build()
+        .unwrap();
+    let endless = Arc::new(Endless::default());
+    let http: Arc<dyn HttpGet> = endless.clone();
+    runtime.block_on(async {
+        let (strategy, batch) = (InThreads::new(), urls(4));
+        let batch = FetchStrategy::fetch_all(&strategy, &http, &batch);
+        // Run the batch until its four blocking threads are waiting on their requests, then
+        // drop it.
+        let started = async {
+            while endless.started.load(Ordering::SeqCst) < 4 {
+                tokio::time::sleep(ms(1)).await;
+            }
+        };
+        tokio::select! {
+            _ = batch => panic!("an hour went by"),
+            () = started => {}
+        }
+    });
+    // The batch is gone: its threads stop waiting at once, the runtime still running.
+    assert_eq!(
+        wait_for(&endless.dropped, 4),
+        4,
+        "the requests were dropped"
+    );
+    drop(runtime);
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        0,
+        "nothing panicked on the runtime's threads"
+    );
+}
+
+#[test]
+fn shutting_the_runtime_down_under_an_in_threads_batch_is_quiet() {
+    const THREADS: &str = "in-threads-shut-down";
+    let panics = panics_on_threads_named(THREADS);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(THREADS)
+        .enable_all()
+        .build()
+        .unwrap();
+    let endless = Arc::new(Endless::default());
+    let http: Arc<dyn HttpGet> = endless.clone();
+    runtime.spawn(async move {
+        FetchStrategy::fetch_all(&InThreads::bounded(2), &http, &urls(4)).await
+    });
+    assert_eq!(wait_for(&endless.started, 2), 2);
+    // Dropping the runtime drops the task (and the batch in it), then stops the timer its
+    // threads' requests are waiting on: they must go without touching it.
+    within(HANG, move || drop(runtime));
+    assert_eq!(
+        endless.dropped.load(Ordering::SeqCst),
+        2,
+        "the two requests were dropped"
+    );
+    assert_eq!(
+        endless.started.load(Ordering::SeqCst),
+        2,
+        "no other request started"
+    );
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        0,
+        "nothing panicked on the runtime's threads"
+    );
 }
 
 #[test]

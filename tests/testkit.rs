@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_patterns::http::native::NativeHttp;
 use async_patterns::http::{HttpConfig, HttpError, HttpGet};
 use async_patterns::testkit::MockHttpGet;
-use async_patterns::testkit::{Delayed, Fault, Gauge, MAX_BYTES, Sample, TestServer};
+use async_patterns::testkit::{
+    Delayed, Fault, Gauge, MAX_BYTES, Sample, TestServer, alive_tasks_once_settled, within,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_as_documented() {
@@ -90,4 +92,52 @@ async fn delayed_waits_before_delegating() {
     assert_eq!(slow.get("http://a").await.unwrap(), "body");
     assert_eq!(start.elapsed(), Duration::from_millis(250));
     assert_eq!(slow.gauge().total(), 1);
+}
+
+/// Holds a task's future up: its destructor takes a while, as a big buffer's or a socket's can.
+struct SlowDrop;
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settled_count_waits_for_tasks_reaped_on_worker_threads() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            tokio::spawn(async {
+                let _held = SlowDrop;
+                std::future::pending::<()>().await;
+            })
+        })
+        .collect();
+    assert_eq!(alive_tasks_once_settled(before + 64).await, before + 64);
+    for task in &tasks {
+        task.abort();
+    }
+    // The workers drop the aborted futures, 2 ms each: the count falls over about 64 ms, on
+    // threads other than this one.
+    assert_eq!(alive_tasks_once_settled(before).await, before);
+}
+
+#[test]
+#[should_panic(expected = "did not finish within 50ms")]
+fn within_fails_a_test_that_hangs_instead_of_hanging() {
+    // The sender stays here, so the receiver waits for good (until this test has failed).
+    let (_sender, never) = std::sync::mpsc::channel::<()>();
+    within(Duration::from_millis(50), move || never.recv().is_ok());
+}
+
+#[test]
+fn within_passes_on_the_value_and_the_panic() {
+    assert_eq!(within(Duration::from_secs(10), || 42), 42);
+    let panic = std::panic::catch_unwind(|| within(Duration::from_secs(10), || panic!("inner")));
+    let message = panic
+        .err()
+        .and_then(|p| p.downcast_ref::<&str>().map(|s| s.to_string()));
+    assert_eq!(message.as_deref(), Some("inner"));
 }

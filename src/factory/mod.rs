@@ -60,7 +60,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 
-use crate::http::BoxError;
 use crate::support::{catch_panic, catch_panic_now, read, write};
 
 mod config;
@@ -74,6 +73,9 @@ mod shapes;
 pub use config::Config;
 pub use devices::{Light, SmartToilet, Speaker, device_registry};
 pub use errors::{DeviceError, FactoryError};
+
+/// A boxed error that can cross threads: what a constructor's error becomes.
+pub use crate::http::BoxError;
 
 /// A smart-home device, the factory's product: connected before use, then sent messages.
 ///

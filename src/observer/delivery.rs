@@ -11,7 +11,6 @@
 //! on the next event, in whatever state the panic left it.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::subscription::{Entry, Registry};
@@ -53,22 +52,18 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 
     /// Call one observer, catching its panic and enforcing the timeout; `None` if it was
-    /// unsubscribed since the snapshot was taken.
+    /// unsubscribed before the call began.
     pub(super) async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
-        // Acquire pairs with the Release in `Registry::remove`: once unsubscribed, skipped.
-        if !entry.live.load(Ordering::Acquire) {
-            return None;
-        }
         let start = tokio::time::Instant::now();
-        // The call itself happens inside the caught future, so a panic while building the
-        // observer's future is caught as well as one while polling it.
-        let call = catch_panic(async { entry.observer.notify(event).await });
+        // The whole call, its start included, happens inside the caught future, so a panic
+        // while building the observer's future is caught as well as one while polling it.
+        let call = catch_panic(entry.call(event));
         let outcome = match self.timeout {
             Some(after) => match tokio::time::timeout(after, call).await {
-                Ok(result) => outcome_of(result),
+                Ok(result) => outcome_of(result)?,
                 Err(_elapsed) => Outcome::TimedOut(after),
             },
-            None => outcome_of(call.await),
+            None => outcome_of(call.await)?,
         };
         Some(Delivery {
             id: entry.id,
@@ -79,11 +74,13 @@ impl<E: Send + Sync + 'static> Subject<E> {
     }
 }
 
-/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`).
-fn outcome_of(result: Result<Result<(), BoxError>, String>) -> Outcome {
+/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`); `None` for one
+/// that never began (the observer was unsubscribed first).
+fn outcome_of(result: Result<Option<Result<(), BoxError>>, String>) -> Option<Outcome> {
     match result {
-        Ok(Ok(())) => Outcome::Delivered,
-        Ok(Err(e)) => Outcome::from_error(e),
-        Err(message) => Outcome::Panicked(message),
+        Ok(None) => None,
+        Ok(Some(Ok(()))) => Some(Outcome::Delivered),
+        Ok(Some(Err(e))) => Some(Outcome::from_error(e)),
+        Err(message) => Some(Outcome::Panicked(message)),
     }
 }

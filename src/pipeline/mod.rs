@@ -32,8 +32,20 @@
 pub mod plan;
 pub mod stream;
 
+// Everything a user names, from both halves, at `pipeline::` too: the traits and what
+// implementing them takes (`BoxError`), the adapters (`FnStep`, `Timeout`, `FnStage`), the
+// errors and the limits.
+#[allow(deprecated)]
+pub use plan::Outcome;
 pub use plan::{
-    BoxStep, OnFailure, Outcome, Parallel, Sequence, Span, Step, StepContext, StepError, StepExt,
-    Trace, parallel, run_child, run_traced, sequence, step,
+    BoxStep, FnStep, MAX_DEPTH, OnFailure, Parallel, Sequence, Span, Step, StepContext, StepError,
+    StepExt, StepOutcome, Timeout, Trace, parallel, run_child, run_traced, sequence, step,
 };
-pub use stream::{ErrorPolicy, FnStage, Pipeline, PipelineStream, Stage, StageError, StageOptions};
+pub use stream::{
+    ErrorPolicy, FnStage, MAX_BUFFER, MAX_CONCURRENCY, MAX_STAGES, Pipeline, PipelineStream, Stage,
+    StageError, StageOptions,
+};
+
+/// A boxed error that can cross threads: what a [`Stage`] returns, and what a failed [`Step`]
+/// carries.
+pub use crate::http::BoxError;

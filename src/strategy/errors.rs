@@ -4,9 +4,16 @@
 //! other URLs keep their pages. The batch itself fails only when a strategy breaks its promise
 //! of one result per URL: then results can no longer be matched to their URLs, and both
 //! contexts ([`Downloader`](super::Downloader), [`StaticDownloader`](super::StaticDownloader))
-//! say so rather than hand them back.
+//! say so rather than hand them back. A strategy that panics breaks it too: the built-in ones
+//! catch a fetcher's panic per URL, but a strategy of your own (an [`FnStrategy`] calling its
+//! fetcher directly, say) has no slot to put it in, so the contexts catch it for the batch.
+//!
+//! [`FnStrategy`]: super::FnStrategy
+
+use std::future::Future;
 
 use super::Fetched;
+use crate::support::{catch_panic, catch_panic_now};
 
 /// Why a context could not hand back the results of a batch.
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +30,42 @@ pub enum StrategyError {
         /// How many results came back.
         got: usize,
     },
+    /// The strategy panicked (in its own code, or in a fetcher it called without catching),
+    /// so no result of the batch can be trusted. The panic was caught at the context.
+    #[error("strategy {strategy:?} panicked: {message}")]
+    Panicked {
+        /// The strategy's name.
+        strategy: String,
+        /// The panic's message, when it had one.
+        message: String,
+    },
+}
+
+/// Run one batch through a strategy, for both contexts: its panic caught (the call that builds
+/// the future included), its promise of one result per URL checked.
+pub(super) async fn run_batch<F: Future<Output = Fetched>>(
+    name: impl Fn() -> String,
+    expected: usize,
+    batch: impl FnOnce() -> F,
+) -> Result<Fetched, StrategyError> {
+    match catch_panic(async move { batch().await }).await {
+        Ok(results) => checked(name, expected, results),
+        Err(message) => Err(StrategyError::Panicked {
+            strategy: name_of(name),
+            message,
+        }),
+    }
+}
+
+/// The strategy's name for an error message; asked only on failure, and guarded, since it is a
+/// strategy's own code too.
+fn name_of(name: impl FnOnce() -> String) -> String {
+    catch_panic_now(name).unwrap_or_else(|_| "<a strategy whose name panicked>".to_owned())
 }
 
 /// Check the one-result-per-URL promise before handing results to the caller. The name is
 /// asked for only on failure, so a strategy's `name` costs nothing on the happy path.
-pub(super) fn checked(
+fn checked(
     name: impl FnOnce() -> String,
     expected: usize,
     results: Fetched,
@@ -36,7 +74,7 @@ pub(super) fn checked(
         Ok(results)
     } else {
         Err(StrategyError::WrongCount {
-            strategy: name(),
+            strategy: name_of(name),
             expected,
             got: results.len(),
         })

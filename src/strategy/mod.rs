@@ -30,7 +30,7 @@
 //!   the four ways of [`crate::basics::gather`]. [`InThreads`]: `to_thread` per URL.
 //! * **Failures stay per URL.** One result per URL, in input order: a failed URL, even one
 //!   whose fetcher panics, gets its error in its own slot ([`HttpError::Task`] for a panic). A
-//!   strategy that breaks the promise is reported ([`StrategyError::WrongCount`]).
+//!   strategy that breaks the promise, or panics, fails its batch ([`StrategyError`]).
 //! * **One-off strategies.** [`FnStrategy`] turns an async closure into a strategy.
 //!
 //! # What it costs
@@ -42,8 +42,8 @@
 //!
 //! # Cancellation
 //! Dropping a `download` future drops every request still pending; for [`InTasks`] the tasks
-//! are aborted (they live in a `JoinSet`). [`InThreads`] is the exception: a blocking thread
-//! cannot be interrupted, so its requests run to the end and their results are discarded.
+//! are aborted (they live in a `JoinSet`); [`InThreads`] wakes its blocking threads, which drop
+//! their requests and return (a fetcher that blocks in its own code runs to its end).
 
 use std::fmt;
 use std::future::Future;
@@ -153,13 +153,16 @@ impl Downloader {
 
     /// Fetch `urls` with the current strategy: one result per URL, in input order.
     ///
+    /// The batch fails as a whole only if the strategy breaks its contract: a wrong number of
+    /// results ([`StrategyError::WrongCount`]) or a panic ([`StrategyError::Panicked`]).
+    ///
     /// Cost per call over a direct call: a read lock, an `Arc` clone, a boxed future and a
     /// vtable call.
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
         // Clone the Arc out and drop the guard *before* awaiting: no lock across `.await`.
         let strategy = self.strategy();
-        let results = strategy.fetch_all(&self.http, urls).await;
-        errors::checked(|| strategy.name().to_owned(), urls.len(), results)
+        let name = || strategy.name().to_owned();
+        errors::run_batch(name, urls.len(), || strategy.fetch_all(&self.http, urls)).await
     }
 }
 

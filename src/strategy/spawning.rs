@@ -3,14 +3,19 @@
 //!
 //! Both need a tokio runtime to spawn on; polled outside one (say, by
 //! `futures::executor::block_on`), they answer every URL with an [`HttpError::Client`] that
-//! names the strategy, rather than tokio's panic. Both get per-URL panic isolation for free:
+//! names the strategy, rather than tokio's panic. Both stop their work when the batch is
+//! dropped: [`InTasks`] aborts its tasks, [`InThreads`] wakes its threads to drop their
+//! requests. Both get per-URL panic isolation for free:
 //! the task or thread boundary catches a fetcher's panic, and only its URL gets
 //! [`HttpError::Task`].
 
 use std::sync::Arc;
 
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
 use super::{Fetched, NativeFetch};
-use crate::basics::blocking::to_thread;
+use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
 
@@ -73,9 +78,16 @@ impl NativeFetch for InTasks {
 ///
 /// This is Python's `to_thread` applied to a whole batch, and what
 /// [`crate::http::threaded::ThreadedHttp`] does per call. It works with any `HttpGet`, and it
-/// is honest about its price: one OS thread per request in flight (the pool grows to 512), a
-/// context switch per response, and no cancellation (a blocking thread runs to the end even if
-/// the batch is dropped). With `limit`, at most that many threads are used at once.
+/// is honest about its price: one OS thread per request in flight (the pool grows to 512) and
+/// a context switch per response. With `limit`, at most that many threads are used at once.
+///
+/// Dropping the batch lets its threads go: each one blocks on its request *or* the batch's
+/// cancellation, whichever comes first, so it drops its request and returns at once, and one
+/// that had not started yet returns without starting. That also keeps a runtime shutting down
+/// quiet: the runtime drops the task holding the batch before it stops its timers and sockets,
+/// so no thread is left polling a request on a runtime that is gone (tokio would panic with
+/// "A Tokio 1.x context was found, but it is being shutdown"). A fetcher that blocks inside its
+/// own code, with no `.await` to stop at, still runs to its end.
 ///
 /// Needs a tokio runtime whose I/O and timers are being driven (any `#[tokio::main]`). Not for
 /// tests on a paused clock: a blocking thread stops tokio from advancing virtual time.
@@ -107,15 +119,23 @@ impl NativeFetch for InThreads {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return no_runtime(self, urls);
         };
+        // Cancelled when this future is dropped (or ends): the threads still waiting give up.
+        let batch = CancellationToken::new();
+        let _cancel_on_drop = batch.clone().drop_guard();
         let calls: Vec<_> = urls
             .iter()
             .map(|url| {
                 let (http, handle, owned) = (Arc::clone(http), handle.clone(), url.clone());
+                let batch = batch.clone();
                 async move {
-                    // `block_on` from a blocking-pool thread: this thread waits, the runtime's own
-                    // threads drive the socket.
-                    match to_thread(move || handle.block_on(http.get(&owned))).await {
-                        Ok(result) => result,
+                    let on_thread = move || blocking_get(&handle, &batch, http.as_ref(), &owned);
+                    match to_thread(on_thread).await {
+                        Ok(Some(result)) => result,
+                        // Only once the batch is dropped: nobody reads this.
+                        Ok(None) => Err(HttpError::Task {
+                            url: url.clone(),
+                            source: TaskError::Cancelled,
+                        }),
                         Err(source) => Err(HttpError::Task {
                             url: url.clone(),
                             source,
@@ -129,4 +149,27 @@ impl NativeFetch for InThreads {
             Some(limit) => gather::bounded(calls, limit).await,
         }
     }
+}
+
+/// On a blocking thread: fetch `url`, unless the batch is dropped first (`None`).
+fn blocking_get(
+    handle: &Handle,
+    batch: &CancellationToken,
+    http: &dyn HttpGet,
+    url: &str,
+) -> Option<Result<String, HttpError>> {
+    // A thread that starts after the batch is gone (its runtime may be shutting down) does not
+    // start the request at all.
+    if batch.is_cancelled() {
+        return None;
+    }
+    // `block_on` from a blocking-pool thread: this thread waits, the runtime's own threads drive
+    // the socket. `biased`: once cancelled, the request is never polled again, only dropped.
+    handle.block_on(async {
+        tokio::select! {
+            biased;
+            () = batch.cancelled() => None,
+            result = http.get(url) => Some(result),
+        }
+    })
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::errors::checked;
+use super::errors::run_batch;
 use super::{FetchStrategy, Fetched, StrategyError};
 use crate::http::HttpGet;
 
@@ -20,7 +20,8 @@ use crate::http::HttpGet;
 /// Implement it with `async fn fetch_all(..)` in the impl. The returned future is a concrete
 /// type, so a generic caller ([`StaticDownloader`]) neither boxes it nor calls through a vtable.
 /// It is not usable as `dyn NativeFetch`; every implementation is a [`FetchStrategy`] too,
-/// through a blanket impl, for when `dyn` is needed.
+/// through a blanket impl, for when `dyn` is needed. With the `testkit` feature,
+/// `testkit::MockNativeFetch` is its mockall mock, to test a [`StaticDownloader`] with.
 ///
 /// # Static or dynamic dispatch: what each costs
 /// Two traits say the same thing:
@@ -90,14 +91,12 @@ impl<S: NativeFetch> StaticDownloader<S> {
         &self.http
     }
 
-    /// Fetch `urls`: one result per URL, in input order.
+    /// Fetch `urls`: one result per URL, in input order. Fails as
+    /// [`Downloader::download`](super::Downloader::download) does.
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
-        let results = NativeFetch::fetch_all(&self.strategy, &self.http, urls).await;
-        checked(
-            || NativeFetch::name(&self.strategy).to_owned(),
-            urls.len(),
-            results,
-        )
+        let name = || NativeFetch::name(&self.strategy).to_owned();
+        let batch = || NativeFetch::fetch_all(&self.strategy, &self.http, urls);
+        run_batch(name, urls.len(), batch).await
     }
 }
 

@@ -1,8 +1,11 @@
 //! The mockall mocks of every trait a user implements, generated here once.
 //!
-//! Each is `mockall::mock!` over the trait's `#[async_trait]` signature: set expectations with
-//! `expect_<method>()`, `times`, `withf`, `returning` and `in_sequence`. Async methods return
-//! ready values; wrap a mock in [`Delayed`](super::Delayed) to make it take (virtual) time.
+//! Each is `mockall::mock!` over the trait's `#[async_trait]` signature (or, for
+//! [`NativeFetch`], its native `async fn`): set expectations with `expect_<method>()`, `times`,
+//! `withf`, `returning` and `in_sequence`. Async methods return ready values; wrap a mock in
+//! [`Delayed`](super::Delayed) to make it take (virtual) time (all but `MockNativeFetch`: a
+//! `Delayed<T>` is already a `FetchStrategy` through its own impl, and could not be one through
+//! `NativeFetch`'s blanket impl as well).
 //! The module is private and its mocks re-exported, so mockall's helper modules stay out of the
 //! docs.
 
@@ -15,7 +18,7 @@ use crate::http::{BoxError, HttpError, HttpGet};
 use crate::observer::Observer;
 use crate::pipeline::plan::{Step, StepContext, StepError};
 use crate::pipeline::stream::Stage;
-use crate::strategy::{FetchStrategy, Fetched};
+use crate::strategy::{FetchStrategy, Fetched, NativeFetch};
 
 mockall::mock! {
     /// A mock [`HttpGet`]: `expect_get()`.
@@ -31,6 +34,19 @@ mockall::mock! {
     pub FetchStrategy {}
     #[async_trait]
     impl FetchStrategy for FetchStrategy {
+        fn name(&self) -> &str;
+        async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
+    }
+}
+
+mockall::mock! {
+    /// A mock [`NativeFetch`], the strategy trait of static dispatch: `expect_name()`,
+    /// `expect_fetch_all()`. Hand it to a
+    /// [`StaticDownloader`](crate::strategy::StaticDownloader); through the blanket impl it is
+    /// a `FetchStrategy` too. mockall writes the trait's `-> impl Future + Send` as an
+    /// `async fn`, so expectations return the results themselves, not futures.
+    pub NativeFetch {}
+    impl NativeFetch for NativeFetch {
         fn name(&self) -> &str;
         async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
     }

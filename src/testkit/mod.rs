@@ -5,8 +5,10 @@
 //!   [`Sample`] bodies, and counters that prove overlap.
 //! * [`Delayed`] and [`Gauge`]: make any implementation wait before answering, and count how
 //!   many calls were in flight at once, for tests on tokio's paused clock.
-//! * [`alive_tasks_once_settled`]: the runtime's live task count after aborted tasks are reaped,
-//!   to prove that nothing spawned outlives its owner.
+//! * [`alive_tasks_once_settled`]: the runtime's live task count after aborted tasks are reaped
+//!   (on worker threads too), to prove that nothing spawned outlives its owner.
+//! * [`within`]: run a test on a thread of its own and fail it if it hangs, for the tests that
+//!   would deadlock if a lock were ever held across an `.await`.
 //! * The mockall mocks of every trait a user implements, generated here once (`mocks.rs`), so a
 //!   downstream crate can test its own code against them with `features = ["testkit"]` in its
 //!   dev-dependencies. Every trait is also implemented for `Delayed<T>`.
@@ -42,6 +44,8 @@ mod tasks;
 
 pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{Fault, MAX_BYTES, Sample, TestServer, TestkitError};
-pub use tasks::alive_tasks_once_settled;
+pub use tasks::{SETTLE_DEADLINE, alive_tasks_once_settled, within};
 
-pub use mocks::{MockDevice, MockFetchStrategy, MockHttpGet, MockObserver, MockStage, MockStep};
+pub use mocks::{
+    MockDevice, MockFetchStrategy, MockHttpGet, MockNativeFetch, MockObserver, MockStage, MockStep,
+};

@@ -9,7 +9,8 @@
 //! span in the trace). A fail-fast [`Parallel`] returns at its first failure and drops the
 //! futures of the siblings still running: each stops at its current `.await`, its destructors
 //! run (a `JoinSet` it owns aborts its tasks), and its span is closed as
-//! [`Outcome::Cancelled`](super::Outcome::Cancelled). A collect-all [`Parallel`] cancels nothing.
+//! [`StepOutcome::Cancelled`](super::StepOutcome::Cancelled). A collect-all [`Parallel`]
+//! cancels nothing.
 
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};

@@ -42,6 +42,15 @@ pub enum StepError {
         /// The panic's message, when it had one.
         message: String,
     },
+    /// The step sits deeper than [`MAX_DEPTH`](super::MAX_DEPTH) below its plan's root, and
+    /// was not run.
+    #[error("step {path:?} was not run: a plan nests at most {max} levels below its root")]
+    TooDeep {
+        /// Where the step sits in the plan.
+        path: String,
+        /// The deepest a step may sit, [`MAX_DEPTH`](super::MAX_DEPTH).
+        max: usize,
+    },
     /// Several children of a collect-all [`Parallel`](super::Parallel) failed; each error names
     /// its own step.
     #[error("{} steps failed: {}", .0.len(), list(.0))]
@@ -70,7 +79,8 @@ impl StepError {
         match self {
             StepError::Failed { path, .. }
             | StepError::TimedOut { path, .. }
-            | StepError::Panicked { path, .. } => Some(path),
+            | StepError::Panicked { path, .. }
+            | StepError::TooDeep { path, .. } => Some(path),
             StepError::Several(_) => None,
         }
     }
@@ -88,7 +98,8 @@ impl StepError {
         match &mut self {
             StepError::Failed { path, .. }
             | StepError::TimedOut { path, .. }
-            | StepError::Panicked { path, .. } => {
+            | StepError::Panicked { path, .. }
+            | StepError::TooDeep { path, .. } => {
                 if path.is_empty() {
                     at.clone_into(path);
                 }

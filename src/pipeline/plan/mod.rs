@@ -42,6 +42,8 @@
 //!   on the paused clock can assert them exactly.
 //! * **Errors that say where.** Every error names its step by its path, `morning/light/dim`;
 //!   a panic in a step becomes [`StepError::Panicked`] of that step.
+//! * **A bounded depth.** A step deeper than [`MAX_DEPTH`] is refused ([`StepError::TooDeep`])
+//!   rather than overflow the stack; paths share their prefixes (`path.rs`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -80,6 +82,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -90,6 +93,7 @@ use crate::support::catch_panic;
 mod closures;
 mod composite;
 mod errors;
+mod path;
 #[cfg(test)]
 mod shapes;
 mod timeout;
@@ -98,8 +102,14 @@ mod trace;
 pub use closures::FnStep;
 pub use composite::{OnFailure, Parallel, Sequence};
 pub use errors::StepError;
+pub use path::MAX_DEPTH;
 pub use timeout::{StepExt, Timeout};
-pub use trace::{Outcome, Span, Trace, run_traced};
+#[allow(deprecated)]
+pub use trace::Outcome;
+pub use trace::{Span, StepOutcome, Trace, run_traced};
+
+/// A boxed error that can cross threads: the cause a failed step carries.
+pub use crate::http::BoxError;
 
 /// Something that can run as part of a plan: a leaf, or a composite of steps.
 ///
@@ -144,7 +154,9 @@ pub type BoxStep = Box<dyn Step>;
 /// [`StepContext::path`] and [`StepContext::elapsed`] for logging.
 #[derive(Debug, Clone)]
 pub struct StepContext {
-    path: String,
+    path: path::Path,
+    /// The path as text, built the first time [`StepContext::path`] is asked.
+    path_text: OnceLock<String>,
     depth: usize,
     /// This step's span in the trace; `None` at the top, above the root step.
     span: Option<usize>,
@@ -162,7 +174,8 @@ impl StepContext {
     /// A fresh context: empty path, a new trace, the clock starting now.
     pub fn new() -> Self {
         StepContext {
-            path: String::new(),
+            path: path::Path::default(),
+            path_text: OnceLock::new(),
             depth: 0,
             span: None,
             origin: Instant::now(),
@@ -170,9 +183,10 @@ impl StepContext {
         }
     }
 
-    /// The path of the step this context was made for (empty at the top).
+    /// The path of the step this context was made for (empty at the top). Built from the
+    /// shared names on first use, then kept.
     pub fn path(&self) -> &str {
-        &self.path
+        self.path_text.get_or_init(|| self.path.to_string())
     }
 
     /// Time since the plan started (tokio's clock, so it can be paused in tests).
@@ -182,8 +196,15 @@ impl StepContext {
 }
 
 /// Run `child` as a child of the step that owns `parent`: record its span, catch its panic,
-/// and give its error the child's path. Composites (yours too) call this for every child.
+/// and give its error the child's path. Composites (yours too) call this for every child; it
+/// is also where depth is counted, and a child deeper than [`MAX_DEPTH`] refused.
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
+    // Refused before it starts (no span): one more level could overflow the task's stack.
+    if parent.child_depth() > MAX_DEPTH {
+        let path = parent.path.child(child.name()).to_string();
+        let max = MAX_DEPTH;
+        return Err(StepError::TooDeep { path, max });
+    }
     // The child's context, one level deeper, its span opened in the trace.
     let cx = parent.child(child.name());
     // Closes the span; if this future is dropped first, as cancelled.
@@ -198,8 +219,9 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
             message,
         }),
     }
+    // The path's text is built only here, on failure.
     .map_err(|e| e.at(cx.path()));
-    span.close(Outcome::of(&result, cx.path()));
+    span.close(StepOutcome::of(&result, || cx.path()));
     result
 }
 

@@ -3,7 +3,7 @@
 //! # Cancellation
 //! When the time is up, [`tokio::time::timeout`] drops the inner step's future, and with it
 //! everything running under it: a timeout around a composite cancels all its children, whose
-//! spans are closed as [`Outcome::Cancelled`](super::Outcome::Cancelled).
+//! spans are closed as [`StepOutcome::Cancelled`](super::StepOutcome::Cancelled).
 
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ impl<S: Step + Sized> StepExt for S {}
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Outcome, parallel, run_traced, sequence, step};
+    use super::super::{StepOutcome, parallel, run_traced, sequence, step};
     use super::*;
 
     fn ms(n: u64) -> Duration {
@@ -87,8 +87,8 @@ mod tests {
         let err = result.err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(err, "step \"root/both\" timed out after 100ms");
         let b = trace.span("root/both/b").map(|s| (s.end, s.outcome));
-        assert_eq!(b, Some((ms(100), Outcome::Cancelled)));
+        assert_eq!(b, Some((ms(100), StepOutcome::Cancelled)));
         let a = trace.span("root/both/a").map(|s| (s.end, s.outcome));
-        assert_eq!(a, Some((ms(50), Outcome::Ok)));
+        assert_eq!(a, Some((ms(50), StepOutcome::Ok)));
     }
 }

@@ -1,15 +1,15 @@
 //! The trace of a plan: when each step started and ended, and how ([`Span`], [`Trace`],
-//! [`Outcome`]).
+//! [`StepOutcome`]).
 //!
 //! Every step a plan runs goes through [`run_child`](super::run_child), which opens a span in
 //! the plan's shared list when the step starts and closes it when the step ends. The closing is
 //! done by a guard: if the step's future is dropped first (a fail-fast sibling failed, or a
-//! timeout above it fired), the guard's `Drop` closes the span as [`Outcome::Cancelled`], at the
-//! time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock a test
-//! can assert them exactly.
+//! timeout above it fired), the guard's `Drop` closes the span as [`StepOutcome::Cancelled`],
+//! at the time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock
+//! a test can assert them exactly.
 //!
 //! # What it costs
-//! Each step run costs a boxed future (`async_trait`), its path string, a span pushed to the
+//! Each step run costs a boxed future (`async_trait`), its name (`path.rs`), a span pushed to the
 //! trace under a `std::sync::Mutex` held for a few instructions (never across an `.await`), and
 //! a `catch_unwind` frame: small next to any step that does I/O. `#[async_trait]` (one boxed
 //! future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native `async fn`
@@ -17,9 +17,10 @@
 //! a list of different step types.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use super::path::Path;
 use super::{Step, StepContext, StepError, run_child};
 use crate::support::lock;
 use crate::timing::{self, Bar};
@@ -34,9 +35,15 @@ pub async fn run_traced(root: &dyn Step) -> (Result<(), StepError>, Trace) {
     (result, cx.trace())
 }
 
+/// The old name of [`StepOutcome`], which clashed with [`observer::Outcome`] in one `use`.
+///
+/// [`observer::Outcome`]: crate::observer::Outcome
+#[deprecated(since = "0.1.0", note = "renamed `StepOutcome`")]
+pub type Outcome = StepOutcome;
+
 /// How a step's run ended, as recorded in the [`Trace`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum StepOutcome {
     /// It completed.
     Ok,
     /// It returned an error (or, for a composite, a child failed).
@@ -49,38 +56,38 @@ pub enum Outcome {
     Cancelled,
 }
 
-impl Outcome {
+impl StepOutcome {
     /// The outcome of the step at `path`: a timeout or panic counts as its own only when the
     /// error is its own; when a descendant's, the step simply failed.
-    pub(super) fn of(result: &Result<(), StepError>, path: &str) -> Self {
+    pub(super) fn of<'p>(result: &Result<(), StepError>, path: impl FnOnce() -> &'p str) -> Self {
         match result {
-            Ok(()) => Outcome::Ok,
-            Err(e) if e.path() != Some(path) => Outcome::Failed,
-            Err(StepError::TimedOut { .. }) => Outcome::TimedOut,
-            Err(StepError::Panicked { .. }) => Outcome::Panicked,
-            Err(_) => Outcome::Failed,
+            Ok(()) => StepOutcome::Ok,
+            Err(e) if e.path() != Some(path()) => StepOutcome::Failed,
+            Err(StepError::TimedOut { .. }) => StepOutcome::TimedOut,
+            Err(StepError::Panicked { .. }) => StepOutcome::Panicked,
+            Err(_) => StepOutcome::Failed,
         }
     }
 
     fn mark(self) -> char {
         match self {
-            Outcome::Ok => '#',
-            Outcome::Failed => 'x',
-            Outcome::TimedOut => 't',
-            Outcome::Panicked => '!',
-            Outcome::Cancelled => '-',
+            StepOutcome::Ok => '#',
+            StepOutcome::Failed => 'x',
+            StepOutcome::TimedOut => 't',
+            StepOutcome::Panicked => '!',
+            StepOutcome::Cancelled => '-',
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for StepOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::TimedOut => "timed out",
-            Outcome::Panicked => "panicked",
-            Outcome::Cancelled => "cancelled",
+            StepOutcome::Ok => "ok",
+            StepOutcome::Failed => "failed",
+            StepOutcome::TimedOut => "timed out",
+            StepOutcome::Panicked => "panicked",
+            StepOutcome::Cancelled => "cancelled",
         };
         f.write_str(word)
     }
@@ -98,7 +105,7 @@ pub struct Span {
     /// When it ended (or was cancelled), from the plan's start.
     pub end: Duration,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: StepOutcome,
 }
 
 impl Span {
@@ -185,11 +192,11 @@ impl fmt::Display for Trace {
 /// A span as recorded while the plan runs: `end` is `None` until the step ends.
 #[derive(Debug)]
 pub(super) struct Open {
-    path: String,
+    path: Path,
     parent: Option<usize>,
     depth: usize,
     start: Duration,
-    end: Option<(Duration, Outcome)>,
+    end: Option<(Duration, StepOutcome)>,
 }
 
 /// The spans of one plan run, shared by every context of that run.
@@ -213,9 +220,10 @@ impl StepContext {
         let mut stack: Vec<usize> = roots.into_iter().rev().collect();
         while let Some(i) = stack.pop() {
             if let Some(o) = open.get(i) {
-                let (end, outcome) = o.end.unwrap_or((now, Outcome::Cancelled));
+                let (end, outcome) = o.end.unwrap_or((now, StepOutcome::Cancelled));
                 spans.push(Span {
-                    path: o.path.clone(),
+                    // The path's text, built from the shared names once per span.
+                    path: o.path.to_string(),
                     depth: o.depth,
                     start: o.start,
                     end,
@@ -233,14 +241,20 @@ impl StepContext {
         lock(&self.spans)
     }
 
-    /// The context for a child named `name`, its span opened in the trace as it starts now.
-    pub(super) fn child(&self, name: &str) -> StepContext {
+    /// How deep a child of this context's step sits.
+    pub(super) fn child_depth(&self) -> usize {
         // A context with no span of its own is the top, above the root step (a root named ""
         // is still a level of its own: its children are "/a", depth 1).
-        let (path, depth) = match self.span {
-            None => (name.to_owned(), 0),
-            Some(_) => (format!("{}/{name}", self.path), self.depth + 1),
-        };
+        match self.span {
+            None => 0,
+            Some(_) => self.depth + 1,
+        }
+    }
+
+    /// The context for a child named `name`, its span opened in the trace as it starts now.
+    pub(super) fn child(&self, name: &str) -> StepContext {
+        // One new name linked to this path: no copy of the prefix.
+        let (path, depth) = (self.path.child(name), self.child_depth());
         let span = {
             let mut spans = self.spans();
             spans.push(Open {
@@ -254,6 +268,7 @@ impl StepContext {
         };
         StepContext {
             path,
+            path_text: OnceLock::new(),
             depth,
             span: Some(span),
             origin: self.origin,
@@ -276,7 +291,7 @@ impl<'a> SpanGuard<'a> {
     }
 
     /// Record the step's end, and how it ended.
-    pub(super) fn close(&mut self, outcome: Outcome) {
+    pub(super) fn close(&mut self, outcome: StepOutcome) {
         let now = self.cx.elapsed();
         let mut spans = self.cx.spans();
         if let Some(open) = self.cx.span.and_then(|i| spans.get_mut(i)) {
@@ -289,7 +304,7 @@ impl<'a> SpanGuard<'a> {
 impl Drop for SpanGuard<'_> {
     fn drop(&mut self) {
         if !self.closed {
-            self.close(Outcome::Cancelled);
+            self.close(StepOutcome::Cancelled);
         }
     }
 }
@@ -309,7 +324,7 @@ mod tests {
             depth: 0,
             start: ms(start),
             end: ms(end),
-            outcome: Outcome::Ok,
+            outcome: StepOutcome::Ok,
         };
         let trace = Trace {
             spans: vec![span("a", 0, 100), span("b", 100, 100), span("c", 0, 0)],

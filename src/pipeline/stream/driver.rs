@@ -2,7 +2,7 @@
 //!
 //! Each stage is a [`Stream`] over the stage before it ([`StageStream`]), and the output stream
 //! polls the last one. On every poll a stage repeats the first two of these until it can do
-//! neither, then does the third:
+//! neither (or has pulled [`PULLS_PER_POLL`] items), then does the third:
 //!
 //! 1. **Starts what it can.** Buffered items start while fewer than the concurrency limit run.
 //!    An item that already failed upstream passes through untouched, so it keeps its place in an
@@ -11,13 +11,22 @@
 //!    ([`StageOptions::buffer`]) has room, so when the consumer (or a slow stage) falls behind,
 //!    everything upstream stops pulling. At most
 //!    [`Pipeline::capacity`](super::Pipeline::capacity) items (the sum of every stage's limit and
-//!    buffer) are ever in flight, however long the input.
+//!    buffer, each capped) are ever in flight, however long the input.
 //! 3. **Yields in order, or as ready.** The running items sit in a
 //!    [`FuturesOrdered`] or a [`FuturesUnordered`] ([`Running`]), as the options say.
 //!
-//! Each item runs in [`run_item`]: the stage's `process`, with its error or its panic turned
-//! into a [`StageError`] that names the stage and the item's input index. A spawned stage runs
-//! that future as a tokio task behind [`AbortOnDrop`].
+//! **Yielding.** A source that is always ready (an iterator) and a big limit would keep step 2
+//! going for as long as there is room: tens of thousands of items in one poll, during which
+//! nothing else on the thread runs and no timeout can fire. So a stage pulls at most
+//! [`PULLS_PER_POLL`] items per poll; with room left, it wakes its task and returns `Pending`
+//! (after yielding a finished item, if it has one), and carries on at the next poll. The output
+//! stream also spends tokio's per-task budget, one unit per item, so a consumer loop whose items
+//! are all ready at once still gives the runtime a turn every so often.
+//!
+//! Each item runs in [`run_item`]: the stage's `process` (within its timeout, if it has one),
+//! with its error, its timeout or its panic turned into a [`StageError`] that names the stage
+//! and the item's input index. A spawned stage runs that future as a tokio task behind
+//! [`AbortOnDrop`].
 //!
 //! # Cost
 //! Per item per stage: two small boxed futures (the stage's `async_trait` future and the
@@ -38,12 +47,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, FuturesOrdered, FuturesUnordered, Stream, StreamExt};
 
 use super::{Stage, StageError, StageOptions, Tagged};
 use crate::support::catch_panic;
+
+/// The most items a stage pulls from upstream in one poll before it yields to the runtime.
+pub(super) const PULLS_PER_POLL: usize = 64;
 
 /// Chain `stage`, named `name` and run as `options` say, after `upstream`.
 pub(super) fn run_stage<I, O, S>(
@@ -101,6 +114,9 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Tagged<O>>> {
         let this = self.get_mut();
         let limit = this.options.concurrency();
+        let mut pulls = 0;
+        // Set when the pull budget ran out with room left: more to do at the next poll.
+        let mut more = false;
         loop {
             // Start buffered items while a slot is free.
             while this.running.len() < limit {
@@ -115,6 +131,12 @@ where
             if this.upstream_done || full {
                 break;
             }
+            // A bounded slice of work per poll, however much room there is.
+            if pulls == PULLS_PER_POLL {
+                more = true;
+                break;
+            }
+            pulls += 1;
             match this.upstream.poll_next_unpin(cx) {
                 Poll::Ready(Some(item)) => this.input.push_back(item),
                 Poll::Ready(None) => this.upstream_done = true,
@@ -127,7 +149,14 @@ where
             // Nothing running means nothing buffered either (a slot was free): done if upstream
             // is, otherwise upstream returned `Pending` above and will wake us.
             Poll::Ready(None) if this.upstream_done => Poll::Ready(None),
-            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            Poll::Ready(None) | Poll::Pending => {
+                if more {
+                    // Nobody else will wake us for the pulling left to do: ask to be polled
+                    // again, after the runtime has run whatever else is waiting.
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
         }
     }
 }
@@ -148,8 +177,8 @@ where
         let work = run_item(
             Arc::clone(&self.stage),
             Arc::clone(&self.name),
-            index,
-            input,
+            (index, input),
+            self.options.item_timeout(),
         );
         if self.options.is_spawned()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
@@ -168,8 +197,14 @@ where
     }
 }
 
-/// Run `stage` on the item at `index`: its output, or its error or panic as a [`StageError`].
-async fn run_item<I, O, S>(stage: Arc<S>, name: Arc<str>, index: usize, input: I) -> Tagged<O>
+/// Run `stage` on the item at `index`, within `timeout` if any: its output, or its error, its
+/// timeout or its panic as a [`StageError`].
+async fn run_item<I, O, S>(
+    stage: Arc<S>,
+    name: Arc<str>,
+    (index, input): (usize, I),
+    timeout: Option<Duration>,
+) -> Tagged<O>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -178,15 +213,29 @@ where
     // S's own `process`, not the `Arc<S>` impl's (one boxed future less per item), and called
     // inside the caught future: a hand-written `process` may panic before it returns its future.
     let process = async move { S::process(&stage, input).await };
-    let result = match catch_panic(process).await {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(source)) => Err(StageError::Failed {
-            stage: name.to_string(),
+    // `None` when the timeout fired (and dropped the item's future). The timer is made inside
+    // the caught future too: outside a runtime, tokio's panic becomes this item's error.
+    let limited = async move {
+        match timeout {
+            None => Some(process.await),
+            Some(after) => tokio::time::timeout(after, process).await.ok(),
+        }
+    };
+    let stage = || name.to_string();
+    let result = match catch_panic(limited).await {
+        Ok(Some(Ok(output))) => Ok(output),
+        Ok(Some(Err(source))) => Err(StageError::Failed {
+            stage: stage(),
             index,
             source,
         }),
+        Ok(None) => Err(StageError::TimedOut {
+            stage: stage(),
+            index,
+            after: timeout.unwrap_or_default(),
+        }),
         Err(message) => Err(StageError::Panicked {
-            stage: name.to_string(),
+            stage: stage(),
             index,
             message,
         }),

@@ -33,8 +33,13 @@
 //! * **Order, or not.** [`StageOptions::ordered`] keeps input order, [`StageOptions::unordered`]
 //!   yields as ready; nothing is spawned unless a stage asks ([`StageOptions::spawned`]).
 //!   [`StageOptions`] says what each choice costs.
-//! * **Errors per item.** A failed or panicking item becomes a [`StageError`] naming the stage
-//!   and its input index; [`ErrorPolicy`] says whether the output stops there or goes on.
+//! * **Errors per item.** A failed, panicking or timed-out item ([`StageOptions::timeout`])
+//!   becomes a [`StageError`] naming the stage and its input index; [`ErrorPolicy`] says
+//!   whether the output stops there or goes on. A panicking source is an error too.
+//! * **Bounded, whatever the numbers.** Limits and buffers are capped ([`MAX_CONCURRENCY`],
+//!   [`MAX_BUFFER`]), every stage yields to the runtime after a bounded slice of work, and a
+//!   pipeline has at most [`MAX_STAGES`] stages (each stage polls the one before it, so a
+//!   longer chain could overflow a task's stack).
 //!
 //! ```
 //! use async_patterns::pipeline::stream::{Pipeline, StageOptions};
@@ -64,11 +69,14 @@
 //! [plan]: crate::pipeline::plan
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
 
-use crate::http::BoxError;
+/// A boxed error that can cross threads: what a [`Stage`] returns when it fails.
+pub use crate::http::BoxError;
+use crate::support::panic_message;
 
 mod closures;
 mod driver;
@@ -80,7 +88,7 @@ mod shapes;
 
 pub use closures::FnStage;
 pub use errors::StageError;
-pub use options::{ErrorPolicy, StageOptions};
+pub use options::{ErrorPolicy, MAX_BUFFER, MAX_CONCURRENCY, StageOptions};
 pub use output::PipelineStream;
 
 /// One async transformation of a pipeline: an input in, an output or an error out.
@@ -116,6 +124,14 @@ crate::support::forward!(Arc, Box, Ref => [I: Send + 'static, O: Send + 'static]
     async fn process(&self, input: I) -> Result<O, BoxError>;
 });
 
+/// The most stages a pipeline has: one more is refused ([`StageError::TooManyStages`]).
+///
+/// Each stage polls the stage before it, so a poll goes as deep as the chain is long: about
+/// 0.7 KiB of stack per stage in a debug build, less in release. A thousand stages fit in the
+/// 2 MiB of a spawned task's stack with room to spare; far more would overflow it, which aborts
+/// the process. Real pipelines have a handful.
+pub const MAX_STAGES: usize = 1_000;
+
 /// An item on its way through the pipeline: its input index, and its value or its error. A
 /// failed item travels on (untouched) so ordered stages keep their order.
 type Tagged<T> = (usize, Result<T, StageError>);
@@ -130,6 +146,8 @@ pub struct Pipeline<T> {
     policy: ErrorPolicy,
     capacity: usize,
     stages: Vec<String>,
+    /// The first stage refused for being past [`MAX_STAGES`], if any.
+    refused: Option<String>,
 }
 
 impl<T> fmt::Debug for Pipeline<T> {
@@ -144,16 +162,27 @@ impl<T> fmt::Debug for Pipeline<T> {
 
 impl<T: Send + 'static> Pipeline<T> {
     /// A pipeline over any stream of inputs. The stream is pulled lazily, only as fast as the
-    /// first stage takes items.
+    /// first stage takes items. A panic while polling it becomes
+    /// [`StageError::SourcePanicked`], and the source is not polled again.
     pub fn from_stream<S>(source: S) -> Self
     where
         S: Stream<Item = T> + Send + 'static,
     {
+        // `catch_unwind` ends the stream after a panic: the source's state is unknown.
+        let caught = AssertUnwindSafe(source).catch_unwind().enumerate();
+        let stream = caught.map(|(index, polled)| match polled {
+            Ok(input) => (index, Ok(input)),
+            Err(payload) => {
+                let message = panic_message(payload);
+                (index, Err(StageError::SourcePanicked { index, message }))
+            }
+        });
         Pipeline {
-            stream: source.enumerate().map(|(i, x)| (i, Ok(x))).boxed(),
+            stream: stream.boxed(),
             policy: ErrorPolicy::default(),
             capacity: 0,
             stages: Vec::new(),
+            refused: None,
         }
     }
 
@@ -168,6 +197,9 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// Chain a stage named `name` that runs `stage` on every item, as `options` say.
+    ///
+    /// Past [`MAX_STAGES`] the stage is refused: the output is then one
+    /// [`StageError::TooManyStages`] naming the first refused stage, and nothing runs.
     pub fn stage<O, S>(
         mut self,
         name: impl Into<String>,
@@ -179,16 +211,35 @@ impl<T: Send + 'static> Pipeline<T> {
         S: Stage<T, O> + 'static,
     {
         let name: String = name.into();
-        self.stages.push(name.clone());
+        if self.refused.is_none() && self.stages.len() >= MAX_STAGES {
+            self.refused = Some(name.clone());
+        }
+        let stream = match &self.refused {
+            // Not chained on top (that would nest one level deeper each time): the whole
+            // output is replaced by the error, and the source is dropped unpolled.
+            Some(refused) => {
+                let error = StageError::TooManyStages {
+                    stage: refused.clone(),
+                    max: MAX_STAGES,
+                };
+                futures::stream::once(async move { (0, Err(error)) }).boxed()
+            }
+            None => {
+                self.stages.push(name.clone());
+                // Each stage holds at most its limit running and its buffer waiting.
+                self.capacity = self
+                    .capacity
+                    .saturating_add(options.concurrency())
+                    .saturating_add(options.buffer_len());
+                driver::run_stage(self.stream, name, options, stage)
+            }
+        };
         Pipeline {
-            stream: driver::run_stage(self.stream, name, options, stage),
+            stream,
             policy: self.policy,
-            // Each stage holds at most its limit running and its buffer waiting.
-            capacity: self
-                .capacity
-                .saturating_add(options.concurrency())
-                .saturating_add(options.buffer_len()),
+            capacity: self.capacity,
             stages: self.stages,
+            refused: self.refused,
         }
     }
 
@@ -199,12 +250,12 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// The most items that can be between the source and the consumer at any moment: the sum of
-    /// every stage's concurrency limit and buffer.
+    /// every stage's concurrency limit and buffer (each capped, so this is a real bound).
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// The stages' names, in order.
+    /// The stages' names, in order (a refused stage is not among them).
     pub fn stages(&self) -> &[String] {
         &self.stages
     }

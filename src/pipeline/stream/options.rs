@@ -1,5 +1,15 @@
 //! How one stage runs ([`StageOptions`]) and what a failed item does to the output
-//! ([`ErrorPolicy`]).
+//! ([`ErrorPolicy`]), and the caps that keep any pipeline bounded.
+
+use std::time::Duration;
+
+/// The most items one stage runs at once: a larger concurrency limit (`usize::MAX` for "no
+/// limit") is lowered to it, so [`Pipeline::capacity`](super::Pipeline::capacity) is a real
+/// bound on memory even over an endless source.
+pub const MAX_CONCURRENCY: usize = 1 << 16;
+
+/// The most items one stage's input buffer holds: a larger buffer is lowered to it.
+pub const MAX_BUFFER: usize = 1 << 16;
 
 /// How one stage runs: its concurrency limit, whether it keeps input order, its input buffer,
 /// whether its items run as tasks.
@@ -37,27 +47,38 @@
 ///
 /// So: spawn a stage whose items must keep moving while the consumer is busy, or give the
 /// consumer's work to a stage and keep the consumer's loop empty.
+///
+/// # Bounded, whatever the numbers
+/// A limit above [`MAX_CONCURRENCY`] or a buffer above [`MAX_BUFFER`] is lowered to it, so
+/// "no limit" (`usize::MAX`) still bounds memory. A slow item in an ordered stage holds back
+/// the ones after it; [`StageOptions::timeout`] bounds how long one item may take, so a hung
+/// item becomes an error of its own ([`StageError::TimedOut`](super::StageError::TimedOut))
+/// instead of stalling the stage for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageOptions {
     concurrency: usize,
     ordered: bool,
     buffer: Option<usize>,
     spawned: bool,
+    timeout: Option<Duration>,
 }
 
 impl StageOptions {
-    /// At most `concurrency` items at once (0 is taken as 1), outputs in the order this stage
-    /// took its inputs (the pipeline's input order if every stage before it is ordered too).
+    /// At most `concurrency` items at once (0 is taken as 1, more than [`MAX_CONCURRENCY`] as
+    /// that), outputs in the order this stage took its inputs (the pipeline's input order if
+    /// every stage before it is ordered too).
     pub fn ordered(concurrency: usize) -> Self {
         StageOptions {
-            concurrency: concurrency.max(1),
+            concurrency: concurrency.clamp(1, MAX_CONCURRENCY),
             ordered: true,
             buffer: None,
             spawned: false,
+            timeout: None,
         }
     }
 
-    /// At most `concurrency` items at once (0 is taken as 1), outputs as soon as they are ready.
+    /// At most `concurrency` items at once (0 is taken as 1, more than [`MAX_CONCURRENCY`] as
+    /// that), outputs as soon as they are ready.
     pub fn unordered(concurrency: usize) -> Self {
         StageOptions {
             ordered: false,
@@ -66,10 +87,20 @@ impl StageOptions {
     }
 
     /// Hold up to `items` inputs pulled from upstream but not started yet (default: the
-    /// concurrency limit). A bigger buffer lets upstream run further ahead; 0 means upstream
-    /// is pulled only when a slot is free.
+    /// concurrency limit; at most [`MAX_BUFFER`]). A bigger buffer lets upstream run further
+    /// ahead; 0 means upstream is pulled only when a slot is free.
     pub fn buffer(mut self, items: usize) -> Self {
-        self.buffer = Some(items);
+        self.buffer = Some(items.min(MAX_BUFFER));
+        self
+    }
+
+    /// Give each item at most `after` in this stage: one still running then is cancelled and
+    /// becomes [`StageError::TimedOut`](super::StageError::TimedOut), and the stage goes on.
+    /// The timer is tokio's, so the stage then needs a tokio runtime with its timer enabled
+    /// (outside one, each item fails with [`StageError::Panicked`](super::StageError::Panicked)
+    /// carrying tokio's message).
+    pub fn timeout(mut self, after: Duration) -> Self {
+        self.timeout = Some(after);
         self
     }
 
@@ -99,6 +130,11 @@ impl StageOptions {
     /// Whether items run as spawned tasks.
     pub fn is_spawned(&self) -> bool {
         self.spawned
+    }
+
+    /// How long one item may take in this stage, if limited.
+    pub fn item_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 }
 

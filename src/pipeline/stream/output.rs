@@ -58,7 +58,14 @@ impl<T> Stream for PipelineStream<T> {
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        match inner.poll_next_unpin(cx) {
+        // One unit of tokio's task budget per item: a consumer whose items are all ready at once
+        // still yields to the runtime every so often (outside tokio the budget is unlimited).
+        let budget = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let polled = inner.poll_next_unpin(cx);
+        if polled.is_ready() {
+            budget.made_progress();
+        }
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some((_, Ok(value)))) => Poll::Ready(Some(Ok(value))),
             Poll::Ready(Some((_, Err(error)))) => {
