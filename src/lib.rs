@@ -73,6 +73,11 @@
 
 #![warn(missing_docs)]
 
+// What a user implementing the traits needs: `#[async_trait]` (its expansion names only
+// `core`/`alloc`, so no dependency of their own), and the boxed error the traits return.
+pub use async_trait::async_trait;
+pub use http::BoxError;
+
 pub mod actor;
 pub mod basics;
 pub mod decorator;

@@ -21,9 +21,9 @@ use async_patterns::strategy::{
 use async_patterns::testkit::{
     MockDevice, MockHttpGet, MockNativeFetch, MockObserver, MockStage, MockStep,
 };
-// A user implementing the traits needs the attribute: switch to `use async_patterns::async_trait;`
-// once the crate root re-exports it, and drop async-trait from the dev-dependencies.
-use async_trait::async_trait;
+// A user implementing the traits needs the attribute, and gets it from this crate: no
+// async-trait dependency of their own.
+use async_patterns::async_trait;
 use tokio::time::Instant;
 
 // ---- a downstream strategy (dyn, through #[async_trait]) -------------------------------------
@@ -455,8 +455,9 @@ async fn the_names_a_user_needs_are_where_they_look() {
     assert_eq!(outcome, Some(StepOutcome::TimedOut));
 
     let subject = Subject::<u8>::new();
+    // The crate root's `BoxError` is the one every trait returns.
     let _sub = subject.subscribe(async_patterns::observer::FnObserver::new(|_: &u8| async {
-        Err::<(), BoxError>("no".into())
+        Err::<(), async_patterns::BoxError>("no".into())
     }));
     let report = subject.notify(&1).await;
     assert!(matches!(report.deliveries()[0].outcome, Outcome::Failed(_)));
