@@ -261,7 +261,7 @@ fn notice(runs: &[Run], opened: usize, longest_probe: Duration) -> Vec<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TestServer::start()?;
     let arg = std::env::args().nth(1);
     // A fresh counter per run: the route counts per URL, and `run=` makes each URL new.

@@ -1,6 +1,6 @@
-//! The whole story, offline, in under 30 seconds, in the talk's order: concurrency vs
-//! parallelism, async/await, gather, the wrong way, `to_thread`, the two HTTP clients; then every
-//! pattern example.
+//! The whole story, offline, in about half a minute, in the talk's order: concurrency vs
+//! parallelism, async/await, gather, the wrong way, `to_thread`, the two HTTP clients; then the
+//! pitfalls, and every pattern example.
 //!
 //! ```text
 //! cargo run --release --example tour
@@ -20,6 +20,8 @@ mod actor;
 #[allow(dead_code)]
 #[path = "concurrency_vs_parallelism.rs"]
 mod concurrency_vs_parallelism;
+#[path = "decorator.rs"]
+mod decorator;
 #[path = "factory.rs"]
 mod factory;
 #[allow(dead_code)]
@@ -79,6 +81,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     pipeline_plan::main()?;
     println!();
     pipeline_stream::main()?;
+    println!();
+    decorator::main()?;
     println!();
     actor::main()?;
     println!();

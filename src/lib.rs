@@ -30,7 +30,10 @@
 //! concurrently, each isolated, with delivery policies for slow stream subscribers), a streaming
 //! [`pipeline::stream`] with back-pressure, the [`actor`] pattern (a task that owns its state
 //! and takes commands from a bounded mailbox: the Command pattern split by a channel, with
-//! back-pressure, supervision and a graceful shutdown that loses nothing), the classic sync shape of every pattern compiled beside its async shape,
+//! back-pressure, supervision and a graceful shutdown that loses nothing), the [`decorator`]
+//! pattern (the same trait in and out: timeout, retry with jittered backoff and `Retry-After`,
+//! circuit breaker, hedging, concurrency and rate limits, composed with
+//! [`Layers`](decorator::Layers), and adapters to and from tower behind the feature `tower`), the classic sync shape of every pattern compiled beside its async shape,
 //! benches that report ratios against the ideal (`benches/`), and a testkit (a loopback HTTP
 //! server, mocks of every trait, a delay wrapper for tokio's paused clock).
 //!
@@ -59,8 +62,9 @@
 //!    implement it: blocking, blocking on a thread, and native async.
 //! 3. The patterns, one folder each: [`strategy`] (interchangeable async algorithms),
 //!    [`factory`] (construction that needs I/O), [`observer`] (async observers notified
-//!    concurrently), [`pipeline`] (nested plans of steps, and streaming stages), [`actor`]
-//!    (state owned by one task, reached through a handle). In each folder,
+//!    concurrently), [`pipeline`] (nested plans of steps, and streaming stages), [`decorator`]
+//!    (behaviour added around a trait object: time limits, retries, breakers, hedging),
+//!    [`actor`] (state owned by one task, reached through a handle). In each folder,
 //!    `mod.rs` holds the concept, the trait and the context on its first screen; `shapes/` holds
 //!    the classic sync shape and the async shape as compiled code; the siblings hold the rest,
 //!    named for what they hold.
@@ -68,7 +72,7 @@
 //!    measured and tested.
 //!
 //! # Running it
-//! `cargo run --release --example tour` tells the whole story offline in under 30 seconds;
+//! `cargo run --release --example tour` tells the whole story offline in about half a minute;
 //! `cargo test --all-features` runs the tests.
 
 #![warn(missing_docs)]

@@ -49,8 +49,9 @@
 //!
 //! # Around the core
 //! [`Subscription`]s (subscribing while notifying never deadlocks), closures as observers
-//! ([`FnObserver`], [`OwnedFnObserver`]), stream subscribers ([`Subject::subscribe_stream`]),
-//! and the [`Report`] with its [`ObserverError`]s each live in a file of their own.
+//! ([`FnObserver`], [`OwnedFnObserver`]), stream subscribers ([`Subject::subscribe_stream`],
+//! each with a delivery policy: [`StreamPolicy`]), and the [`Report`] with its
+//! [`ObserverError`]s each live in a file of their own.
 
 use std::sync::Arc;
 use std::time::Duration;
