@@ -8,7 +8,7 @@ use async_patterns::factory::{
     Config, Device, DeviceError, FactoryError, Light, Registry, SmartToilet, Speaker,
     device_registry,
 };
-use async_patterns::testkit::{Delayed, MockDevice, within};
+use async_patterns::testkit::{Delayed, MockDevice, within_paused};
 use tokio::time::Instant;
 
 fn ms(n: u64) -> Duration {
@@ -18,15 +18,6 @@ fn ms(n: u64) -> Duration {
 /// The longest a test that could deadlock may take before it fails (real time; it takes
 /// milliseconds when it passes).
 const HANG: Duration = Duration::from_secs(10);
-
-/// A current-thread runtime on tokio's paused clock, as `#[tokio::test(start_paused = true)]`.
-fn paused() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a test runtime")
-}
 
 /// The cause carried by a `Failed` error, as a device error.
 fn device_cause(err: &FactoryError) -> Option<&DeviceError> {
@@ -298,35 +289,31 @@ async fn the_registry_is_generic_over_any_product_and_config() {
 
 #[test]
 fn kinds_can_be_registered_while_other_tasks_create() {
-    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
-    // makes it fail instead.
-    within(HANG, || {
-        paused().block_on(async {
-            let home = Arc::new(device_registry());
-            let start = Instant::now();
-            let creator = {
-                let home = Arc::clone(&home);
-                tokio::spawn(
-                    async move { home.create("toilet", Config::new("t")).await.map(|_| ()) },
-                )
-            };
-            // Let the creator get into the toilet's 150 ms handshake first.
-            tokio::time::sleep(ms(10)).await;
-            // Registering takes the lock briefly; it never waits for the handshake in flight
-            // (a lock held across the constructor's `.await` would block this thread for good).
-            home.register("lamp", async |config: Config| Light::connect(config).await)
-                .unwrap();
-            assert_eq!(start.elapsed(), ms(10));
-            // The new kind is usable at once, while the toilet is still connecting.
-            let lamp = home.create("lamp", Config::new("l")).await.unwrap();
-            assert_eq!((lamp.kind(), start.elapsed()), ("light", ms(60)));
-            assert!(creator.await.unwrap().is_ok());
-            assert_eq!(start.elapsed(), ms(150));
-            assert!(home.contains("lamp"));
-            assert!(home.unregister("lamp"));
-            assert!(!home.unregister("lamp"));
-            assert_eq!(home.kinds(), ["light", "speaker", "toilet"]);
-        })
+    // On a thread of its own: a lock held across an `.await` would hang this test;
+    // `within_paused` makes it fail instead.
+    within_paused(HANG, async {
+        let home = Arc::new(device_registry());
+        let start = Instant::now();
+        let creator = {
+            let home = Arc::clone(&home);
+            tokio::spawn(async move { home.create("toilet", Config::new("t")).await.map(|_| ()) })
+        };
+        // Let the creator get into the toilet's 150 ms handshake first.
+        tokio::time::sleep(ms(10)).await;
+        // Registering takes the lock briefly; it never waits for the handshake in flight
+        // (a lock held across the constructor's `.await` would block this thread for good).
+        home.register("lamp", async |config: Config| Light::connect(config).await)
+            .unwrap();
+        assert_eq!(start.elapsed(), ms(10));
+        // The new kind is usable at once, while the toilet is still connecting.
+        let lamp = home.create("lamp", Config::new("l")).await.unwrap();
+        assert_eq!((lamp.kind(), start.elapsed()), ("light", ms(60)));
+        assert!(creator.await.unwrap().is_ok());
+        assert_eq!(start.elapsed(), ms(150));
+        assert!(home.contains("lamp"));
+        assert!(home.unregister("lamp"));
+        assert!(!home.unregister("lamp"));
+        assert_eq!(home.kinds(), ["light", "speaker", "toilet"]);
     });
 }
 

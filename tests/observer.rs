@@ -637,6 +637,18 @@ impl Burst {
     fn received(&self) -> Vec<Received<u32>> {
         self.read.iter().map(|(_, r)| r.clone()).collect()
     }
+
+    /// Every `notify` of the burst returned at once: the policy never made the subject wait.
+    fn assert_notify_never_waited(&self) {
+        let took = &self.notify_took;
+        assert!(took.iter().all(Duration::is_zero), "{took:?}");
+    }
+
+    /// Every event was reported delivered to the stream subscriber.
+    fn assert_all_delivered(&self) {
+        let outcomes = &self.outcomes;
+        assert!(outcomes.iter().all(|o| *o == "delivered"), "{outcomes:?}");
+    }
 }
 
 /// Notify `events` (1, 2, ...) back to back to a stream subscribed with `policy` and
@@ -688,16 +700,8 @@ const BURST: u32 = 10;
 #[tokio::test(start_paused = true)]
 async fn drop_oldest_never_waits_and_tells_the_consumer_what_it_lost() {
     let b = burst(StreamPolicy::DropOldest, 4, BURST, ms(30), ms(100)).await;
-    assert!(
-        b.notify_took.iter().all(Duration::is_zero),
-        "{:?}",
-        b.notify_took
-    );
-    assert!(
-        b.outcomes.iter().all(|o| *o == "delivered"),
-        "{:?}",
-        b.outcomes
-    );
+    b.assert_notify_never_waited();
+    b.assert_all_delivered();
     // The six oldest were pushed out by the newer ones; the four newest are read.
     let mut expected = vec![Received::Missed(6)];
     expected.extend((7..=BURST).map(Received::Event));
@@ -711,11 +715,7 @@ async fn wait_loses_nothing_and_notify_takes_the_consumers_pace() {
     let mut expected_took = vec![ms(0); 4];
     expected_took.extend([ms(30); 6]);
     assert_eq!(b.notify_took, expected_took);
-    assert!(
-        b.outcomes.iter().all(|o| *o == "delivered"),
-        "{:?}",
-        b.outcomes
-    );
+    b.assert_all_delivered();
     let all: Vec<Received<u32>> = (1..=BURST).map(Received::Event).collect();
     assert_eq!(b.received(), all);
 }
@@ -744,16 +744,8 @@ async fn wait_gives_up_at_the_subjects_timeout_and_the_consumer_hears_of_it() {
 #[tokio::test(start_paused = true)]
 async fn latest_keeps_only_the_newest_and_counts_what_it_skipped() {
     let b = burst(StreamPolicy::Latest, 4, BURST, ms(30), ms(100)).await;
-    assert!(
-        b.notify_took.iter().all(Duration::is_zero),
-        "{:?}",
-        b.notify_took
-    );
-    assert!(
-        b.outcomes.iter().all(|o| *o == "delivered"),
-        "{:?}",
-        b.outcomes
-    );
+    b.assert_notify_never_waited();
+    b.assert_all_delivered();
     assert_eq!(
         b.received(),
         [Received::Missed(BURST as u64 - 1), Received::Event(BURST)]
@@ -766,11 +758,7 @@ async fn latest_keeps_only_the_newest_and_counts_what_it_skipped() {
 #[tokio::test(start_paused = true)]
 async fn refuse_never_waits_and_the_report_names_each_refused_event() {
     let b = burst(StreamPolicy::Refuse, 4, BURST, ms(30), ms(100)).await;
-    assert!(
-        b.notify_took.iter().all(Duration::is_zero),
-        "{:?}",
-        b.notify_took
-    );
+    b.assert_notify_never_waited();
     // The first four fit; the six after them are refused, each reported so.
     let mut expected = vec!["delivered"; 4];
     expected.extend(["refused"; 6]);

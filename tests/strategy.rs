@@ -13,7 +13,7 @@ use async_patterns::strategy::{
     OneByOne, StaticDownloader, StrategyError,
 };
 use async_patterns::testkit::MockHttpGet;
-use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer, within};
+use async_patterns::testkit::{Delayed, MockFetchStrategy, TestServer, within, within_paused};
 use mockall::Sequence;
 use tokio::time::Instant;
 
@@ -28,15 +28,6 @@ fn ms(n: u64) -> Duration {
 /// The longest a test that could deadlock may take before it fails (real time; it takes
 /// milliseconds when it passes).
 const HANG: Duration = Duration::from_secs(10);
-
-/// A current-thread runtime on tokio's paused clock, as `#[tokio::test(start_paused = true)]`.
-fn paused() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a test runtime")
-}
 
 /// A mock fetcher that expects each URL exactly once and answers `page <url>`.
 fn mock_http_once_each(urls: &[String]) -> MockHttpGet {
@@ -151,41 +142,39 @@ async fn a_strategy_that_loses_results_is_reported_by_name() {
 
 #[test]
 fn a_download_in_flight_keeps_its_strategy_when_another_task_swaps() {
-    // On a thread of its own: a lock held across an `.await` would hang this test; `within`
-    // makes it fail instead.
-    within(HANG, || {
-        paused().block_on(async {
-            let mut slow = MockFetchStrategy::new();
-            slow.expect_fetch_all()
-                .times(1)
-                .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
-            slow.expect_name().return_const("slow".to_owned());
-            let mut quick = MockFetchStrategy::new();
-            quick
-                .expect_fetch_all()
-                .times(1)
-                .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
-            quick.expect_name().return_const("quick".to_owned());
+    // On a thread of its own: a lock held across an `.await` would hang this test;
+    // `within_paused` makes it fail instead.
+    within_paused(HANG, async {
+        let mut slow = MockFetchStrategy::new();
+        slow.expect_fetch_all()
+            .times(1)
+            .returning(|_, urls| urls.iter().map(|_| Ok("slow".into())).collect());
+        slow.expect_name().return_const("slow".to_owned());
+        let mut quick = MockFetchStrategy::new();
+        quick
+            .expect_fetch_all()
+            .times(1)
+            .returning(|_, urls| urls.iter().map(|_| Ok("quick".into())).collect());
+        quick.expect_name().return_const("quick".to_owned());
 
-            let downloader = Downloader::new(
-                Arc::new(MockHttpGet::new()),
-                Arc::new(Delayed::new(slow, ms(100))),
-            );
-            let two = urls(2);
-            let start = Instant::now();
-            let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
-                tokio::time::sleep(ms(10)).await;
-                // The swap does not wait for the download (no lock is held across its await).
-                downloader.set_strategy(Arc::new(quick));
-                assert_eq!(start.elapsed(), ms(10));
-            });
-            assert_eq!(start.elapsed(), ms(100));
-            let next = downloader.download(&urls(1)).await.unwrap();
+        let downloader = Downloader::new(
+            Arc::new(MockHttpGet::new()),
+            Arc::new(Delayed::new(slow, ms(100))),
+        );
+        let two = urls(2);
+        let start = Instant::now();
+        let (in_flight, ()) = tokio::join!(downloader.download(&two), async {
+            tokio::time::sleep(ms(10)).await;
+            // The swap does not wait for the download (no lock is held across its await).
+            downloader.set_strategy(Arc::new(quick));
+            assert_eq!(start.elapsed(), ms(10));
+        });
+        assert_eq!(start.elapsed(), ms(100));
+        let next = downloader.download(&urls(1)).await.unwrap();
 
-            assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
-            assert_eq!(pages(&next), ["quick"]);
-            assert_eq!(start.elapsed(), ms(100));
-        })
+        assert_eq!(pages(&in_flight.unwrap()), ["slow", "slow"]);
+        assert_eq!(pages(&next), ["quick"]);
+        assert_eq!(start.elapsed(), ms(100));
     });
 }
 
@@ -434,18 +423,32 @@ fn wait_for(count: &AtomicUsize, n: usize) -> usize {
     count.load(Ordering::SeqCst)
 }
 
-#[test]
-fn dropping_an_in_threads_batch_lets_its_threads_go_quietly() {
-    const THREADS: &str = "in-threads-dropped";
-    let panics = panics_on_threads_named(THREADS);
+/// A one-worker runtime whose threads are named `threads`, a counter of panics on them, and an
+/// endless fetcher (shared, and as the `dyn HttpGet` a strategy is given).
+fn watched_runtime(
+    threads: &'static str,
+) -> (
+    Arc<AtomicUsize>,
+    tokio::runtime::Runtime,
+    Arc<Endless>,
+    Arc<dyn HttpGet>,
+) {
+    let panics = panics_on_threads_named(threads);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .thread_name(THREADS)
+        .thread_name(threads)
         .enable_all()
         .build()
         .unwrap();
     let endless = Arc::new(Endless::default());
     let http: Arc<dyn HttpGet> = endless.clone();
+    (panics, runtime, endless, http)
+}
+
+#[test]
+fn dropping_an_in_threads_batch_lets_its_threads_go_quietly() {
+    const THREADS: &str = "in-threads-dropped";
+    let (panics, runtime, endless, http) = watched_runtime(THREADS);
     runtime.block_on(async {
         let (strategy, batch) = (InThreads::new(), urls(4));
         let batch = FetchStrategy::fetch_all(&strategy, &http, &batch);
@@ -478,15 +481,7 @@ fn dropping_an_in_threads_batch_lets_its_threads_go_quietly() {
 #[test]
 fn shutting_the_runtime_down_under_an_in_threads_batch_is_quiet() {
     const THREADS: &str = "in-threads-shut-down";
-    let panics = panics_on_threads_named(THREADS);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(THREADS)
-        .enable_all()
-        .build()
-        .unwrap();
-    let endless = Arc::new(Endless::default());
-    let http: Arc<dyn HttpGet> = endless.clone();
+    let (panics, runtime, endless, http) = watched_runtime(THREADS);
     runtime.spawn(async move {
         FetchStrategy::fetch_all(&InThreads::bounded(2), &http, &urls(4)).await
     });

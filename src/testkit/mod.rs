@@ -44,7 +44,7 @@ mod tasks;
 
 pub use delay::{Delayed, Gauge, GaugeGuard};
 pub use server::{Fault, MAX_BYTES, Sample, TestServer, TestkitError};
-pub use tasks::{SETTLE_DEADLINE, alive_tasks_once_settled, within};
+pub use tasks::{SETTLE_DEADLINE, alive_tasks_once_settled, within, within_paused};
 
 pub use mocks::{
     MockDevice, MockFetchStrategy, MockHttpGet, MockNativeFetch, MockObserver, MockStage, MockStep,

@@ -95,3 +95,36 @@ where
         ),
     }
 }
+
+/// Run `test` on a current-thread runtime on tokio's paused clock (what
+/// `#[tokio::test(start_paused = true)]` gives), on its own thread, failing it if it has not
+/// finished within `limit` of real time: for a paused-clock test that would hang if a lock
+/// were held across an `.await`.
+///
+/// ```
+/// use std::time::Duration;
+/// use async_patterns::testkit::within_paused;
+///
+/// let slept = within_paused(Duration::from_secs(10), async {
+///     let start = tokio::time::Instant::now();
+///     tokio::time::sleep(Duration::from_secs(3600)).await; // virtual: no real hour
+///     start.elapsed()
+/// });
+/// assert_eq!(slept, Duration::from_secs(3600));
+/// ```
+pub fn within_paused<T, F>(limit: Duration, test: F) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    within(limit, move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build();
+        match runtime {
+            Ok(runtime) => runtime.block_on(test),
+            Err(e) => panic!("within_paused: could not build the test's runtime: {e}"),
+        }
+    })
+}
