@@ -4,7 +4,7 @@
 //! so that a pattern's `mod.rs` shows the idea, and a reader who wants the guards finds them in
 //! one place:
 //!
-//! * [`catch_panic`] and [`catch_panic_now`]: a user's code (an observer, a step, a constructor,
+//! * [`catch_panic`], [`catch_panic_now`] and [`catch_stream_panics`]: a user's code (an observer, a step, a constructor,
 //!   a fetcher) that panics becomes an error of *its* call, with the panic's message, instead of
 //!   unwinding through `join_all` and losing every other call's result.
 //! * [`lock`], [`read`] and [`write`]: a `std::sync` lock whose holder panicked is *poisoned*;
@@ -19,7 +19,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use futures::FutureExt;
+use futures::{FutureExt, Stream, StreamExt};
 
 /// The text of a panic payload, when it has one (`panic!("...")` carries a `&str` or a `String`).
 ///
@@ -45,6 +45,16 @@ pub(crate) async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, String> 
         .catch_unwind()
         .await
         .map_err(panic_message)
+}
+
+/// Poll `stream`; a panic while polling it becomes one last `Err(message)`, and the stream ends
+/// there (the state a panic left it in is unknown, so it is not polled again).
+pub(crate) fn catch_stream_panics<S: Stream>(
+    stream: S,
+) -> impl Stream<Item = Result<S::Item, String>> {
+    AssertUnwindSafe(stream)
+        .catch_unwind()
+        .map(|polled| polled.map_err(panic_message))
 }
 
 /// Call `f`; a panic inside it becomes `Err(message)`. For the synchronous half of an async
@@ -141,6 +151,10 @@ mod tests {
         let caught = catch_panic(async { panic!("boom {}", 7) }).await;
         assert_eq!(caught, Err::<(), _>("boom 7".to_owned()));
         assert_eq!(catch_panic(async { 5 }).await, Ok(5));
+        let items =
+            futures::stream::iter([1, 2, 3]).map(|n| if n == 2 { panic!("two") } else { n });
+        let caught: Vec<_> = catch_stream_panics(items).collect().await;
+        assert_eq!(caught, [Ok(1), Err("two".to_owned())]);
         assert_eq!(
             catch_panic_now(|| -> u8 { std::panic::panic_any(3_u32) }),
             Err("a panic without a message".to_owned())

@@ -69,14 +69,13 @@
 //! [plan]: crate::pipeline::plan
 
 use std::fmt;
-use std::panic::AssertUnwindSafe;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
 
 /// A boxed error that can cross threads: what a [`Stage`] returns when it fails.
 pub use crate::http::BoxError;
-use crate::support::panic_message;
+use crate::support::catch_stream_panics;
 
 mod closures;
 mod driver;
@@ -168,14 +167,11 @@ impl<T: Send + 'static> Pipeline<T> {
     where
         S: Stream<Item = T> + Send + 'static,
     {
-        // `catch_unwind` ends the stream after a panic: the source's state is unknown.
-        let caught = AssertUnwindSafe(source).catch_unwind().enumerate();
+        // The stream ends after a panic: the source's state is unknown.
+        let caught = catch_stream_panics(source).enumerate();
         let stream = caught.map(|(index, polled)| match polled {
             Ok(input) => (index, Ok(input)),
-            Err(payload) => {
-                let message = panic_message(payload);
-                (index, Err(StageError::SourcePanicked { index, message }))
-            }
+            Err(message) => (index, Err(StageError::SourcePanicked { index, message })),
         });
         Pipeline {
             stream: stream.boxed(),
