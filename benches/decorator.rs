@@ -22,7 +22,7 @@ use async_patterns::decorator::{
 };
 use async_patterns::http::{HttpConfig, HttpError, HttpGet, NativeHttp};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Target, compare, human, measure_sync};
+use async_patterns::timing::{Target, compare, human, measure_sync, percentile};
 use futures::StreamExt;
 use tokio::runtime::Runtime;
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -235,13 +235,7 @@ async fn p99(http: &dyn HttpGet, url: &str, n: usize, gap: Duration) -> (Duratio
         .collect()
         .await;
     took.sort();
-    let rank = (0.99 * took.len() as f64).ceil() as usize;
-    (
-        took.get(rank.saturating_sub(1))
-            .copied()
-            .unwrap_or_default(),
-        took.len(),
-    )
+    (percentile(&took, 0.99).unwrap_or_default(), took.len())
 }
 
 fn hedging(rt: &Runtime) -> Result<(), Box<dyn std::error::Error>> {

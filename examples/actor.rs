@@ -22,7 +22,7 @@ use async_patterns::actor::{
     ActorError, ActorReport, ActorSystem, Hub, HubCommand, HubError, HubHandle,
 };
 use async_patterns::factory::{Config, device_registry};
-use async_patterns::timing::{NOISE, human, ratio};
+use async_patterns::timing::{NOISE, human, percentile, ratio};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -252,10 +252,10 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         format!("{}/{}", a.stats.high_water, a.stats.capacity)
     });
     row("round trip, median", &|f, _| {
-        percentile(&f.tally.trips(), 50).map_or("-".into(), human)
+        percentile(&f.tally.trips(), 0.50).map_or("-".into(), human)
     });
     row("round trip, 95th percentile", &|f, _| {
-        percentile(&f.tally.trips(), 95).map_or("-".into(), human)
+        percentile(&f.tally.trips(), 0.95).map_or("-".into(), human)
     });
 
     println!("\nwhat to notice:");
@@ -267,11 +267,6 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         report.took,
     );
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> Option<Duration> {
-    let last = sorted.len().checked_sub(1)?;
-    sorted.get(last * p / 100).copied()
 }
 
 /// What the numbers say, each sentence picked by comparing them.
@@ -309,7 +304,7 @@ fn notice(
     for ((floor, actor), nominal) in floors.iter().zip(actors).zip([1, 5].map(ms)) {
         let before_tell = actor.stats.handled - actor.stats.drained;
         let service = told_at / before_tell.max(1) as u32;
-        let Some(median) = percentile(&floor.tally.trips(), 50) else {
+        let Some(median) = percentile(&floor.tally.trips(), 0.50) else {
             continue;
         };
         let over = ratio(service, nominal).unwrap_or(0.0);

@@ -24,7 +24,7 @@ use async_patterns::decorator::{
 };
 use async_patterns::http::{HttpConfig, HttpError, HttpGet, NativeHttp};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Bar, NOISE, compare, draw_to_scale, human};
+use async_patterns::timing::{Bar, NOISE, compare, draw_to_scale, human, percentile};
 use futures::StreamExt;
 use tokio::time::Instant;
 use tower::ServiceBuilder;
@@ -82,15 +82,6 @@ impl Run {
     }
 }
 
-/// The nearest-rank percentile `p` of `sorted`.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len().max(1)) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
 /// 20 characters of script, repeated: `s` ten times slower, `f` 503, `o` 20 ms. The failures
 /// come right after the slow request: calls arrive every 2 ms, so a hedge sent some 25 ms after
 /// a slow request lands about 12 requests later, on an `o`. (A periodic script with a failure
@@ -133,8 +124,8 @@ async fn drive(
     Run {
         name,
         successes: latencies.len(),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
+        p50: percentile(&latencies, 0.50).unwrap_or_default(),
+        p99: percentile(&latencies, 0.99).unwrap_or_default(),
         sent: client.sent.load(Ordering::Relaxed) - before,
         shed,
     }

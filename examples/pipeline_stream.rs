@@ -243,8 +243,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The first fetches of the pipelined run, in the order they started: `fetch_limit` of them
     // start at once, and each later one starts when a slot frees.
-    let mut bars = timeline.bars();
-    bars.sort_by_key(|b| b.start);
+    let bars = timeline.bars_by_start();
     let client_peak = peak_overlap(&bars);
     let took = |b: &Bar| b.end.saturating_sub(b.start);
     let slowest = bars.iter().map(took).max().unwrap_or_default();

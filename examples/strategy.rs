@@ -362,8 +362,7 @@ fn what_to_notice(batches: &[Batch], n: usize, wait: Option<Duration>) {
 
     // The swap 50 ms into the first batch: seen in that batch's timeline, not guessed from times.
     let one_at_a_time = find(batches, "one by one").is_some_and(|b| {
-        let mut bars = b.timeline.bars();
-        bars.sort_by_key(|bar| bar.start);
+        let bars = b.timeline.bars_by_start();
         bars.windows(2).all(|w| w[1].start >= w[0].end)
     });
     let swap = Duration::from_millis(50);

@@ -220,6 +220,28 @@ pub fn compare(a: &str, a_time: Duration, b: &str, b_time: Duration) -> String {
     }
 }
 
+/// The nearest-rank percentile `p` (0.0 to 1.0) of `sorted` (ascending): the smallest time
+/// that at least `p` of them do not exceed. `None` for no times.
+///
+/// ```
+/// use std::time::Duration;
+/// use async_patterns::timing::percentile;
+/// let times: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+/// assert_eq!(percentile(&times, 0.50), Some(Duration::from_millis(50)));
+/// assert_eq!(percentile(&times, 0.99), Some(Duration::from_millis(99)));
+/// assert_eq!(percentile(&[], 0.5), None);
+/// ```
+pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
+    sorted.get(nearest_rank(sorted.len(), p)?).copied()
+}
+
+/// The index of the nearest-rank percentile `p` among `len` sorted values; `None` for none.
+/// Shared with the hedging decorator, which selects that index without sorting.
+pub(crate) fn nearest_rank(len: usize, p: f64) -> Option<usize> {
+    let rank = (p.clamp(0.0, 1.0) * len as f64).ceil() as usize;
+    (len > 0).then(|| rank.clamp(1, len) - 1)
+}
+
 /// A duration printed with a unit that suits it: `812 ns`, `3.2 µs`, `45.1 ms`, `1.23 s`.
 pub fn human(d: Duration) -> String {
     let ns = d.as_nanos();

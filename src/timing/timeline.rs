@@ -100,19 +100,22 @@ impl Timeline {
         lock(&self.bars).clone()
     }
 
-    /// The bars sorted by start time, drawn `width` characters wide (see [`draw`]).
-    pub fn draw(&self, width: usize) -> String {
+    /// The bars so far, sorted by when they started.
+    pub fn bars_by_start(&self) -> Vec<Bar> {
         let mut bars = self.bars();
         bars.sort_by_key(|b| b.start);
-        draw(&bars, width)
+        bars
+    }
+
+    /// The bars sorted by start time, drawn `width` characters wide (see [`draw`]).
+    pub fn draw(&self, width: usize) -> String {
+        draw(&self.bars_by_start(), width)
     }
 
     /// The same, with `width` characters standing for `scale` (see [`draw_to_scale`]), so
     /// timelines of different runs drawn to one scale can be compared by eye.
     pub fn draw_to_scale(&self, width: usize, scale: Duration) -> String {
-        let mut bars = self.bars();
-        bars.sort_by_key(|b| b.start);
-        draw_to_scale(&bars, width, scale)
+        draw_to_scale(&self.bars_by_start(), width, scale)
     }
 }
 
@@ -199,6 +202,20 @@ mod tests {
         assert_eq!(draw_to_scale(&short, 8, ms(100)).matches('#').count(), 2);
         // Past the scale, a bar is cut at the right edge.
         assert_eq!(draw_to_scale(&long, 8, ms(50)).matches('#').count(), 8);
+    }
+
+    #[test]
+    fn bars_by_start_sorts_what_was_added_in_another_order() {
+        let timeline = Timeline::new();
+        timeline.add(Bar::new("late", ms(50), ms(60)));
+        timeline.add(Bar::new("early", ms(0), ms(70)));
+        let labels: Vec<_> = timeline
+            .bars_by_start()
+            .into_iter()
+            .map(|b| b.label)
+            .collect();
+        assert_eq!(labels, ["early", "late"]);
+        assert_eq!(timeline.bars()[0].label, "late");
     }
 
     #[test]
