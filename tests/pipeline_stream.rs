@@ -8,7 +8,9 @@ use async_patterns::http::BoxError;
 use async_patterns::pipeline::stream::{
     ErrorPolicy, MAX_BUFFER, MAX_CONCURRENCY, MAX_STAGES, Pipeline, Stage, StageError, StageOptions,
 };
-use async_patterns::testkit::{Delayed, Gauge, MockStage, alive_tasks_once_settled, within};
+use async_patterns::testkit::{
+    Delayed, Gauge, MockStage, alive_tasks_once_settled, within, within_paused,
+};
 use futures::StreamExt;
 use proptest::prelude::*;
 use tokio::time::{Instant, sleep};
@@ -473,35 +475,35 @@ async fn stop_at_first_aborts_the_spawned_items_still_in_flight() {
 /// milliseconds when they pass).
 const HANG: Duration = Duration::from_secs(10);
 
-fn runtime(paused: bool) -> tokio::runtime::Runtime {
-    let mut builder = tokio::runtime::Builder::new_current_thread();
-    builder.enable_all().start_paused(paused);
-    builder.build().expect("a test runtime")
+/// A current-thread runtime on the real clock.
+fn real_clock_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a test runtime")
 }
 
 #[test]
 fn an_unlimited_stage_on_an_endless_source_yields_and_keeps_the_in_flight_bound() {
-    within(HANG, || {
-        runtime(true).block_on(async {
-            let pulled = Arc::new(AtomicUsize::new(0));
-            let counter = Arc::clone(&pulled);
-            let source = (0u64..).inspect(move |_| {
-                counter.fetch_add(1, Ordering::SeqCst);
-            });
-            // "No limit", and every item hangs: only the cap stops the pulling.
-            let pipeline = Pipeline::from_iter(source).stage_fn(
-                "hangs",
-                StageOptions::unordered(usize::MAX).buffer(usize::MAX),
-                |_: u64| std::future::pending::<Result<u64, String>>(),
-            );
-            let capacity = pipeline.capacity();
-            let mut out = pipeline.into_stream();
-            // The stage yields between bounded slices of work, so an outer timeout can fire.
-            let first = tokio::time::timeout(ms(10), out.next()).await;
-            assert!(first.is_err(), "nothing can come out");
-            assert_eq!(capacity, MAX_CONCURRENCY + MAX_BUFFER);
-            assert_eq!(pulled.load(Ordering::SeqCst), capacity, "the bound held");
-        })
+    within_paused(HANG, async {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pulled);
+        let source = (0u64..).inspect(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        // "No limit", and every item hangs: only the cap stops the pulling.
+        let pipeline = Pipeline::from_iter(source).stage_fn(
+            "hangs",
+            StageOptions::unordered(usize::MAX).buffer(usize::MAX),
+            |_: u64| std::future::pending::<Result<u64, String>>(),
+        );
+        let capacity = pipeline.capacity();
+        let mut out = pipeline.into_stream();
+        // The stage yields between bounded slices of work, so an outer timeout can fire.
+        let first = tokio::time::timeout(ms(10), out.next()).await;
+        assert!(first.is_err(), "nothing can come out");
+        assert_eq!(capacity, MAX_CONCURRENCY + MAX_BUFFER);
+        assert_eq!(pulled.load(Ordering::SeqCst), capacity, "the bound held");
     });
 }
 
@@ -511,7 +513,7 @@ fn a_consumer_loop_over_an_endless_pipeline_can_be_timed_out() {
     // the runtime a turn now and then (tokio's task budget), or the timeout could never fire.
     // A real clock: on a paused one, time only moves while the runtime is idle.
     within(HANG, || {
-        runtime(false).block_on(async {
+        real_clock_runtime().block_on(async {
             let mut out = Pipeline::from_iter(0u64..)
                 .stage_fn("quick", StageOptions::unordered(4), |x| async move {
                     Ok::<_, String>(x)
