@@ -200,6 +200,12 @@ fn a_body_that_is_not_text_is_an_error_naming_its_charset() {
         (Sample::Utf16Bom, "utf-8", "index 0"),
         (Sample::OctetStream, "utf-8", "index 128"),
         (Sample::Gzip, "utf-8", "Content-Encoding: gzip"),
+        // Every value of the header counts, not only the first line's.
+        (
+            Sample::GzipSecondLine,
+            "iso-8859-1",
+            "Content-Encoding: identity, gzip",
+        ),
         (Sample::ShiftJis, "shift_jis", "does not decode"),
     ];
     for (sample, expected, why) in cases {
@@ -248,13 +254,23 @@ fn redirects_that_go_nowhere_name_the_loop_or_the_target() {
             "{name}: {e:?}"
         );
     }
-    let target = "ftp://127.0.0.1/file.txt";
-    for (name, e) in clients.errors(&server.fault_url(Fault::RedirectToFtp)) {
-        assert!(
-            matches!(&e, HttpError::UnsupportedRedirect { target: t, .. } if t == target),
-            "{name}: {e:?}"
-        );
-        assert!(e.to_string().contains(target), "{name}: {e}");
+    // Targets that reqwest will not even try (not an `http::Uri`) are refused all the same,
+    // never handed back as the 302 that carried them.
+    let targets = [
+        (Fault::RedirectToFtp, "ftp://127.0.0.1/file.txt"),
+        (Fault::RedirectToFile, "file:///etc/passwd"),
+        // The target is named as resolved: the URL standard drops a `localhost` file host.
+        (Fault::RedirectToFileLocalhost, "file:///etc/passwd"),
+        (Fault::RedirectToData, "data:text/plain,hello"),
+    ];
+    for (fault, target) in targets {
+        for (name, e) in clients.errors(&server.fault_url(fault)) {
+            assert!(
+                matches!(&e, HttpError::UnsupportedRedirect { target: t, .. } if t == target),
+                "{name}, {fault:?}: {e:?}"
+            );
+            assert!(e.to_string().contains(target), "{name}: {e}");
+        }
     }
     // With redirects off, the 3xx itself is the answer.
     let none = Clients::new(config().max_redirects(0));

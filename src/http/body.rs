@@ -45,6 +45,21 @@ fn declared_charset(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// Every content coding the answer declares, in order, from every `Content-Encoding` line
+/// (a line may list several, comma-separated); a value that is not text counts as a coding.
+fn content_codings(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .flat_map(|line| {
+            let line = String::from_utf8_lossy(line.as_bytes()).into_owned();
+            let codings: Vec<String> = line.split(',').map(|c| c.trim().to_owned()).collect();
+            codings
+        })
+        .filter(|coding| !coding.is_empty())
+        .collect()
+}
+
 /// The body of one answer, collected as it arrives and decoded at the end.
 #[derive(Debug)]
 pub(crate) struct TextBody<'a> {
@@ -64,6 +79,9 @@ impl<'a> TextBody<'a> {
         content_length: Option<u64>,
         config: &HttpConfig,
     ) -> Result<TextBody<'a>, HttpError> {
+        if let Some(refused) = config.unfollowed_redirect(url, status, headers) {
+            return Err(refused);
+        }
         if !status.is_success() {
             // A 429 or 503 may say when to come back: `Retry-After` is read there.
             return Err(crate::http::retry_after::refused(url, status, headers));
@@ -75,14 +93,15 @@ impl<'a> TextBody<'a> {
             reason,
         };
         // reqwest is built without decompression here, so it never asks for a compressed body;
-        // a server that sends one anyway sends bytes we would only turn into mojibake.
-        if let Some(coding) = headers.get(CONTENT_ENCODING) {
-            let coding = String::from_utf8_lossy(coding.as_bytes());
-            if !coding.trim().eq_ignore_ascii_case("identity") {
-                return Err(not_text(format!(
-                    "it is compressed (Content-Encoding: {coding}), and this client does not decompress"
-                )));
-            }
+        // a server that sends one anyway sends bytes we would only turn into mojibake. The
+        // codings may be split over several header lines (`identity`, then `gzip`): every one
+        // of them counts, not only the first line's.
+        let codings = content_codings(headers);
+        if codings.iter().any(|c| !c.eq_ignore_ascii_case("identity")) {
+            return Err(not_text(format!(
+                "it is compressed (Content-Encoding: {}), and this client does not decompress",
+                codings.join(", ")
+            )));
         }
         let limit = config.max_body;
         let declared = content_length.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
@@ -203,6 +222,27 @@ mod tests {
             matches!(&sjis, HttpError::NotText { charset, .. } if charset == "Shift_JIS"),
             "{sjis}"
         );
+    }
+
+    #[test]
+    fn every_content_encoding_line_counts() {
+        let config = HttpConfig::default();
+        let start = |lines: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for line in lines {
+                headers.append(CONTENT_ENCODING, HeaderValue::from_static(line));
+            }
+            TextBody::start("http://x/", StatusCode::OK, &headers, None, &config).map(|_| ())
+        };
+        assert!(start(&["identity"]).is_ok());
+        assert!(start(&["identity", " IDENTITY , identity"]).is_ok());
+        for compressed in [&["identity", "gzip"][..], &["identity, br"], &["gzip"]] {
+            let e = start(compressed).unwrap_err();
+            assert!(
+                matches!(e, HttpError::NotText { .. }),
+                "{compressed:?}: {e}"
+            );
+        }
     }
 
     #[test]

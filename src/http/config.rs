@@ -133,4 +133,32 @@ impl HttpConfig {
             }
         })
     }
+
+    /// The error for a redirect that reqwest handed back instead of following, because its
+    /// target is not an http or https URL: `None` for every other answer.
+    ///
+    /// The policy above never sees such a redirect: reqwest offers it only targets that are
+    /// valid `http::Uri`s, which `file:///etc/passwd` and `data:text/plain,hi` are not, and
+    /// returns the 3xx itself for the rest. So the answer is checked again here, and the
+    /// redirect is refused by name rather than passed off as a plain status.
+    pub(crate) fn unfollowed_redirect(
+        &self,
+        url: &str,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Option<crate::http::HttpError> {
+        // The statuses reqwest follows; with redirects off, the 3xx is the answer.
+        let followed = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
+        if !followed || self.max_redirects == 0 {
+            return None;
+        }
+        let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+        let target = reqwest::Url::parse(url).ok()?.join(location).ok()?;
+        (target.scheme() != "http" && target.scheme() != "https").then(|| {
+            crate::http::HttpError::UnsupportedRedirect {
+                url: url.to_owned(),
+                target: target.to_string(),
+            }
+        })
+    }
 }

@@ -24,10 +24,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`Status`](HttpError::Status) | an answer with a status outside 200..=299 (404, 500, or a 3xx that was not followed) |
 /// | [`RetryAfter`](HttpError::RetryAfter) | a 429 or 503 whose `Retry-After` header says when to come back (in seconds, or as a date) |
 /// | [`TooManyRedirects`](HttpError::TooManyRedirects) | a redirect loop, or a chain longer than the client's redirect limit |
-/// | [`UnsupportedRedirect`](HttpError::UnsupportedRedirect) | a redirect to a URL that is not http or https (`ftp://`, `file://`) |
+/// | [`UnsupportedRedirect`](HttpError::UnsupportedRedirect) | a redirect to a URL that is not http or https (`ftp://`, `file:`, `data:`), whether reqwest offered it to the redirect policy or handed the 3xx back |
 /// | [`TooLarge`](HttpError::TooLarge) | a body over the client's limit: declared so by `Content-Length`, or found so while reading |
 /// | [`Body`](HttpError::Body) | a body that breaks off: the connection closed or failed after the headers |
-/// | [`NotText`](HttpError::NotText) | a body that is not text in its charset: invalid UTF-8, a charset the client does not decode, a compressed (`Content-Encoding`) body |
+/// | [`NotText`](HttpError::NotText) | a body that is not text in its charset: invalid UTF-8, a charset the client does not decode, a compressed body (a coding other than `identity` on any `Content-Encoding` line) |
 /// | [`Client`](HttpError::Client) | a blocking client built or used on an async runtime thread (or in a raw `spawn_blocking`); a client that could not be built |
 /// | [`Task`](HttpError::Task) | the thread or task running the request panicked or was cancelled (the threaded client on a runtime that shut down) |
 /// | [`Decorator`](HttpError::Decorator) | a [decorator](crate::decorator) around the client gave up or refused: a time limit, retries spent, an open circuit, a rate limit |

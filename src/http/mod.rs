@@ -90,10 +90,11 @@ pub use threaded::ThreadedHttp;
 /// The body is decoded by the charset its `Content-Type` declares, UTF-8 when none is declared
 /// (a UTF-8 byte-order mark is dropped). The three clients decode UTF-8, US-ASCII and
 /// ISO-8859-1; a body that is invalid in its charset, declared in another charset, or compressed
-/// (`Content-Encoding`) is [`HttpError::NotText`], never text with replacement characters. The
-/// media type itself is not judged: an `application/octet-stream` body that happens to be valid
-/// UTF-8 is returned, one that is not (an image, gzip bytes) is `NotText`. An implementation of
-/// your own should keep that promise: text, or an error.
+/// (any coding but `identity`, on any `Content-Encoding` line) is [`HttpError::NotText`], never
+/// text with replacement characters. The media type itself is not judged: an
+/// `application/octet-stream` body that happens to be valid UTF-8 is returned, one that is not
+/// (an image, gzip bytes) is `NotText`. An implementation of your own should keep that promise:
+/// text, or an error.
 ///
 /// ```
 /// use async_patterns::http::{HttpError, HttpGet};

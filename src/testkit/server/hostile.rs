@@ -40,6 +40,12 @@ pub enum Fault {
     RedirectLoop,
     /// A redirect to an `ftp://` URL.
     RedirectToFtp,
+    /// A redirect to `file:///etc/passwd`: a local file, which no HTTP client should read.
+    RedirectToFile,
+    /// A redirect to `file://localhost/etc/passwd`, the same file named through a host.
+    RedirectToFileLocalhost,
+    /// A redirect to `data:text/plain,hello`: a body carried in the URL itself.
+    RedirectToData,
 }
 
 impl Fault {
@@ -54,6 +60,9 @@ impl Fault {
             Fault::HugeHeader => ("/huge-header", Port::Raw),
             Fault::RedirectLoop => ("/redirect/loop", Port::Http),
             Fault::RedirectToFtp => ("/redirect/ftp", Port::Http),
+            Fault::RedirectToFile => ("/redirect/file", Port::Http),
+            Fault::RedirectToFileLocalhost => ("/redirect/file-localhost", Port::Http),
+            Fault::RedirectToData => ("/redirect/data", Port::Http),
         }
     }
 }
@@ -82,6 +91,9 @@ pub enum Sample {
     Utf16Bom,
     /// ASCII letters declared as `charset=shift_jis`, a charset the clients do not decode.
     ShiftJis,
+    /// `hello, gzip` compressed, declared as ISO-8859-1 (in which any bytes decode), with
+    /// `Content-Encoding` sent on two header lines: `identity`, then `gzip`.
+    GzipSecondLine,
 }
 
 impl Sample {
@@ -94,6 +106,7 @@ impl Sample {
             Sample::OctetStream => "octet-stream",
             Sample::Utf16Bom => "utf16-bom",
             Sample::ShiftJis => "shift-jis",
+            Sample::GzipSecondLine => "gzip-second-line",
         }
     }
 }
@@ -107,6 +120,12 @@ pub(super) fn routes() -> Router {
             "/redirect/ftp",
             get(|| redirect("ftp://127.0.0.1/file.txt")),
         )
+        .route("/redirect/file", get(|| redirect("file:///etc/passwd")))
+        .route(
+            "/redirect/file-localhost",
+            get(|| redirect("file://localhost/etc/passwd")),
+        )
+        .route("/redirect/data", get(|| redirect("data:text/plain,hello")))
         .route("/sample/{name}", get(sample))
         .route(
             "/stream/{n}",
@@ -124,21 +143,25 @@ async fn redirect(to: &'static str) -> Response {
 
 async fn sample(Path(name): Path<String>) -> Response {
     let text = "text/plain";
-    let (content_type, encoding, bytes): (&str, Option<&str>, &'static [u8]) = match name.as_str() {
-        "invalid-utf8" => (text, None, b"abc\xff\xc3(def"),
-        "latin1" => ("text/plain; charset=iso-8859-1", None, b"caf\xe9 cr\xe8me"),
-        "gzip" => (text, Some("gzip"), GZIP_HELLO),
-        "octet-stream" => ("application/octet-stream", None, &ALL_BYTES),
-        "utf16-bom" => (text, None, b"\xff\xfeh\x00i\x00"),
-        "shift-jis" => ("text/plain; charset=shift_jis", None, b"konnichiwa"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
+    let latin1 = "text/plain; charset=iso-8859-1";
+    // Each value of `encodings` is a `Content-Encoding` header line of its own.
+    let (content_type, encodings, bytes): (&str, &[&'static str], &'static [u8]) =
+        match name.as_str() {
+            "invalid-utf8" => (text, &[], b"abc\xff\xc3(def"),
+            "latin1" => (latin1, &[], b"caf\xe9 cr\xe8me"),
+            "gzip" => (text, &["gzip"], GZIP_HELLO),
+            "gzip-second-line" => (latin1, &["identity", "gzip"], GZIP_HELLO),
+            "octet-stream" => ("application/octet-stream", &[], &ALL_BYTES),
+            "utf16-bom" => (text, &[], b"\xff\xfeh\x00i\x00"),
+            "shift-jis" => ("text/plain; charset=shift_jis", &[], b"konnichiwa"),
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        };
     let mut response = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
-    if let Some(encoding) = encoding {
+    for encoding in encodings {
         let value = header::HeaderValue::from_static(encoding);
         response
             .headers_mut()
-            .insert(header::CONTENT_ENCODING, value);
+            .append(header::CONTENT_ENCODING, value);
     }
     response
 }
