@@ -21,7 +21,7 @@ use async_patterns::basics::pitfalls::cancel_safety::{self, Feed};
 use async_patterns::basics::pitfalls::futurelock::{self, Timing};
 use async_patterns::basics::pitfalls::{lock_across_await, zero_limit};
 use async_patterns::observer::Subject;
-use async_patterns::pipeline::stream::StageOptions;
+use async_patterns::pipeline::stream::{StageOptions, stall};
 use async_patterns::strategy::Bounded;
 use async_patterns::timing::{human, measure, ratio};
 use tokio::time::timeout;
@@ -152,11 +152,11 @@ async fn stall() -> String {
     show("fix: each request spawned:", &spawned);
     let moved = buffered_stall::work_in_the_closure(load).await;
     show("fix: the work inside the closure:", &moved);
-    let inline = buffered_stall::pipeline_inline(load).await;
+    let inline = stall::inline(load).await;
     show("pipeline::stream, inline stage:", &inline);
-    let tasks = buffered_stall::pipeline_spawned(load).await;
+    let tasks = stall::spawned(load).await;
     show("pipeline::stream, spawned stage:", &tasks);
-    let staged = buffered_stall::pipeline_work_as_a_stage(load).await;
+    let staged = stall::work_as_a_stage(load).await;
     show("pipeline::stream, the work as a stage:", &staged);
     let fixed = spawned.timed_out + moved.timed_out + tasks.timed_out + staged.timed_out;
     format!(

@@ -10,11 +10,16 @@
 //! * [`lock`], [`read`] and [`write`]: a `std::sync` lock whose holder panicked is *poisoned*;
 //!   every lock here guards a value that a panic cannot leave half-written (an `Arc` swapped
 //!   whole, a map entry inserted whole, a number), so the guard is taken anyway.
+//! * [`TaskError`], [`marked_blocking`] and [`blocking_allowed_here`]: what a task that did not
+//!   return became, and the mark that tells a thread made for blocking (a
+//!   [`to_thread`](crate::basics::blocking::to_thread) closure, a threaded HTTP call) from a
+//!   runtime worker. They are public through [`basics::blocking`](crate::basics::blocking).
 //! * [`forward!`](crate::support::forward): `Arc<T>`, `Box<T>` and `&T` implement each
 //!   user-implemented trait by delegating to `T`, so a caller can pass a shared, boxed or
 //!   borrowed implementation wherever one is expected.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -34,6 +39,58 @@ pub fn panic_message(payload: Box<dyn Any + Send>) -> String {
     } else {
         "a panic without a message".to_owned()
     }
+}
+
+/// What happened to a task that did not return a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// The closure panicked; the panic message is kept when it was a string.
+    #[error("the task panicked: {0}")]
+    Panicked(String),
+    /// The task was cancelled (aborted, or its runtime shut down) before it finished.
+    #[error("the task was cancelled before it finished")]
+    Cancelled,
+}
+
+impl TaskError {
+    /// Convert a failed [`tokio::task::JoinError`] (a panic or a cancellation) into a `TaskError`.
+    pub fn from_join(err: tokio::task::JoinError) -> Self {
+        if err.is_panic() {
+            TaskError::Panicked(panic_message(err.into_panic()))
+        } else {
+            TaskError::Cancelled
+        }
+    }
+}
+
+thread_local! {
+    // Set while a closure handed to a blocking thread by this crate runs. Tokio offers no public
+    // way to tell a blocking-pool thread from a runtime worker (both have a current `Handle`),
+    // and only the second must not block, so we mark the threads we hand blocking work to.
+    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` on this thread marked as one that may block; the mark is taken off when `f`
+/// returns or panics. Called first thing on a thread of tokio's blocking pool.
+pub(crate) fn marked_blocking<T>(f: impl FnOnce() -> T) -> T {
+    /// Puts the previous mark back on drop, so a panic in `f` unmarks the thread too.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MAY_BLOCK.with(|m| m.set(self.0));
+        }
+    }
+    let _restore = Restore(MAY_BLOCK.with(|m| m.replace(true)));
+    f()
+}
+
+/// Whether this thread may block: it runs no async runtime, or it runs a
+/// [`to_thread`](crate::basics::blocking::to_thread) closure (or a threaded HTTP call).
+///
+/// Conservative: a closure given to a raw `spawn_blocking` is reported as not allowed, because
+/// it cannot be told apart from a runtime worker.
+pub fn blocking_allowed_here() -> bool {
+    tokio::runtime::Handle::try_current().is_err() || MAY_BLOCK.with(Cell::get)
 }
 
 /// Await `fut`; a panic while polling it becomes `Err(message)`.

@@ -15,7 +15,7 @@ use async_patterns::basics::pitfalls::{lock_across_await, zero_limit};
 use async_patterns::factory::{Config, device_registry};
 use async_patterns::http::HttpGet;
 use async_patterns::observer::{StreamPolicy, Subject};
-use async_patterns::pipeline::stream::{Pipeline, StageOptions};
+use async_patterns::pipeline::stream::{Pipeline, StageOptions, stall};
 use async_patterns::strategy::{Bounded, Downloader};
 use async_patterns::testkit::{Delayed, MockHttpGet};
 use tokio::time::{Instant, timeout};
@@ -92,18 +92,18 @@ async fn a_consumer_that_awaits_stalls_the_buffered_requests() {
 #[tokio::test(start_paused = true)]
 async fn an_inline_pipeline_stage_stalls_like_buffered_and_a_spawned_one_does_not() {
     let buffered = buffered_stall::consumer_awaits(LOAD).await;
-    let inline = buffered_stall::pipeline_inline(LOAD).await;
+    let inline = stall::inline(LOAD).await;
     // The same requests through an inline stage: the same timeouts as `buffered(5)`.
     assert!(inline.timed_out > 0, "{inline:?}");
     assert_eq!(inline.timed_out, buffered.timed_out);
 
-    let spawned = buffered_stall::pipeline_spawned(LOAD).await;
+    let spawned = stall::spawned(LOAD).await;
     assert_eq!(
         (spawned.answered, spawned.timed_out),
         (20, 0),
         "{spawned:?}"
     );
-    let staged = buffered_stall::pipeline_work_as_a_stage(LOAD).await;
+    let staged = stall::work_as_a_stage(LOAD).await;
     assert_eq!((staged.answered, staged.timed_out), (20, 0), "{staged:?}");
     assert!(staged.elapsed < inline.elapsed);
     // The times `StageOptions`' doc quotes.

@@ -27,32 +27,11 @@
 //! and queue the rest. For I/O, the native async client ([`crate::http::native`]) needs no thread
 //! per request at all.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-/// What happened to a task that did not return a value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TaskError {
-    /// The closure panicked; the panic message is kept when it was a string.
-    #[error("the task panicked: {0}")]
-    Panicked(String),
-    /// The task was cancelled (aborted, or its runtime shut down) before it finished.
-    #[error("the task was cancelled before it finished")]
-    Cancelled,
-}
-
-impl TaskError {
-    /// Convert a failed [`tokio::task::JoinError`] (a panic or a cancellation) into a `TaskError`.
-    pub fn from_join(err: tokio::task::JoinError) -> Self {
-        if err.is_panic() {
-            TaskError::Panicked(panic_message(err.into_panic()))
-        } else {
-            TaskError::Cancelled
-        }
-    }
-}
-
-pub use crate::support::panic_message;
+// Written once in `support`, because the HTTP clients need them too and sit beside this module,
+// not above it: what a failed task became, and the mark that tells a thread that may block.
+pub use crate::support::{TaskError, blocking_allowed_here, panic_message};
 
 /// Run a blocking closure on tokio's blocking thread pool and await its result.
 ///
@@ -76,42 +55,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(move || {
-        let _mark = BlockingMark::set();
-        f()
-    })
-    .await
-    .map_err(TaskError::from_join)
-}
-
-thread_local! {
-    // Set while a `to_thread` closure runs. Tokio offers no public way to tell a blocking-pool
-    // thread from a runtime worker (both have a current `Handle`), and only the second must not
-    // block, so we mark the threads we hand blocking work to ourselves.
-    static IN_TO_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the current thread as running a `to_thread` closure; unmarks it on drop, even on panic.
-struct BlockingMark(bool);
-
-impl BlockingMark {
-    fn set() -> Self {
-        BlockingMark(IN_TO_THREAD.with(|m| m.replace(true)))
-    }
-}
-
-impl Drop for BlockingMark {
-    fn drop(&mut self) {
-        IN_TO_THREAD.with(|m| m.set(self.0));
-    }
-}
-
-/// Whether this thread may block: it runs no async runtime, or it runs a [`to_thread`] closure.
-///
-/// Conservative: a closure given to a raw `spawn_blocking` is reported as not allowed, because
-/// it cannot be told apart from a runtime worker.
-pub fn blocking_allowed_here() -> bool {
-    tokio::runtime::Handle::try_current().is_err() || IN_TO_THREAD.with(Cell::get)
+    // The mark lets the blocking HTTP client tell this thread from a runtime worker (see
+    // [`blocking_allowed_here`]); it is taken off when `f` returns or panics.
+    tokio::task::spawn_blocking(move || crate::support::marked_blocking(f))
+        .await
+        .map_err(TaskError::from_join)
 }
 
 /// The wrong way, on purpose: `tasks` async tasks that each *block* their thread for `each`.

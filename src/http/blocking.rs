@@ -22,8 +22,7 @@ use std::time::Instant;
 use crate::http::body::TextBody;
 use crate::http::errors::{Phase, from_io, from_reqwest, parse_url};
 use crate::http::{HttpConfig, HttpError, TimeLimit};
-
-use crate::basics::blocking::blocking_allowed_here;
+use crate::support::blocking_allowed_here;
 
 /// A `reqwest::blocking::Client` that is never dropped on an async runtime thread.
 ///

@@ -148,7 +148,7 @@ pub enum HttpError {
         url: String,
         /// What happened to the task.
         #[source]
-        source: crate::basics::blocking::TaskError,
+        source: crate::support::TaskError,
     },
     /// A [decorator](crate::decorator) around the client gave up or refused; the
     /// [`DecoratorError`](crate::decorator::DecoratorError) names the URL and keeps the cause.

@@ -1,7 +1,8 @@
 //! `req_http`: blocking reqwest made awaitable with `spawn_blocking`.
 //!
 //! The talk's first step from blocking to async code: keep the blocking client, run each call on
-//! a thread of its own, and await the result ([`crate::basics::blocking::to_thread`]).
+//! a thread of its own, and await the result (what `basics::blocking::to_thread` does, written
+//! out here with [`tokio::task::spawn_blocking`]).
 //!
 //! ```text
 //! fn get(url) -> Result<String>         { client.get(url) }                          // blocking
@@ -28,9 +29,9 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 
-use crate::basics::blocking::to_thread;
 use crate::http::blocking::SafeClient;
 use crate::http::{HttpConfig, HttpError, HttpGet};
+use crate::support::{TaskError, marked_blocking};
 
 /// Blocking reqwest behind an async method, one blocking-pool thread per request in flight.
 ///
@@ -74,20 +75,25 @@ impl HttpGet for ThreadedHttp {
         let client = Arc::clone(&self.client);
         let config = self.config;
         let owned = url.to_owned();
-        let joined = to_thread(move || {
-            let client =
-                client.get_or_init(|| SafeClient::build(config).map_err(|e| e.to_string()));
-            match client {
-                Ok(client) => client.get(&owned),
-                Err(reason) => Err(HttpError::Client {
-                    reason: reason.clone(),
-                }),
-            }
+        // The blocking call goes to a thread of tokio's blocking pool, marked as one that may
+        // block (the blocking client checks), and this task awaits it without holding a worker.
+        let joined = tokio::task::spawn_blocking(move || {
+            marked_blocking(|| {
+                let client =
+                    client.get_or_init(|| SafeClient::build(config).map_err(|e| e.to_string()));
+                match client {
+                    Ok(client) => client.get(&owned),
+                    Err(reason) => Err(HttpError::Client {
+                        reason: reason.clone(),
+                    }),
+                }
+            })
         })
         .await;
-        joined.map_err(|source| HttpError::Task {
+        // A panic on that thread, or a runtime shut down under it, is this URL's error.
+        joined.map_err(|e| HttpError::Task {
             url: url.to_owned(),
-            source,
+            source: TaskError::from_join(e),
         })?
     }
 }

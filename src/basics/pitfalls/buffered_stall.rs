@@ -26,12 +26,9 @@
 //! since the work now overlaps). Both: no timeout.
 //!
 //! # And `pipeline::stream`?
-//! A [`Pipeline`] stage is polled the same way: an inline stage (the default) advances only
-//! while the consumer polls the output, so a slow consumer stalls it exactly as it stalls
-//! `buffered` ([`pipeline_inline`]: the same 12 of 20); a [`StageOptions::spawned`] stage runs
-//! each item as a task and does not stall ([`pipeline_spawned`]: none); and the consumer's
-//! work, made a stage of its own, runs while the requests do ([`pipeline_work_as_a_stage`]:
-//! none, in 250 ms). [`StageOptions`]' documentation says so.
+//! A pipeline stage is polled the same way; the reading order reaches pipelines later, and
+//! `pipeline::stream::stall` shows the same requests there, with the same [`request`] and
+//! [`drain`].
 //!
 //! # Cancellation
 //! Dropping any of these futures drops the requests in flight; the spawned ones are behind an
@@ -42,8 +39,6 @@ use std::time::Duration;
 use futures::stream::{self, Stream, StreamExt};
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
-
-use crate::pipeline::stream::{ErrorPolicy, Pipeline, StageOptions};
 
 /// The work: how many requests, how many at once, what each needs, what the consumer does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,8 +88,8 @@ pub struct Tally {
 
 /// Request `i`: its round trips, each one started only when the request is polled after the
 /// previous one ended, all under one deadline that starts with the request.
-/// `Ok(true)` answered, `Ok(false)` timed out.
-async fn request(load: Load, i: usize) -> Result<bool, String> {
+/// `Ok(true)` answered, `Ok(false)` timed out (never `Err`: the type is a stage's).
+pub async fn request(load: Load, i: usize) -> Result<bool, String> {
     let round_trips = async {
         for _ in 0..load.round_trips_of(i) {
             tokio::time::sleep(load.round_trip).await;
@@ -136,55 +131,8 @@ pub async fn work_in_the_closure(load: Load) -> Tally {
     drain(answers, Duration::ZERO).await
 }
 
-/// The same requests as a [`Pipeline`] stage, inline (the default): stalls like `buffered`.
-pub async fn pipeline_inline(load: Load) -> Tally {
-    pipeline(load, StageOptions::ordered(load.limit), load.work, false).await
-}
-
-/// The same stage, [`StageOptions::spawned`]: each item a task, no stall.
-pub async fn pipeline_spawned(load: Load) -> Tally {
-    pipeline(
-        load,
-        StageOptions::ordered(load.limit).spawned(),
-        load.work,
-        false,
-    )
-    .await
-}
-
-/// The inline stage again, with the consumer's work as a second inline stage: no stall.
-pub async fn pipeline_work_as_a_stage(load: Load) -> Tally {
-    pipeline(
-        load,
-        StageOptions::ordered(load.limit),
-        Duration::ZERO,
-        true,
-    )
-    .await
-}
-
-/// A pipeline of the requests (`options`), with the work as a stage if `work_stage`, consumed
-/// by a consumer that spends `work` per item.
-async fn pipeline(load: Load, options: StageOptions, work: Duration, work_stage: bool) -> Tally {
-    let requests = Pipeline::from_iter(0..load.requests)
-        .stage_fn("request", options, move |i| request(load, i))
-        .on_error(ErrorPolicy::SkipAndReport);
-    let answers = if work_stage {
-        let stage = StageOptions::ordered(load.limit);
-        let store = requests.stage_fn("store", stage, move |answer| async move {
-            tokio::time::sleep(load.work).await;
-            Ok::<bool, String>(answer)
-        });
-        store.into_stream().boxed()
-    } else {
-        requests.into_stream().boxed()
-    };
-    // A failed item (a panic) is a lost request.
-    drain(answers.map(|r| r.map_err(|e| e.to_string())), work).await
-}
-
 /// The consumer: counts each answer, then spends `work` on it before asking for the next.
-async fn drain<S>(answers: S, work: Duration) -> Tally
+pub async fn drain<S>(answers: S, work: Duration) -> Tally
 where
     S: Stream<Item = Result<bool, String>>,
 {

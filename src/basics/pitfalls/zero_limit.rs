@@ -26,19 +26,18 @@
 //! | [`gather::bounded`](crate::basics::gather::bounded) | one at a time |
 //! | [`strategy::Bounded::new`](crate::strategy::Bounded::new) | one at a time (`limit()` says 1) |
 //! | [`Registry::create_many`](crate::factory::Registry::create_many), `Some(0)` | one at a time (`None`: no limit) |
-//! | [`StageOptions::ordered`] and [`unordered`](StageOptions::unordered) | concurrency 1 (`concurrency()` says 1) |
+//! | [`StageOptions::ordered`] and [`unordered`] | concurrency 1 (`concurrency()` says 1) |
 //! | [`Subject::subscribe_stream`] and `_with` | a channel of one event |
 //!
-//! A stage's [`buffer`](StageOptions::buffer) of 0 is not a limit and is kept: the stage pulls
+//! A stage's [`buffer`] of 0 is not a limit and is kept: the stage pulls
 //! from upstream only when a slot is free.
 //!
 //! [`StageOptions::ordered`]: crate::pipeline::stream::StageOptions::ordered
+//! [`unordered`]: crate::pipeline::stream::StageOptions::unordered
+//! [`buffer`]: crate::pipeline::stream::StageOptions::buffer
 //! [`Subject::subscribe_stream`]: crate::observer::Subject::subscribe_stream
 
 use std::future::Future;
-
-#[cfg(doc)]
-use crate::pipeline::stream::StageOptions;
 
 use futures::StreamExt;
 

@@ -84,6 +84,7 @@ mod options;
 mod output;
 #[cfg(test)]
 mod shapes;
+pub mod stall;
 
 pub use closures::FnStage;
 pub use errors::StageError;

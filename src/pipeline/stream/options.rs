@@ -35,6 +35,7 @@ pub const MAX_BUFFER: usize = 1 << 16;
 /// work between two `next()` calls pauses every item in flight for that long, as futures'
 /// `buffered` does (futures-rs issue 2387): an item that needs several round trips does one
 /// per poll, and misses a deadline it would have met. Measured on the paused clock by
+/// [`stall`](super::stall), with the load of
 /// [`basics::pitfalls::buffered_stall`](crate::basics::pitfalls::buffered_stall): twenty
 /// requests of 1 to 6 round trips of 10 ms under a 100 ms deadline, five at a time, read by a
 /// consumer that spends 50 ms on each answer:
