@@ -118,8 +118,26 @@ pub trait HttpGet: Send + Sync {
     async fn get(&self, url: &str) -> Result<String, HttpError>;
 }
 
-// Shared and borrowed fetchers are fetchers too, so callers can pass `Arc<dyn HttpGet>`,
-// `&client` or `Box<dyn HttpGet>` wherever an `HttpGet` is expected.
-crate::support::forward!(Arc, Box, Ref => [] HttpGet {
-    async fn get(&self, url: &str) -> Result<String, HttpError>;
-});
+// Shared, boxed and borrowed fetchers are fetchers too, so callers can pass
+// `Arc<dyn HttpGet>`, `Box<dyn HttpGet>` or `&client` wherever an `HttpGet` is expected. Each
+// impl only forwards to the fetcher it points to; `?Sized` lets that fetcher be a `dyn HttpGet`.
+#[async_trait]
+impl<T: HttpGet + ?Sized> HttpGet for std::sync::Arc<T> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        (**self).get(url).await
+    }
+}
+
+#[async_trait]
+impl<T: HttpGet + ?Sized> HttpGet for Box<T> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        (**self).get(url).await
+    }
+}
+
+#[async_trait]
+impl<T: HttpGet + ?Sized> HttpGet for &T {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        (**self).get(url).await
+    }
+}
