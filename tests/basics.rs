@@ -45,6 +45,44 @@ async fn bounded_three_takes_four_waves() {
     assert_eq!(out, (0..10).collect::<Vec<_>>());
 }
 
+/// The makespan of a greedy list schedule: each job, in input order, starts on the slot that
+/// frees first. What a bound that frees a finished job's slot at once achieves.
+fn greedy_makespan(durations: &[u64], slots: usize) -> Duration {
+    let mut free_at = vec![0; slots.max(1)];
+    for &d in durations {
+        let earliest = free_at.iter_mut().min().expect("at least one slot");
+        *earliest += d;
+    }
+    ms(free_at.into_iter().max().unwrap_or(0))
+}
+
+#[tokio::test(start_paused = true)]
+async fn bounded_frees_a_finished_jobs_slot_at_once_and_keeps_input_order() {
+    // A long job first, then short ones: kept in order by `buffered`, the short ones that
+    // finish would hold their slots until the long one is done (head-of-line holding), and
+    // this batch would take 120 ms. Freed at once, they take the greedy schedule's 100 ms.
+    let durations = [100, 10, 10, 10, 10, 30, 20];
+    for limit in [1, 2, 3, 7] {
+        let jobs = durations.iter().enumerate().map(|(i, &d)| async move {
+            sleep(ms(d)).await;
+            i
+        });
+        let start = Instant::now();
+        let out = gather::bounded(jobs, limit).await;
+        assert_eq!(
+            start.elapsed(),
+            greedy_makespan(&durations, limit),
+            "limit {limit}"
+        );
+        assert_eq!(
+            out,
+            (0..durations.len()).collect::<Vec<_>>(),
+            "limit {limit}"
+        );
+    }
+    assert_eq!(greedy_makespan(&durations, 2), ms(100));
+}
+
 #[tokio::test(start_paused = true)]
 async fn bounded_zero_is_taken_as_one() {
     let start = Instant::now();
