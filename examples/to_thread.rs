@@ -90,7 +90,10 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     println!(
         "{}",
         Target::at_least(
-            "to_thread >= 15x the plain loop (for 20 requests)",
+            format!(
+                "to_thread >= {:.1}x the plain loop ({n} requests)",
+                n as f64 * 0.75
+            ),
             table
                 .speedup("to_thread, tokio's pool (512)")
                 .unwrap_or(0.0),
