@@ -35,11 +35,12 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+pub mod svg;
 mod target;
 mod timeline;
 
 pub use target::Target;
-pub use timeline::{Bar, MAX_WIDTH, Timeline, draw, draw_to_scale};
+pub use timeline::{Bar, BarOutcome, MAX_WIDTH, Marker, Timeline, draw, draw_to_scale};
 
 /// Await `fut` and return its output with the wall-clock time it took.
 pub async fn measure<F: Future>(fut: F) -> (F::Output, Duration) {

@@ -1,4 +1,9 @@
-//! Timelines: when each call ran, drawn as text bars.
+//! Timelines: when each call ran, drawn as text bars or as an SVG picture.
+//!
+//! A [`Timeline`] holds [`Bar`]s (a labelled interval with its [`BarOutcome`]) and [`Marker`]s
+//! (an instant: a hedge sent, a circuit opened). Fill it by hand ([`Timeline::record`],
+//! [`Timeline::add`]) or from `tracing` spans (feature `timeline`: `TimelineLayer`). Its clock
+//! is tokio's, so under a paused clock it measures virtual time, and otherwise real time.
 //!
 //! ```
 //! use std::time::Duration;
@@ -19,13 +24,78 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::support::lock;
 
 /// The widest timeline drawn, in characters: a larger width is taken as this one (a bar per
 /// column of a terminal; a width of `usize::MAX` must not try to allocate it).
 pub const MAX_WIDTH: usize = 1_000;
+
+/// How a bar's call ended: what its colour says in a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BarOutcome {
+    /// It returned what it was asked for.
+    #[default]
+    Ok,
+    /// It returned an error (or panicked).
+    Failed,
+    /// It was dropped before it finished: cancelled at an `.await`.
+    Cancelled,
+    /// A time limit cut it off.
+    TimedOut,
+}
+
+impl BarOutcome {
+    /// Every outcome, in the order a legend lists them.
+    pub const ALL: [BarOutcome; 4] = [
+        BarOutcome::Ok,
+        BarOutcome::Failed,
+        BarOutcome::Cancelled,
+        BarOutcome::TimedOut,
+    ];
+
+    /// The word for it, as spans record it (`outcome = "timed out"`) and legends show it.
+    pub fn word(self) -> &'static str {
+        match self {
+            BarOutcome::Ok => "ok",
+            BarOutcome::Failed => "failed",
+            BarOutcome::Cancelled => "cancelled",
+            BarOutcome::TimedOut => "timed out",
+        }
+    }
+
+    /// The outcome a word names (as [`word`](BarOutcome::word) writes it; `_` or `-` may stand
+    /// for the space, and case does not matter); `None` for any other word.
+    pub fn from_word(word: &str) -> Option<BarOutcome> {
+        let word = word.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+        BarOutcome::ALL.into_iter().find(|o| o.word() == word)
+    }
+
+    /// The character a text timeline draws it with.
+    pub fn mark(self) -> char {
+        match self {
+            BarOutcome::Ok => '#',
+            BarOutcome::Failed => 'x',
+            BarOutcome::Cancelled => '-',
+            BarOutcome::TimedOut => 't',
+        }
+    }
+}
+
+/// An instant worth marking on a timeline: a hedge sent, a circuit opening, a deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// What happened, in a few words.
+    pub label: String,
+    /// When, from the timeline's origin.
+    pub at: Duration,
+    /// The label of the bar it belongs to (drawn on that bar's row), if any; otherwise it is
+    /// drawn on a row of its own.
+    pub lane: Option<String>,
+}
 
 /// One bar: a labelled interval, measured from the timeline's origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,19 +112,35 @@ pub struct Bar {
     pub mark: char,
     /// Words after the times ("ok", "failed"); may be empty.
     pub note: String,
+    /// How the call ended: the bar's colour in a picture.
+    pub outcome: BarOutcome,
 }
 
 impl Bar {
-    /// A bar drawn with `#` and no note.
+    /// A bar that ended [`Ok`](BarOutcome::Ok), drawn with `#` and no note.
     pub fn new(label: impl Into<String>, start: Duration, end: Duration) -> Self {
         Bar {
             label: label.into(),
             depth: 0,
             start,
             end,
-            mark: '#',
+            mark: BarOutcome::Ok.mark(),
             note: String::new(),
+            outcome: BarOutcome::Ok,
         }
+    }
+
+    /// The same bar, ended with `outcome` (and drawn with its mark).
+    pub fn ended(mut self, outcome: BarOutcome) -> Self {
+        self.outcome = outcome;
+        self.mark = outcome.mark();
+        self
+    }
+
+    /// The same bar, indented `depth` levels.
+    pub fn at_depth(mut self, depth: usize) -> Self {
+        self.depth = depth;
+        self
     }
 }
 
@@ -63,6 +149,7 @@ impl Bar {
 pub struct Timeline {
     origin: Instant,
     bars: Mutex<Vec<Bar>>,
+    markers: Mutex<Vec<Marker>>,
 }
 
 impl Default for Timeline {
@@ -72,12 +159,23 @@ impl Default for Timeline {
 }
 
 impl Timeline {
-    /// An empty timeline whose origin is now.
+    /// An empty timeline whose origin is now (tokio's now: virtual under a paused clock).
     pub fn new() -> Self {
         Timeline {
             origin: Instant::now(),
             bars: Mutex::new(Vec::new()),
+            markers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The time from the origin to `instant` (zero for an instant before it).
+    pub fn since_origin(&self, instant: Instant) -> Duration {
+        instant.saturating_duration_since(self.origin)
+    }
+
+    /// The time from the origin to now.
+    pub fn now(&self) -> Duration {
+        self.since_origin(Instant::now())
     }
 
     /// Await `fut` and record when it ran as a bar labelled `label`.
@@ -95,16 +193,33 @@ impl Timeline {
         lock(&self.bars).push(bar);
     }
 
+    /// Mark an instant.
+    pub fn mark(&self, marker: Marker) {
+        lock(&self.markers).push(marker);
+    }
+
     /// The bars so far, in the order they were added.
     pub fn bars(&self) -> Vec<Bar> {
         lock(&self.bars).clone()
     }
 
+    /// The markers so far, in the order they were added.
+    pub fn markers(&self) -> Vec<Marker> {
+        lock(&self.markers).clone()
+    }
+
     /// The bars so far, sorted by when they started.
     pub fn bars_by_start(&self) -> Vec<Bar> {
         let mut bars = self.bars();
+        // Stable: bars that start together keep the order they were added in.
         bars.sort_by_key(|b| b.start);
         bars
+    }
+
+    /// The bars sorted by start time and the markers, as one self-contained SVG picture under
+    /// `title` (see [`svg::render`](super::svg::render)).
+    pub fn to_svg(&self, title: &str) -> String {
+        super::svg::render(title, &self.bars_by_start(), &self.markers())
     }
 
     /// The bars sorted by start time, drawn `width` characters wide (see [`draw`]).

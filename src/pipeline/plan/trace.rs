@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::path::Path;
 use super::{Step, StepContext, StepError, run_child};
 use crate::support::lock;
-use crate::timing::{self, Bar};
+use crate::timing::{self, Bar, BarOutcome};
 
 /// Run a whole plan from its root and return its result with the [`Trace`] of every step.
 ///
@@ -177,6 +177,12 @@ impl Trace {
                 end: span.end,
                 mark: span.outcome.mark(),
                 note: span.outcome.to_string(),
+                outcome: match span.outcome {
+                    StepOutcome::Ok => BarOutcome::Ok,
+                    StepOutcome::Failed | StepOutcome::Panicked => BarOutcome::Failed,
+                    StepOutcome::TimedOut => BarOutcome::TimedOut,
+                    StepOutcome::Cancelled => BarOutcome::Cancelled,
+                },
             })
             .collect();
         timing::draw(&bars, width)
