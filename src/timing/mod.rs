@@ -35,10 +35,14 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "timeline")]
+mod layer;
 pub mod svg;
 mod target;
 mod timeline;
 
+#[cfg(feature = "timeline")]
+pub use layer::{TimelineLayer, on_runtime_threads};
 pub use target::Target;
 pub use timeline::{Bar, BarOutcome, MAX_WIDTH, Marker, Timeline, draw, draw_to_scale};
 

@@ -325,8 +325,10 @@ mod tests {
         assert_eq!(marks, ["hedge sent", "circuit opened"]);
         // No script, no style sheet, no link to anything outside the picture.
         for node in doc.descendants() {
-            assert!(!["script", "style", "image", "a", "foreignObject"]
-                .contains(&node.tag_name().name()));
+            assert!(
+                !["script", "style", "image", "a", "foreignObject"]
+                    .contains(&node.tag_name().name())
+            );
             assert!(node.attributes().all(|a| a.name() != "href"));
         }
     }

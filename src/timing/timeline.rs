@@ -24,6 +24,7 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -145,10 +146,15 @@ impl Bar {
 }
 
 /// Bars recorded as calls run, from any number of concurrent futures (`&self` everywhere).
+///
+/// Each bar keeps the *ticket* it was given when its call started (a count that only grows), so
+/// bars that start at the same instant are drawn in the order they started: a parent before its
+/// children, siblings in the order they were polled.
 #[derive(Debug)]
 pub struct Timeline {
     origin: Instant,
-    bars: Mutex<Vec<Bar>>,
+    tickets: AtomicU64,
+    bars: Mutex<Vec<(u64, Bar)>>,
     markers: Mutex<Vec<Marker>>,
 }
 
@@ -163,6 +169,7 @@ impl Timeline {
     pub fn new() -> Self {
         Timeline {
             origin: Instant::now(),
+            tickets: AtomicU64::new(0),
             bars: Mutex::new(Vec::new()),
             markers: Mutex::new(Vec::new()),
         }
@@ -182,15 +189,25 @@ impl Timeline {
     ///
     /// A future dropped before it finishes records nothing.
     pub async fn record<F: Future>(&self, label: impl Into<String>, fut: F) -> F::Output {
-        let start = self.origin.elapsed();
+        let (ticket, start) = (self.ticket(), self.now());
         let out = fut.await;
-        self.add(Bar::new(label, start, self.origin.elapsed()));
+        self.add_started(ticket, Bar::new(label, start, self.now()));
         out
     }
 
-    /// Add a bar measured elsewhere.
+    /// Add a bar measured elsewhere (its ticket is taken now).
     pub fn add(&self, bar: Bar) {
-        lock(&self.bars).push(bar);
+        self.add_started(self.ticket(), bar);
+    }
+
+    /// A ticket for a call that starts now: bars that start together are drawn in ticket order.
+    pub(crate) fn ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Add a bar whose call took `ticket` when it started.
+    pub(crate) fn add_started(&self, ticket: u64, bar: Bar) {
+        lock(&self.bars).push((ticket, bar));
     }
 
     /// Mark an instant.
@@ -200,7 +217,10 @@ impl Timeline {
 
     /// The bars so far, in the order they were added.
     pub fn bars(&self) -> Vec<Bar> {
-        lock(&self.bars).clone()
+        lock(&self.bars)
+            .iter()
+            .map(|(_, bar)| bar.clone())
+            .collect()
     }
 
     /// The markers so far, in the order they were added.
@@ -210,10 +230,10 @@ impl Timeline {
 
     /// The bars so far, sorted by when they started.
     pub fn bars_by_start(&self) -> Vec<Bar> {
-        let mut bars = self.bars();
-        // Stable: bars that start together keep the order they were added in.
-        bars.sort_by_key(|b| b.start);
-        bars
+        let mut bars = lock(&self.bars).clone();
+        // Bars that start together: in the order their calls started.
+        bars.sort_by_key(|(ticket, bar)| (bar.start, *ticket));
+        bars.into_iter().map(|(_, bar)| bar).collect()
     }
 
     /// The bars sorted by start time and the markers, as one self-contained SVG picture under
