@@ -37,12 +37,14 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "timeline")]
 mod layer;
+mod page;
 pub mod svg;
 mod target;
 mod timeline;
 
 #[cfg(feature = "timeline")]
 pub use layer::{TimelineLayer, on_runtime_threads};
+pub use page::Page;
 pub use target::Target;
 pub use timeline::{Bar, BarOutcome, MAX_WIDTH, Marker, Timeline, draw, draw_to_scale};
 
@@ -148,6 +150,11 @@ impl Table {
         let (out, elapsed) = measure_sync(f);
         self.add(label, elapsed);
         out
+    }
+
+    /// The table's title.
+    pub fn title(&self) -> &str {
+        &self.title
     }
 
     /// The rows, in the order they were added.

@@ -243,8 +243,8 @@ fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
-/// `text` safe inside an XML element or a quoted attribute.
-fn escape(text: &str) -> String {
+/// `text` safe inside an XML (or HTML) element or a quoted attribute.
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
