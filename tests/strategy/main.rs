@@ -5,8 +5,9 @@
 //! The contexts and the strategies catch panics by design, and mockall reports a violated
 //! expectation by panicking: inside a download, that panic becomes a `StrategyError` or one
 //! URL's `HttpError::Task`, not a failed test. So every test here asserts the outcome it gets,
-//! and verifies its mocks with `checkpoint()` on the test's own thread, once the code under
-//! test has let go of them.
+//! counts the requests a mock fetcher received where a dropped result could hide one, and
+//! verifies its mocks with `checkpoint()` on the test's own thread, once the code under test
+//! has let go of them.
 
 mod context;
 mod in_threads;
@@ -16,9 +17,10 @@ mod strategies;
 mod timing;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_patterns::http::HttpGet;
+use async_patterns::http::{HttpError, HttpGet};
 use async_patterns::strategy::{AllAtOnce, Bounded, FetchStrategy, Fetched, InTasks, OneByOne};
 use async_patterns::testkit::{MockFetchStrategy, MockHttpGet};
 
@@ -47,6 +49,42 @@ fn mock_http_once_each(urls: &[String]) -> MockHttpGet {
     mock
 }
 
+/// A mock fetcher behind a count of the requests made to it. A request beyond the mock's
+/// expectations panics inside the strategy, which catches it: if the strategy then dropped that
+/// result, neither the results nor `checkpoint()` would show it. The count does.
+struct Counted {
+    mock: MockHttpGet,
+    asked: AtomicUsize,
+}
+
+impl Counted {
+    fn new(mock: MockHttpGet) -> Arc<Self> {
+        let asked = AtomicUsize::new(0);
+        Arc::new(Counted { mock, asked })
+    }
+
+    /// As strategies are given a fetcher.
+    fn shared(self: &Arc<Self>) -> Arc<dyn HttpGet> {
+        Arc::clone(self) as Arc<dyn HttpGet>
+    }
+
+    /// The requests made; and the mock's expectations verified here, on the test's thread,
+    /// once nothing else holds it.
+    fn checkpoint(self: Arc<Self>) -> usize {
+        let mut counted = Arc::into_inner(self).expect("nothing else holds the mock fetcher");
+        counted.mock.checkpoint();
+        counted.asked.into_inner()
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpGet for Counted {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        self.mock.get(url).await
+    }
+}
+
 /// The pages `mock_http_once_each` answers for `urls`.
 fn pages_of(urls: &[String]) -> Vec<String> {
     urls.iter().map(|u| format!("page {u}")).collect()
@@ -61,13 +99,6 @@ fn pages(results: &Fetched) -> Vec<String> {
             Err(e) => format!("error: {e}"),
         })
         .collect()
-}
-
-/// Verify a mock fetcher's expectations here, once the strategies have let go of it.
-fn checkpoint_http(mock: Arc<MockHttpGet>) {
-    Arc::into_inner(mock)
-        .expect("nothing else holds the mock fetcher")
-        .checkpoint();
 }
 
 /// Verify a mock strategy's expectations here, once its downloader is gone.
@@ -85,9 +116,4 @@ fn strategies() -> Vec<Arc<dyn FetchStrategy>> {
         Arc::new(Bounded::new(3)),
         Arc::new(InTasks),
     ]
-}
-
-/// A fetcher as strategies are given it.
-fn shared(mock: &Arc<MockHttpGet>) -> Arc<dyn HttpGet> {
-    Arc::clone(mock) as Arc<dyn HttpGet>
 }

@@ -3,7 +3,8 @@
 //!
 //! Every built-in strategy catches a fetcher's panic per URL, so a mock fetcher whose
 //! expectation is violated answers that URL with `HttpError::Task`: each test compares every
-//! slot, and checkpoints the mock once the strategy has let go of it.
+//! slot, counts the requests made (`Counted`), and checkpoints the mock once the strategy has
+//! let go of it.
 
 use std::sync::Arc;
 
@@ -16,28 +17,28 @@ use async_patterns::strategy::{
 use async_patterns::testkit::MockHttpGet;
 
 use super::timing::timed;
-use super::{checkpoint_http, mock_http_once_each, ms, pages, pages_of, shared, strategies, urls};
+use super::{Counted, mock_http_once_each, ms, pages, pages_of, strategies, urls};
 
 #[tokio::test]
 async fn every_strategy_requests_each_url_exactly_once_and_keeps_input_order() {
     let batch = urls(7);
     for strategy in strategies() {
-        let mock = Arc::new(mock_http_once_each(&batch));
-        let results = strategy.fetch_all(&shared(&mock), &batch).await;
+        let http = Counted::new(mock_http_once_each(&batch));
+        let results = strategy.fetch_all(&http.shared(), &batch).await;
         assert_eq!(pages(&results), pages_of(&batch), "{}", strategy.name());
-        checkpoint_http(mock);
+        assert_eq!(http.checkpoint(), 7, "{}", strategy.name());
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_threads_requests_each_url_exactly_once_and_keeps_input_order() {
     let batch = urls(5);
-    let mock = Arc::new(mock_http_once_each(&batch));
+    let http = Counted::new(mock_http_once_each(&batch));
     let results = InThreads::bounded(2)
-        .fetch_all(&shared(&mock), &batch)
+        .fetch_all(&http.shared(), &batch)
         .await;
     assert_eq!(pages(&results), pages_of(&batch));
-    checkpoint_http(mock);
+    assert_eq!(http.checkpoint(), 5);
 }
 
 /// A fetcher whose later URLs answer sooner: `http://test/i` of `n` takes `(n - i) x 10 ms`,
@@ -78,8 +79,8 @@ async fn one_failed_url_never_loses_the_others() {
                 Ok(format!("page {u}"))
             }
         });
-        let mock = Arc::new(mock);
-        let results = strategy.fetch_all(&shared(&mock), &batch).await;
+        let http = Counted::new(mock);
+        let results = strategy.fetch_all(&http.shared(), &batch).await;
         let name = strategy.name();
         assert_eq!(results.len(), 4, "{name}");
         for i in [0, 1, 3] {
@@ -92,7 +93,7 @@ async fn one_failed_url_never_loses_the_others() {
             &results[2],
             Err(HttpError::Status { url, status: 503 }) if url == "http://test/2"
         ));
-        checkpoint_http(mock);
+        assert_eq!(http.checkpoint(), 4, "{name}");
     }
 }
 
@@ -213,10 +214,10 @@ async fn a_panicking_one_off_strategy_is_an_error_of_its_batch() {
 fn spawning_strategies_outside_a_runtime_report_an_error_per_url_instead_of_panicking() {
     // A mock with no expectation: a request would panic, and the strategy would report it as
     // `HttpError::Task`, not the `HttpError::Client` asserted here.
-    let mock = Arc::new(MockHttpGet::new());
+    let http = Counted::new(MockHttpGet::new());
     let spawning: [Arc<dyn FetchStrategy>; 2] = [Arc::new(InTasks), Arc::new(InThreads::new())];
     for strategy in spawning {
-        let results = futures::executor::block_on(strategy.fetch_all(&shared(&mock), &urls(2)));
+        let results = futures::executor::block_on(strategy.fetch_all(&http.shared(), &urls(2)));
         assert_eq!(results.len(), 2);
         let expected = format!(
             "HTTP client unusable: the {:?} strategy needs a tokio runtime",
@@ -229,7 +230,7 @@ fn spawning_strategies_outside_a_runtime_report_an_error_per_url_instead_of_pani
             );
         }
     }
-    checkpoint_http(mock);
+    assert_eq!(http.checkpoint(), 0);
 }
 
 #[tokio::test(start_paused = true)]
