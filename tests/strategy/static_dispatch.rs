@@ -5,27 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_patterns::http::HttpGet;
 use async_patterns::strategy::{
     AllAtOnce, Bounded, FetchStrategy, FnStrategy, InTasks, NativeFetch, OneByOne, StaticDownloader,
 };
-use async_patterns::testkit::Delayed;
-use tokio::time::Instant;
 
-use super::timing::timed;
-use super::{mock_http_once_each, ms, pages, pages_of, urls};
+use super::timing::{halves, timed, timed_by};
+use super::{mock_http_once_each, ms};
 
 /// `timed`, through a `StaticDownloader`: 10 URLs of 100 ms; the time taken and the peak.
 async fn timed_static(strategy: impl NativeFetch) -> (Duration, usize) {
-    let batch = urls(10);
-    let slow = Arc::new(Delayed::new(mock_http_once_each(&batch), ms(100)));
-    let downloader = StaticDownloader::new(Arc::clone(&slow) as Arc<dyn HttpGet>, strategy);
-    let start = Instant::now();
-    let results = downloader.download(&batch).await.unwrap();
-    let took = start.elapsed();
-    assert_eq!(pages(&results), pages_of(&batch));
-    assert_eq!(slow.gauge().total(), 10);
-    (took, slow.gauge().peak())
+    timed_by(async |http, batch| StaticDownloader::new(http, strategy).download(batch).await).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -47,20 +36,7 @@ async fn every_strategy_behaves_alike_through_both_traits() {
     alike(|| AllAtOnce).await;
     alike(|| Bounded::new(3)).await;
     alike(|| InTasks).await;
-    alike(|| {
-        FnStrategy::new(
-            "halves",
-            async |http: Arc<dyn HttpGet>, urls: Vec<String>| {
-                let mid = urls.len() / 2;
-                let mut out = Vec::new();
-                for half in [&urls[..mid], &urls[mid..]] {
-                    out.extend(futures::future::join_all(half.iter().map(|u| http.get(u))).await);
-                }
-                out
-            },
-        )
-    })
-    .await;
+    alike(|| FnStrategy::new("halves", halves)).await;
     // The names too: each `NativeFetch` impl says the name its `FetchStrategy` impl gives.
     assert_eq!(NativeFetch::name(&OneByOne), "one by one");
     assert_eq!(NativeFetch::name(&InTasks), FetchStrategy::name(&InTasks));

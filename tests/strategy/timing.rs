@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_patterns::http::{HttpError, HttpGet};
 use async_patterns::strategy::{
-    AllAtOnce, Bounded, Downloader, FetchStrategy, FnStrategy, InTasks, OneByOne,
+    AllAtOnce, Bounded, Downloader, FetchStrategy, Fetched, FnStrategy, InTasks, OneByOne,
+    StrategyError,
 };
 use async_patterns::testkit::Delayed;
 use tokio::time::Instant;
@@ -56,18 +57,26 @@ async fn dropping_a_download_stops_every_request_it_started() {
 
 // ---- the shape in virtual time: 10 URLs of 100 ms each --------------------------------------
 
-/// Fetch 10 URLs of 100 ms through `strategy`; the virtual time taken and the peak overlap.
+/// Fetch 10 URLs of 100 ms through `strategy` in a `Downloader`; the virtual time taken and
+/// the peak overlap.
+pub(super) async fn timed(strategy: Arc<dyn FetchStrategy>) -> (Duration, usize) {
+    timed_by(async |http, batch| Downloader::new(http, strategy).download(batch).await).await
+}
+
+/// Fetch 10 URLs of 100 ms through `download` (a context around the strategy under test); the
+/// virtual time taken and the peak overlap.
 ///
 /// The mock fetcher sits inside `Delayed`, which cannot hand it back for a `checkpoint()`: the
 /// ten right pages, in order, from ten requests, say that each URL was requested once.
-pub(super) async fn timed(strategy: Arc<dyn FetchStrategy>) -> (Duration, usize) {
+pub(super) async fn timed_by(
+    download: impl AsyncFnOnce(Arc<dyn HttpGet>, &[String]) -> Result<Fetched, StrategyError>,
+) -> (Duration, usize) {
     let batch = urls(10);
     let slow = Arc::new(Delayed::new(mock_http_once_each(&batch), ms(100)));
-    let downloader = Downloader::new(slow.clone(), strategy);
     let start = Instant::now();
-    let results = downloader.download(&batch).await.unwrap();
+    let results = download(Arc::clone(&slow) as Arc<dyn HttpGet>, &batch).await;
     let took = start.elapsed();
-    assert_eq!(pages(&results), pages_of(&batch));
+    assert_eq!(pages(&results.unwrap()), pages_of(&batch));
     assert_eq!(slow.gauge().total(), 10);
     (took, slow.gauge().peak())
 }
@@ -92,20 +101,19 @@ async fn in_tasks_takes_the_longest() {
     assert_eq!(timed(Arc::new(InTasks)).await, (ms(100), 10));
 }
 
+/// A one-off strategy's algorithm: two halves, each half all at once.
+pub(super) async fn halves(http: Arc<dyn HttpGet>, urls: Vec<String>) -> Fetched {
+    let mid = urls.len() / 2;
+    let mut out = Vec::new();
+    for half in [&urls[..mid], &urls[mid..]] {
+        out.extend(futures::future::join_all(half.iter().map(|u| http.get(u))).await);
+    }
+    out
+}
+
 #[tokio::test(start_paused = true)]
-async fn an_async_closure_is_a_one_off_strategy() {
+async fn an_async_function_is_a_one_off_strategy() {
     // Two halves, each half all at once: 2 x 100 ms.
-    let halves = FnStrategy::new(
-        "halves",
-        async |http: Arc<dyn HttpGet>, urls: Vec<String>| {
-            let mid = urls.len() / 2;
-            let mut out = Vec::new();
-            for half in [&urls[..mid], &urls[mid..]] {
-                out.extend(futures::future::join_all(half.iter().map(|u| http.get(u))).await);
-            }
-            out
-        },
-    );
-    let (took, peak) = timed(Arc::new(halves)).await;
-    assert_eq!((took, peak), (ms(200), 5));
+    let strategy = FnStrategy::new("halves", halves);
+    assert_eq!(timed(Arc::new(strategy)).await, (ms(200), 5));
 }
