@@ -4,7 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Fetched, NativeFetch};
+use async_trait::async_trait;
+
+use super::{FetchStrategy, Fetched};
 use crate::http::HttpGet;
 
 /// A one-off strategy from a closure that returns a `Send` future.
@@ -21,7 +23,7 @@ use crate::http::HttpGet;
 /// use async_patterns::strategy::{Downloader, FnStrategy, OneByOne};
 ///
 /// struct Echo;
-/// #[async_trait::async_trait]
+/// #[async_patterns::async_trait]
 /// impl HttpGet for Echo {
 ///     async fn get(&self, url: &str) -> Result<String, HttpError> {
 ///         Ok(format!("page {url}"))
@@ -71,9 +73,8 @@ impl<F> fmt::Debug for FnStrategy<F> {
     }
 }
 
-// Written as `NativeFetch`, like every strategy here, so it works behind `dyn` and in a
-// `StaticDownloader` alike.
-impl<F, Fut> NativeFetch for FnStrategy<F>
+#[async_trait]
+impl<F, Fut> FetchStrategy for FnStrategy<F>
 where
     F: Fn(Arc<dyn HttpGet>, Vec<String>) -> Fut + Send + Sync,
     Fut: Future<Output = Fetched> + Send,
@@ -82,12 +83,18 @@ where
         &self.name
     }
 
-    fn fetch_all(
-        &self,
-        http: &Arc<dyn HttpGet>,
-        urls: &[String],
-    ) -> impl Future<Output = Fetched> + Send {
-        // Owned copies, so the closure's future borrows nothing and can be `Send`.
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        self.call(http, urls).await
+    }
+}
+
+impl<F, Fut> FnStrategy<F>
+where
+    F: Fn(Arc<dyn HttpGet>, Vec<String>) -> Fut,
+{
+    /// The closure's future for one batch, for both impls (this file's and
+    /// `static_dispatch.rs`'s): owned copies, so the future borrows nothing and can be `Send`.
+    pub(super) fn call(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fut {
         (self.f)(Arc::clone(http), urls.to_vec())
     }
 }

@@ -10,11 +10,6 @@
 //!
 //! [`FnStrategy`]: super::FnStrategy
 
-use std::future::Future;
-
-use super::Fetched;
-use crate::support::{catch_panic, catch_panic_now};
-
 /// Why a context could not hand back the results of a batch.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,44 +34,4 @@ pub enum StrategyError {
         /// The panic's message, when it had one.
         message: String,
     },
-}
-
-/// Run one batch through a strategy, for both contexts: its panic caught (the call that builds
-/// the future included), its promise of one result per URL checked.
-pub(super) async fn run_batch<F: Future<Output = Fetched>>(
-    name: impl Fn() -> String,
-    expected: usize,
-    batch: impl FnOnce() -> F,
-) -> Result<Fetched, StrategyError> {
-    match catch_panic(async move { batch().await }).await {
-        Ok(results) => checked(name, expected, results),
-        Err(message) => Err(StrategyError::Panicked {
-            strategy: name_of(name),
-            message,
-        }),
-    }
-}
-
-/// The strategy's name for an error message; asked only on failure, and guarded, since it is a
-/// strategy's own code too.
-fn name_of(name: impl FnOnce() -> String) -> String {
-    catch_panic_now(name).unwrap_or_else(|_| "<a strategy whose name panicked>".to_owned())
-}
-
-/// Check the one-result-per-URL promise before handing results to the caller. The name is
-/// asked for only on failure, so a strategy's `name` costs nothing on the happy path.
-fn checked(
-    name: impl FnOnce() -> String,
-    expected: usize,
-    results: Fetched,
-) -> Result<Fetched, StrategyError> {
-    if results.len() == expected {
-        Ok(results)
-    } else {
-        Err(StrategyError::WrongCount {
-            strategy: name_of(name),
-            expected,
-            got: results.len(),
-        })
-    }
 }

@@ -17,7 +17,12 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** `async` on three `fn`s (under `#[async_trait]`), `.await` on their calls.
+//! **What changed:** `async` on three `fn`s (under `#[async_trait]`), `.await` on their calls,
+//! and `Send + Sync` on both traits, which the sync shape never needed. `#[async_trait]` returns
+//! a `Send` future, one that a multi-thread runtime may move to another thread while it waits;
+//! `fetch_all`'s future holds `&self` and `&dyn Http` across its `.await`s, and a reference is
+//! `Send` only if what it points to is `Sync`. `Send` lets the context (its `Box<dyn ..>`s)
+//! move into a spawned task. A sync call ends on the thread that made it, so it needs neither.
 //!
 //! # What async adds
 //! The real [`FetchStrategy`] also has a `name`, and gets the fetcher as `&Arc<dyn HttpGet>`,
@@ -34,11 +39,12 @@
 //! * **One-off strategies.** [`FnStrategy`] turns an async closure into a strategy.
 //!
 //! # What it costs
-//! `#[async_trait]` boxes each call's future: an allocation and a vtable call, about 20 ns,
-//! nothing next to a round trip. The strategies here are written once, as [`NativeFetch`] (a
-//! native `async fn`, no box), and reach `dyn FetchStrategy` through a blanket impl;
-//! [`StaticDownloader`] calls them unboxed (the measured details: [`NativeFetch`], in
-//! `static_dispatch.rs`).
+//! `#[async_trait]` boxes each call's future: an allocation and a call through the vtable,
+//! about 20 ns more than a static call on a quiet machine, 35 to 50 ns while other builds run
+//! (`benches/dispatch.rs`), nothing next to a network round trip of 50 µs or more. Where even that matters, static dispatch is a variant beside this one:
+//! [`NativeFetch`] (a native `async fn`, no box) and [`StaticDownloader`], generic over the
+//! strategy, fixed at compile time. Every strategy here implements both traits, and both impls
+//! call the same plain async function (`static_dispatch.rs`).
 //!
 //! # Cancellation
 //! Dropping a `download` future drops every request still pending; for [`InTasks`] the tasks
@@ -54,7 +60,7 @@ use async_trait::async_trait;
 use crate::basics::blocking::TaskError;
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
-use crate::support::{catch_panic, read, write};
+use crate::support::{catch_panic, catch_panic_now, read, write};
 
 mod closures;
 mod errors;
@@ -78,13 +84,14 @@ pub type Fetched = Vec<Result<String, HttpError>>;
 ///
 /// ```
 /// use std::sync::Arc;
+/// use async_patterns::async_trait;
 /// use async_patterns::http::HttpGet;
 /// use async_patterns::strategy::{FetchStrategy, Fetched};
 ///
 /// /// Fetches the URLs in reverse order (and still reports them in input order).
 /// struct Backwards;
 ///
-/// #[async_trait::async_trait]
+/// #[async_trait]
 /// impl FetchStrategy for Backwards {
 ///     fn name(&self) -> &str { "backwards" }
 ///
@@ -106,15 +113,6 @@ pub trait FetchStrategy: Send + Sync {
     /// Fetch every URL through `http`; one result per URL, in input order.
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
 }
-
-// A shared strategy is a strategy, so a caller can wrap `Downloader::strategy()` in its own.
-// Only `Arc`: `Box<T>` and `&T` are types a downstream crate may implement `NativeFetch` for,
-// and the blanket impl in `static_dispatch.rs` would then give them two impls of
-// `FetchStrategy`.
-crate::support::forward!(Arc => [] FetchStrategy {
-    fn name(&self) -> &str;
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
-});
 
 /// The context: holds a swappable `Arc<dyn FetchStrategy>` and delegates each batch to it.
 ///
@@ -160,17 +158,55 @@ impl Downloader {
     /// vtable call.
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
         // Clone the Arc out and drop the guard *before* awaiting: no lock across `.await`.
-        let strategy = self.strategy();
+        let shared = self.strategy();
+        // The strategy itself, not the `Arc`: the `Arc`'s forwarding impl (at the end of this
+        // file) would box a second future around the strategy's own.
+        let strategy: &dyn FetchStrategy = &*shared;
         let name = || strategy.name().to_owned();
-        errors::run_batch(name, urls.len(), || strategy.fetch_all(&self.http, urls)).await
+        run_batch(name, urls.len(), || strategy.fetch_all(&self.http, urls)).await
     }
 }
 
-impl fmt::Debug for Downloader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Downloader")
-            .field("strategy", &self.strategy().name())
-            .finish_non_exhaustive()
+/// Run one batch through a strategy, for both contexts (this one and [`StaticDownloader`]):
+/// its panic caught, the call that builds the future included, and its promise of one result
+/// per URL checked before the results reach the caller. `name` is asked only on failure, so a
+/// strategy's `name` costs nothing on the happy path.
+async fn run_batch<F: Future<Output = Fetched>>(
+    name: impl Fn() -> String,
+    expected: usize,
+    batch: impl FnOnce() -> F,
+) -> Result<Fetched, StrategyError> {
+    // The name is a strategy's own code too, so it is guarded like the batch.
+    let strategy =
+        || catch_panic_now(&name).unwrap_or_else(|_| "<a strategy whose name panicked>".to_owned());
+    match catch_panic(async move { batch().await }).await {
+        Ok(results) if results.len() == expected => Ok(results),
+        Ok(results) => Err(StrategyError::WrongCount {
+            strategy: strategy(),
+            expected,
+            got: results.len(),
+        }),
+        Err(message) => Err(StrategyError::Panicked {
+            strategy: strategy(),
+            message,
+        }),
+    }
+}
+
+// ---- the simplest strategies: the ways of `basics::gather`, over one request per URL ---------
+
+/// One request at a time, in order: the polite strategy, and the slowest (n x t).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OneByOne;
+
+#[async_trait]
+impl FetchStrategy for OneByOne {
+    fn name(&self) -> &str {
+        "one by one"
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        gather::one_by_one(calls(http, urls)).await
     }
 }
 
@@ -183,7 +219,8 @@ fn calls<'a>(
 ) -> Vec<impl Future<Output = Result<String, HttpError>> + Send + 'a> {
     urls.iter()
         .map(|url| async move {
-            // `get` is called inside the block, so a panic before its future exists is caught too.
+            // The user's code: `get` is called inside the block, so a panic before its future
+            // exists is caught too.
             let caught = catch_panic(async move { http.get(url).await }).await;
             caught.unwrap_or_else(|message| {
                 Err(HttpError::Task {
@@ -195,29 +232,13 @@ fn calls<'a>(
         .collect()
 }
 
-// The simple strategies are written once, as `NativeFetch` (static_dispatch.rs): a blanket impl
-// there makes each a `dyn FetchStrategy` too, and `StaticDownloader` calls them unboxed.
-
-/// One request at a time, in order: the polite strategy, and the slowest (n x t).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OneByOne;
-
-impl NativeFetch for OneByOne {
-    fn name(&self) -> &str {
-        "one by one"
-    }
-
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        gather::one_by_one(calls(http, urls)).await
-    }
-}
-
 /// Every request at once on the calling task (`join_all`): about t for the whole batch, but a
 /// thousand URLs mean a thousand open connections to the server.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllAtOnce;
 
-impl NativeFetch for AllAtOnce {
+#[async_trait]
+impl FetchStrategy for AllAtOnce {
     fn name(&self) -> &str {
         "all at once"
     }
@@ -247,12 +268,59 @@ impl Bounded {
     }
 }
 
-impl NativeFetch for Bounded {
+#[async_trait]
+impl FetchStrategy for Bounded {
     fn name(&self) -> &str {
         "bounded"
     }
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
         gather::bounded(calls(http, urls), self.limit).await
+    }
+}
+
+// ---- shared, boxed and borrowed strategies are strategies ------------------------------------
+
+// So a caller can wrap `Downloader::strategy()` in a strategy of its own, or pass a strategy it
+// keeps, wherever one is expected. Each delegates to the strategy it points to.
+
+#[async_trait]
+impl<T: FetchStrategy + ?Sized> FetchStrategy for Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        (**self).fetch_all(http, urls).await
+    }
+}
+
+#[async_trait]
+impl<T: FetchStrategy + ?Sized> FetchStrategy for Box<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        (**self).fetch_all(http, urls).await
+    }
+}
+
+#[async_trait]
+impl<T: FetchStrategy + ?Sized> FetchStrategy for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        (**self).fetch_all(http, urls).await
+    }
+}
+
+impl fmt::Debug for Downloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Downloader")
+            .field("strategy", &self.strategy().name())
+            .finish_non_exhaustive()
     }
 }

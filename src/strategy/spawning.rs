@@ -11,21 +11,22 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Fetched, NativeFetch};
+use super::{FetchStrategy, Fetched};
 use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
 
 /// For a strategy polled outside a tokio runtime: one [`HttpError::Client`] per URL that names
 /// the strategy.
-fn no_runtime(strategy: &impl NativeFetch, urls: &[String]) -> Fetched {
+fn no_runtime(strategy: &str, urls: &[String]) -> Fetched {
     urls.iter()
         .map(|_| {
             Err(HttpError::Client {
-                reason: format!("the {:?} strategy needs a tokio runtime", strategy.name()),
+                reason: format!("the {strategy:?} strategy needs a tokio runtime"),
             })
         })
         .collect()
@@ -41,36 +42,42 @@ fn no_runtime(strategy: &impl NativeFetch, urls: &[String]) -> Fetched {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InTasks;
 
-impl NativeFetch for InTasks {
+#[async_trait]
+impl FetchStrategy for InTasks {
     fn name(&self) -> &str {
         "in tasks"
     }
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        // Spawning outside a runtime would panic; say so per URL instead.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return no_runtime(self, urls);
-        }
-        let jobs = urls.iter().map(|url| {
-            // Tasks must own what they use: a clone of the Arc and of the URL.
-            let http = Arc::clone(http);
-            let url = url.clone();
-            async move { http.get(&url).await }
-        });
-        let joined = gather::in_tasks(jobs).await;
-        joined
-            .into_iter()
-            .zip(urls)
-            .map(|(result, url)| {
-                result.unwrap_or_else(|source| {
-                    Err(HttpError::Task {
-                        url: url.clone(),
-                        source,
-                    })
+        in_tasks(http, urls).await
+    }
+}
+
+/// The algorithm of [`InTasks`], for its two impls (this file's and `static_dispatch.rs`'s).
+pub(super) async fn in_tasks(http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+    // Spawning outside a runtime would panic; say so per URL instead.
+    if Handle::try_current().is_err() {
+        return no_runtime("in tasks", urls);
+    }
+    let jobs = urls.iter().map(|url| {
+        // Tasks must own what they use: a clone of the Arc and of the URL.
+        let http = Arc::clone(http);
+        let url = url.clone();
+        async move { http.get(&url).await }
+    });
+    let joined = gather::in_tasks(jobs).await;
+    joined
+        .into_iter()
+        .zip(urls)
+        .map(|(result, url)| {
+            result.unwrap_or_else(|source| {
+                Err(HttpError::Task {
+                    url: url.clone(),
+                    source,
                 })
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// Each request on a thread of tokio's blocking pool, as a blocking client would need: the
@@ -108,46 +115,61 @@ impl InThreads {
             limit: Some(limit.max(1)),
         }
     }
+
+    /// The most blocking threads used at once, if bounded.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
 }
 
-impl NativeFetch for InThreads {
+#[async_trait]
+impl FetchStrategy for InThreads {
     fn name(&self) -> &str {
         "in threads"
     }
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return no_runtime(self, urls);
-        };
-        // Cancelled when this future is dropped (or ends): the threads still waiting give up.
-        let batch = CancellationToken::new();
-        let _cancel_on_drop = batch.clone().drop_guard();
-        let calls: Vec<_> = urls
-            .iter()
-            .map(|url| {
-                let (http, handle, owned) = (Arc::clone(http), handle.clone(), url.clone());
-                let batch = batch.clone();
-                async move {
-                    let on_thread = move || blocking_get(&handle, &batch, http.as_ref(), &owned);
-                    match to_thread(on_thread).await {
-                        Ok(Some(result)) => result,
-                        // Only once the batch is dropped: nobody reads this.
-                        Ok(None) => Err(HttpError::Task {
-                            url: url.clone(),
-                            source: TaskError::Cancelled,
-                        }),
-                        Err(source) => Err(HttpError::Task {
-                            url: url.clone(),
-                            source,
-                        }),
-                    }
+        in_threads(http, urls, self.limit).await
+    }
+}
+
+/// The algorithm of [`InThreads`], for its two impls (this file's and `static_dispatch.rs`'s).
+pub(super) async fn in_threads(
+    http: &Arc<dyn HttpGet>,
+    urls: &[String],
+    limit: Option<usize>,
+) -> Fetched {
+    let Ok(handle) = Handle::try_current() else {
+        return no_runtime("in threads", urls);
+    };
+    // Cancelled when this future is dropped (or ends): the threads still waiting give up.
+    let batch = CancellationToken::new();
+    let _cancel_on_drop = batch.clone().drop_guard();
+    let calls: Vec<_> = urls
+        .iter()
+        .map(|url| {
+            let (http, handle, owned) = (Arc::clone(http), handle.clone(), url.clone());
+            let batch = batch.clone();
+            async move {
+                let on_thread = move || blocking_get(&handle, &batch, http.as_ref(), &owned);
+                match to_thread(on_thread).await {
+                    Ok(Some(result)) => result,
+                    // Only once the batch is dropped: nobody reads this.
+                    Ok(None) => Err(HttpError::Task {
+                        url: url.clone(),
+                        source: TaskError::Cancelled,
+                    }),
+                    Err(source) => Err(HttpError::Task {
+                        url: url.clone(),
+                        source,
+                    }),
                 }
-            })
-            .collect();
-        match self.limit {
-            None => gather::all_at_once(calls).await,
-            Some(limit) => gather::bounded(calls, limit).await,
-        }
+            }
+        })
+        .collect();
+    match limit {
+        None => gather::all_at_once(calls).await,
+        Some(limit) => gather::bounded(calls, limit).await,
     }
 }
 

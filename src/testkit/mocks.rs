@@ -3,9 +3,8 @@
 //! Each is `mockall::mock!` over the trait's `#[async_trait]` signature (or, for
 //! [`NativeFetch`], its native `async fn`): set expectations with `expect_<method>()`, `times`,
 //! `withf`, `returning` and `in_sequence`. Async methods return ready values; wrap a mock in
-//! [`Delayed`](super::Delayed) to make it take (virtual) time (all but `MockNativeFetch`: a
-//! `Delayed<T>` is already a `FetchStrategy` through its own impl, and could not be one through
-//! `NativeFetch`'s blanket impl as well).
+//! [`Delayed`](super::Delayed) to make it take (virtual) time (all but `MockNativeFetch`:
+//! `Delayed` implements the `#[async_trait]` traits, and `NativeFetch` is not one).
 //! The module is private and its mocks re-exported, so mockall's helper modules stay out of the
 //! docs.
 
@@ -42,9 +41,9 @@ mockall::mock! {
 mockall::mock! {
     /// A mock [`NativeFetch`], the strategy trait of static dispatch: `expect_name()`,
     /// `expect_fetch_all()`. Hand it to a
-    /// [`StaticDownloader`](crate::strategy::StaticDownloader); through the blanket impl it is
-    /// a `FetchStrategy` too. mockall writes the trait's `-> impl Future + Send` as an
-    /// `async fn`, so expectations return the results themselves, not futures.
+    /// [`StaticDownloader`](crate::strategy::StaticDownloader). mockall writes the trait's
+    /// `-> impl Future + Send` as an `async fn`, so expectations return the results themselves,
+    /// not futures.
     pub NativeFetch {}
     impl NativeFetch for NativeFetch {
         fn name(&self) -> &str;

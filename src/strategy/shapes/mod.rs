@@ -1,9 +1,12 @@
 //! The Strategy pattern twice, compiled: the classic sync shape and the async shape, with the
 //! same names, so `diff sync_shape.rs async_shape.rs` shows what async changed: `async`,
-//! `.await`, and the `#[async_trait]` attribute (with its `use` line). Nothing else.
+//! `.await`, the `#[async_trait]` attribute (with its `use` line), and `Send + Sync` on the two
+//! traits, the bounds the real traits carry. Nothing else.
 //!
 //! The test below gives both the same stub fetcher and the same URLs, one of them failing, and
-//! checks that they hand back the same results in the same order.
+//! checks that they hand back the same results in the same order. It runs the async downloader
+//! in a spawned task, as a server would: that compiles only with the `Send + Sync` the async
+//! shape added (take either one away and it fails to build).
 
 mod async_shape;
 mod sync_shape;
@@ -50,7 +53,10 @@ async fn both_shapes_fetch_the_same_results_in_the_same_order() {
         strategy: Box::new(async_shape::OneByOne),
     };
     awaitable.set_strategy(Box::new(async_shape::OneByOne));
-    let async_results = awaitable.download(&urls).await;
+    // On another task, which a multi-thread runtime may run on another thread.
+    let batch = urls.clone();
+    let spawned = tokio::spawn(async move { awaitable.download(&batch).await });
+    let async_results = spawned.await.expect("the download does not panic");
 
     assert_eq!(sync_results, async_results);
     let expected: Vec<_> = urls.iter().map(|url| answer(url)).collect();

@@ -1,5 +1,5 @@
 /// The fetcher: one page per call.
-pub trait Http: Send + Sync {
+pub trait Http {
     fn get(&self, url: &str) -> Result<String, String>;
 }
 
@@ -7,7 +7,7 @@ pub trait Http: Send + Sync {
 pub type Fetched = Vec<Result<String, String>>;
 
 /// The strategy: how a batch of URLs is fetched.
-pub trait FetchStrategy: Send + Sync {
+pub trait FetchStrategy {
     fn fetch_all(&self, http: &dyn Http, urls: &[String]) -> Fetched;
 }
 
