@@ -112,6 +112,44 @@ impl TimelineLayer {
     }
 }
 
+/// Await `fut` with the spans and events under `target` recorded on `timeline`, whatever else
+/// is installed: the simplest way to draw one run of a pattern.
+///
+/// The recording follows `fut` wherever it is polled, and covers the spans made *while it runs*:
+/// a span made before (outside an `async` block, say) belongs to whatever subscriber was current
+/// then. A span made here stays recorded wherever it is entered later (a span knows its
+/// subscriber), so work that `fut` spawns inside such spans is drawn too; an event in a spawned
+/// task outside them is not.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use async_patterns::timing::{Timeline, record_spans};
+/// use tracing::Instrument;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let timeline = Arc::new(Timeline::new());
+/// // The span is made inside the async block, so while the recording runs.
+/// let work = async {
+///     let nap = tokio::time::sleep(Duration::from_millis(5));
+///     nap.instrument(tracing::info_span!("work")).await
+/// };
+/// record_spans(&timeline, module_path!(), work).await;
+/// assert_eq!(timeline.bars()[0].end, Duration::from_millis(5));
+/// # }
+/// ```
+pub async fn record_spans<F: std::future::Future>(
+    timeline: &Arc<Timeline>,
+    target: &str,
+    fut: F,
+) -> F::Output {
+    use tracing::instrument::WithSubscriber;
+    let dispatch = TimelineLayer::new(Arc::clone(timeline))
+        .record(target)
+        .into_dispatch();
+    fut.with_subscriber(dispatch).await
+}
+
 /// Whether `target` is `prefix` or a module under it.
 fn within(target: &str, prefix: &str) -> bool {
     target

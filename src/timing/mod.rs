@@ -43,7 +43,7 @@ mod target;
 mod timeline;
 
 #[cfg(feature = "timeline")]
-pub use layer::{TimelineLayer, on_runtime_threads};
+pub use layer::{TimelineLayer, on_runtime_threads, record_spans};
 pub use page::Page;
 pub use target::Target;
 pub use timeline::{Bar, BarOutcome, MAX_WIDTH, Marker, Timeline, draw, draw_to_scale};
