@@ -16,6 +16,15 @@
 //! [`tokio::task::spawn_blocking`] that turns a panic or a cancelled task into a [`TaskError`]
 //! instead of re-raising it.
 //!
+//! # What it looks like
+//! A heartbeat beats every 10 ms (the markers) on a one-thread runtime. Three 40 ms blocking
+//! calls in async tasks run one after another and silence it for 120 ms; the same three through
+//! `to_thread` overlap, and it beats on. Drawn on tokio's paused clock (`tests/pictures`), where
+//! a blocking call is played by a jump of the clock while its task keeps the thread, and a call
+//! on a blocking thread by a timer, since the runtime's own thread stays free meanwhile.
+//!
+#![doc = include_str!("pictures/blocking.svg")]
+//!
 //! # Why tokio's blocking pool beats Python's default executor
 //! `asyncio.to_thread` uses a `ThreadPoolExecutor` of `min(32, cores + 4)` threads: 6 threads on
 //! two cores, so 20 blocking requests of 100 ms run in four waves (about 4.6x, not 20x, when the

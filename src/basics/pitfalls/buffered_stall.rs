@@ -25,6 +25,14 @@
 //! of between two polls ([`work_in_the_closure`]; it is also faster, 390 ms instead of 1.08 s,
 //! since the work now overlaps). Both: no timeout.
 //!
+//! # What it looks like
+//! Six requests, three at a time, read by a consumer that works 30 ms on each answer, drawn
+//! from their spans on tokio's paused clock (`tests/pictures`). Buffered, requests 2, 3 and 6
+//! wait unpolled while the consumer works, and time out; spawned, every request runs while the
+//! consumer works, and none does.
+//!
+#![doc = include_str!("../pictures/buffered_stall.svg")]
+//!
 //! # And `pipeline::stream`?
 //! A pipeline stage is polled the same way; the reading order reaches pipelines later, and
 //! `pipeline::stream::stall` shows the same requests there, with the same [`request`] and
@@ -39,6 +47,7 @@ use std::time::Duration;
 use futures::stream::{self, Stream, StreamExt};
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
+use tracing::{Instrument, info_span};
 
 /// The work: how many requests, how many at once, what each needs, what the consumer does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,14 +99,24 @@ pub struct Tally {
 /// previous one ended, all under one deadline that starts with the request.
 /// `Ok(true)` answered, `Ok(false)` timed out (never `Err`: the type is a stage's).
 pub async fn request(load: Load, i: usize) -> Result<bool, String> {
+    // A span, so a timeline shows when each request ran and how it ended (free when nobody
+    // records: the module's picture is drawn from these spans).
+    let span = info_span!(
+        "request",
+        request = %format_args!("request {}", i + 1),
+        outcome = tracing::field::Empty
+    );
     let round_trips = async {
         for _ in 0..load.round_trips_of(i) {
             tokio::time::sleep(load.round_trip).await;
         }
     };
-    Ok(tokio::time::timeout(load.deadline, round_trips)
+    let answered = tokio::time::timeout(load.deadline, round_trips)
+        .instrument(span.clone())
         .await
-        .is_ok())
+        .is_ok();
+    span.record("outcome", if answered { "ok" } else { "timed out" });
+    Ok(answered)
 }
 
 /// The wrong way: `buffered(limit)`, and the consumer awaits its work between two `next()`s.
@@ -111,7 +130,8 @@ pub async fn consumer_awaits(load: Load) -> Tally {
 /// Fix 1: each request is a task; `buffered` only bounds how many run, and awaits their ends.
 pub async fn spawned(load: Load) -> Tally {
     let answers = stream::iter(0..load.requests)
-        .map(|i| AbortOnDropHandle::new(tokio::spawn(request(load, i))))
+        // `in_current_span`: the task's spans nest under the caller's, as if it had not moved.
+        .map(|i| AbortOnDropHandle::new(tokio::spawn(request(load, i).in_current_span())))
         .buffered(load.limit.max(1))
         // A task that panicked or was aborted is a lost request, not a timeout.
         .map(|joined| joined.unwrap_or_else(|e| Err(e.to_string())));
@@ -139,7 +159,9 @@ where
     let start = Instant::now();
     let mut tally = Tally::default();
     let mut answers = std::pin::pin!(answers);
+    let mut read = 0;
     while let Some(answer) = answers.next().await {
+        read += 1;
         match answer {
             Ok(true) => tally.answered += 1,
             Ok(false) => tally.timed_out += 1,
@@ -147,7 +169,8 @@ where
         }
         if !work.is_zero() {
             // The stream is not polled while this waits: that is the whole pitfall.
-            tokio::time::sleep(work).await;
+            let span = info_span!("work", work = %format_args!("work on answer {read}"));
+            tokio::time::sleep(work).instrument(span).await;
         }
     }
     tally.elapsed = start.elapsed();
