@@ -7,15 +7,11 @@
 //! once (fastest for a few URLs), at most `limit` at a time (fast and polite), as spawned tasks,
 //! or on blocking threads. Fetching is waiting, so the awaiting is the point, not decoration.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** `async` on three `fn`s (under `#[async_trait]`), `.await` on their calls,
 //! and `Send + Sync` on both traits, which the sync shape never needed. `#[async_trait]` returns
@@ -23,6 +19,18 @@
 //! `fetch_all`'s future holds `&self` and `&dyn Http` across its `.await`s, and a reference is
 //! `Send` only if what it points to is `Sync`. `Send` lets the context (its `Box<dyn ..>`s)
 //! move into a spawned task. A sync call ends on the thread that made it, so it needs neither.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! The real [`FetchStrategy`] also has a `name`, and gets the fetcher as `&Arc<dyn HttpGet>`,
