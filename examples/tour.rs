@@ -60,7 +60,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!();
     recap::run(true)?;
     println!();
-    gather::run(None, true)?;
+    let mut page = async_patterns::timing::Page::new("async-patterns: the tour");
+    gather::run(&mut page, None, true)?;
     println!();
     wrong_way::run(true)?;
     println!();

@@ -25,6 +25,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use super::svg::{self, escape};
 use super::{Bar, Marker, Table, Target, Timeline};
@@ -42,6 +43,7 @@ enum Block {
         title: String,
         bars: Vec<Bar>,
         markers: Vec<Marker>,
+        scale: Duration,
     },
     Target(Target),
     Notice(String),
@@ -91,10 +93,22 @@ impl Page {
 
     /// When each call ran: text bars in the terminal, an SVG picture on the page.
     pub fn timeline(&mut self, title: impl Into<String>, timeline: &Timeline) {
+        self.timeline_to_scale(title, timeline, Duration::ZERO);
+    }
+
+    /// The same, drawn with the time axis running to at least `scale`: give several runs one
+    /// scale, and the eye compares their lengths too.
+    pub fn timeline_to_scale(
+        &mut self,
+        title: impl Into<String>,
+        timeline: &Timeline,
+        scale: Duration,
+    ) {
         self.push(Block::Timeline {
             title: title.into(),
             bars: timeline.bars_by_start(),
             markers: timeline.markers(),
+            scale,
         });
     }
 
@@ -164,8 +178,16 @@ fn terminal(block: &Block, after_notice: bool) -> String {
         Block::Heading(text) => format!("\n== {text}\n"),
         Block::Line(text) => format!("{text}\n"),
         Block::Table(table) => format!("{table}"),
-        Block::Timeline { title, bars, .. } => {
-            format!("when each ran, {title}:\n{}", super::draw(bars, TEXT_WIDTH))
+        Block::Timeline {
+            title, bars, scale, ..
+        } => {
+            let last = bars.iter().map(|b| b.end).max().unwrap_or_default();
+            let scale = last.max(*scale);
+            let text = super::draw_to_scale(bars, TEXT_WIDTH, scale);
+            format!(
+                "when each ran, {title} (the width is {}):\n{text}",
+                super::human(scale)
+            )
         }
         Block::Target(target) => format!("{target}\n"),
         Block::Notice(text) if after_notice => format!("  {text}\n"),
@@ -183,9 +205,10 @@ fn html_block(block: &Block) -> String {
             title,
             bars,
             markers,
+            scale,
         } => format!(
             "<figure>{}</figure>\n",
-            svg::render(&format!("when each ran, {title}"), bars, markers)
+            svg::render_to_scale(&format!("when each ran, {title}"), bars, markers, *scale)
         ),
         Block::Target(target) => {
             let class = if target.met { "met" } else { "missed" };
@@ -239,6 +262,22 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn one_scale_for_several_timelines() {
+        let timeline = Timeline::new();
+        timeline.add(Bar::new("a", Duration::ZERO, Duration::from_millis(10)));
+        let mut page = Page::quiet("t");
+        page.timeline_to_scale("short", &timeline, Duration::from_millis(40));
+        let Block::Timeline { bars, scale, .. } = &page.blocks[0] else {
+            panic!("a timeline");
+        };
+        let text = terminal(&page.blocks[0], false);
+        assert!(text.contains("the width is 40.0 ms"), "{text}");
+        assert_eq!(text.matches('#').count(), TEXT_WIDTH / 4);
+        let svg = svg::render_to_scale("t", bars, &[], *scale);
+        assert!(svg.contains(">40 ms</text>"), "{svg}");
+    }
 
     #[test]
     fn a_page_holds_every_block_and_prints_what_to_notice_once() {

@@ -40,11 +40,18 @@ fn colour(outcome: BarOutcome) -> &'static str {
 
 const MARKER: &str = "#1565c0";
 
-/// Render `bars` (drawn in the order given, one row each) and `markers` under `title`.
+/// Render `bars` (drawn in the order given, one row each) and `markers` under `title`, the
+/// time axis running to the last end.
 ///
 /// A marker is drawn on the row of the first bar whose label is its `lane` and whose interval
 /// holds it; a marker with no such bar goes on an "events" row above the bars.
 pub fn render(title: &str, bars: &[Bar], markers: &[Marker]) -> String {
+    render_to_scale(title, bars, markers, Duration::ZERO)
+}
+
+/// The same, with the time axis running to at least `scale`, so pictures of several runs drawn
+/// to one scale can be compared by eye (a bar past the scale stretches the axis).
+pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Duration) -> String {
     let width = f64::from(SVG_WIDTH);
     // Which row each marker sits on: a bar's, or the events row (row 0 when there is one).
     let lane_of = |m: &Marker| {
@@ -59,6 +66,7 @@ pub fn render(title: &str, bars: &[Bar], markers: &[Marker]) -> String {
         .iter()
         .map(|b| b.end)
         .chain(markers.iter().map(|m| m.at))
+        .chain([scale])
         .max()
         .unwrap_or(Duration::ZERO);
     let (step, unit, per_unit) = ticks(end);
