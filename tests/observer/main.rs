@@ -3,10 +3,11 @@
 //! delivery policies.
 //!
 //! The subject catches every panic of an observer, a mock's included: a mock that gets a call it
-//! did not expect panics inside the subject, and the test sees only [`Outcome::Panicked`] in the
-//! report. So every test here asserts on the report (`all_delivered`, an outcome, the names in
-//! it) or counts the calls outside the mock; a mock's `times(n)` is trusted only for "too few",
-//! which its drop checks outside the subject.
+//! did not expect panics inside the subject, and the test sees only `Outcome::Panicked` in the
+//! report. A mock checks its counts again when it is dropped, but that happens wherever the
+//! subject lets go of it (maybe inside a notification, or in a task nobody joins). So every test
+//! here asserts on the report (`all_delivered`, an outcome, the names in it) or counts the calls
+//! outside the mock, and trusts a drop only where the test body itself drops the mock.
 
 mod delivery;
 mod isolation;
