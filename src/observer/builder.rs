@@ -1,5 +1,7 @@
-//! The builder of a [`Subject`]: its per-observer timeout.
+//! How a [`Subject`] is made and shown: its builder (a per-observer timeout), `Default` and
+//! `Debug`.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,5 +30,20 @@ impl SubjectBuilder {
             registry: Arc::new(Registry::new()),
             timeout: self.timeout,
         }
+    }
+}
+
+impl<E: Send + Sync + 'static> Default for Subject<E> {
+    fn default() -> Self {
+        Subject::new()
+    }
+}
+
+impl<E> fmt::Debug for Subject<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("observers", &self.registry.len())
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }

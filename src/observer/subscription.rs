@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use super::{Entry, Observer, ObserverId, Subject};
+use super::{Entry, Observer, ObserverId};
 
 /// Keeps an observer subscribed; dropping it unsubscribes.
 ///
@@ -198,25 +198,9 @@ pub(super) enum Name {
     Default(&'static str),
 }
 
-impl<E: Send + Sync + 'static> Default for Subject<E> {
-    fn default() -> Self {
-        Subject::new()
-    }
-}
-
-impl<E> fmt::Debug for Subject<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subject")
-            .field("observers", &self.registry.len())
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::FnObserver;
-    use super::*;
+    use super::super::{FnObserver, Subject};
 
     #[tokio::test]
     async fn a_guard_dropped_after_its_subject_does_nothing() {
