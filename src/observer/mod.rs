@@ -62,10 +62,11 @@
 //! received the event, others not. Nothing is spawned, so nothing keeps running afterwards.
 //!
 //! # Around the core
-//! The list of observers and the [`Subscription`] guards live in `subscription.rs`, closures as
-//! observers ([`FnObserver`], [`OwnedFnObserver`]) in `closures.rs`, stream subscribers
-//! ([`EventStream`]) in `stream.rs` and their delivery policies ([`StreamPolicy`]) in
-//! `policy.rs`, the [`Report`] in `report.rs` and the [`ObserverError`]s in `errors.rs`.
+//! The list of observers and the [`Subscription`] guards live in `subscription.rs`, the
+//! [`SubjectBuilder`] in `builder.rs`, closures as observers ([`FnObserver`],
+//! [`OwnedFnObserver`]) in `closures.rs`, stream subscribers ([`EventStream`]) in `stream.rs` and
+//! their delivery policies ([`StreamPolicy`]) in `policy.rs`, the [`Report`] in `report.rs` and
+//! the [`ObserverError`]s in `errors.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -296,8 +297,9 @@ impl<E: Send + Sync + 'static> Entry<E> {
             if let Some(call) = call.as_mut() {
                 return call.as_mut().poll(cx).map(Some);
             }
-            // The first poll begins the call under the read lock. A write lock held or
-            // awaited means an unsubscribe has started: the observer is skipped.
+            // The first poll begins the call under the read lock, taken without waiting: a write
+            // lock held or awaited means an unsubscribe has started, and the observer is skipped
+            // (waiting could deadlock a call nested in this observer's own first poll).
             let _beginning = match self.beginning.try_read() {
                 Ok(read) => read,
                 Err(TryLockError::Poisoned(read)) => read.into_inner(),
