@@ -202,19 +202,21 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// the ones subscribed before it have. An observer unsubscribed while an earlier one runs
     /// is skipped, and left out of the report.
     ///
-    /// What each costs, measured by `cargo bench --bench observer` on a shared 2-core machine
-    /// (release build):
+    /// What each costs, measured by `cargo bench --bench observer` (release build) on a 2-core
+    /// machine shared with other builds (load average 6 to 12): the lowest and the median of ten
+    /// runs.
     ///
     /// | one event to           | `notify` (concurrent)           | `notify_in_order`             |
     /// |------------------------|---------------------------------|-------------------------------|
-    /// | 1 no-op observer       | 0.2 µs                          | 0.18 µs                       |
-    /// | 100 no-op observers    | 27 µs (270 ns each)             | 13 µs (130 ns each)           |
-    /// | 10,000 no-op observers | 2.9-4.1 ms (300-400 ns each)    | 1.4-1.6 ms (140-165 ns each)  |
-    /// | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.12 s (the sum, 100 x 10 ms) |
+    /// | 1 no-op observer       | 0.25-0.30 µs                    | 0.21 µs                       |
+    /// | 100 no-op observers    | 32-33 µs (320-330 ns each)      | 15-18 µs (150-180 ns each)    |
+    /// | 10,000 no-op observers | 4.3-11.6 ms (430-1,160 ns each) | 1.7-2.0 ms (170-200 ns each)  |
+    /// | 100 observers of 10 ms | 11.3 ms (1.13x the ideal 10 ms) | 1.14 s (the sum, 100 x 10 ms) |
     ///
     /// Concurrency costs about twice as much per observer when observers do nothing (each call
-    /// is a boxed future that `join_all` also has to track and wake), and pays back as soon as
-    /// observers wait: 100 observers of 10 ms take 10 ms instead of a second.
+    /// is a boxed future that `join_all` also has to track and wake; with 10,000 of them, memory
+    /// rather than work sets the pace), and pays back as soon as observers wait: 100 observers
+    /// of 10 ms take 10 ms instead of a second.
     pub async fn notify_in_order(&self, event: &E) -> Report {
         let observers = self.registry.snapshot();
         // The sync shape's loop, with `.await`: each observer starts when the last one ended.
@@ -261,11 +263,9 @@ fn outcome_of(caught: Result<Option<Result<(), BoxError>>, String>) -> Option<Ou
 }
 
 /// One subscribed observer, shared (`Arc`) by the list and the notifications that copied it.
-///
-/// A flag checked before each call is not enough to keep the unsubscribe promise: between the
-/// check and the observer's first instruction there is a gap, and on a multi-thread runtime an
-/// unsubscribe can clear the flag and return inside it. So each call checks the flag and runs
-/// its first poll under a read lock, which [`Entry::close`] waits for.
+/// A flag checked before a call cannot keep the unsubscribe promise alone (an unsubscribe on
+/// another thread could clear it and return between the check and the call), so each call
+/// checks it and runs its first poll under a read lock, which [`Entry::close`] waits for.
 struct Entry<E> {
     id: ObserverId,
     name: Arc<str>,
