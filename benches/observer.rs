@@ -9,6 +9,10 @@
 //!   own task on a two-worker runtime: what `notify` sustains, and what the consumers got.
 //!   Target: `drop oldest` at least 50,000 events a second (it never waits); `wait` is paced by
 //!   the consumers, so its number is theirs.
+//! * Memory while 10,000 observers that each yield once are notified in a loop, for 2 s, from a
+//!   task on a two-worker runtime, against a plain `join_all` of the same calls: an observer
+//!   that yields must cost `notify` nothing beyond the call itself. Target: RSS grows by at most
+//!   16 MiB (Linux only: it reads `/proc/self/status`).
 //!
 //! `cargo bench --bench observer` (a few seconds). Targets are reported, never enforced.
 
@@ -127,7 +131,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     });
-    streams()
+    streams()?;
+    yielding()
 }
 
 /// Events per second to 10 stream subscribers, per policy, each drained by its own task.
@@ -196,5 +201,108 @@ fn streams() -> Result<(), Box<dyn std::error::Error>> {
             50_000.0
         )
     );
+    Ok(())
+}
+
+/// Yields to the scheduler once, then answers: the smallest observer that really waits.
+struct YieldsOnce;
+
+#[async_trait::async_trait]
+impl Observer<u64> for YieldsOnce {
+    async fn notify(&self, _event: &u64) -> Result<(), BoxError> {
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+}
+
+/// The resident set size now, in MiB (`None` where `/proc/self/status` does not exist).
+fn rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// How much RSS grows while a spawned task repeats `round` for `run`, and how many rounds it
+/// made. The task checks a flag between rounds, so it stops even if it never yields.
+fn rss_growth<F, Fut>(
+    run: Duration,
+    round: F,
+) -> Result<(Option<f64>, u64), Box<dyn std::error::Error>>
+where
+    F: Fn(u64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let before = rss_mib();
+    let rounds = runtime.block_on(async {
+        let flag = Arc::clone(&stop);
+        let looping = tokio::spawn(async move {
+            let mut rounds = 0;
+            while !flag.load(Ordering::Relaxed) {
+                round(rounds).await;
+                rounds += 1;
+            }
+            rounds
+        });
+        tokio::time::sleep(run).await;
+        let after = rss_mib();
+        stop.store(true, Ordering::Relaxed);
+        looping.await.map(|rounds| (after, rounds))
+    })?;
+    let growth = before.zip(rounds.0).map(|(before, after)| after - before);
+    Ok((growth, rounds.1))
+}
+
+/// RSS while 10,000 yielding observers are notified in a loop, vs `join_all` of the same calls.
+fn yielding() -> Result<(), Box<dyn std::error::Error>> {
+    use std::sync::Arc;
+    const OBSERVERS: usize = 10_000;
+    let run = Duration::from_secs(2);
+    println!(
+        "\n{OBSERVERS} observers that each yield once, notified in a loop for {} by a task on a \
+         two-worker runtime",
+        human(run)
+    );
+    println!("  {:<34} {:>14} {:>10}", "", "RSS growth", "rounds");
+    let (subject, subs) = subject_with(OBSERVERS, || YieldsOnce);
+    let subject = Arc::new(subject);
+    let through_notify = rss_growth(run, move |n| {
+        let subject = Arc::clone(&subject);
+        async move {
+            subject.notify(&n).await;
+        }
+    })?;
+    drop(subs);
+    let observers: Arc<Vec<YieldsOnce>> = Arc::new((0..OBSERVERS).map(|_| YieldsOnce).collect());
+    let plain = rss_growth(run, move |n| {
+        let observers = Arc::clone(&observers);
+        async move {
+            futures::future::join_all(observers.iter().map(|o| o.notify(&n))).await;
+        }
+    })?;
+    let mib = |growth: Option<f64>| growth.map_or("unknown".to_owned(), |g| format!("{g:.1} MiB"));
+    for (label, (growth, rounds)) in [
+        ("notify", through_notify),
+        ("join_all of the same calls", plain),
+    ] {
+        println!("  {label:<34} {:>14} {rounds:>10}", mib(growth));
+    }
+    if let Some(growth) = through_notify.0 {
+        println!(
+            "{}",
+            Target::at_most(
+                "RSS growth while notifying yielding observers (MiB)",
+                growth,
+                16.0
+            )
+        );
+    }
     Ok(())
 }

@@ -15,32 +15,46 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! What changed: `#[async_trait]` and its `use`, `async` on both `notify`s, `.await` in the loop.
+//! What changed: `#[async_trait]` and its `use`, `async` on both `notify`s, `.await` in the loop,
+//! and bounds the loop never needed. `#[async_trait]` makes each call a boxed `Send` future (a
+//! runtime may move it between threads) holding `&self` and `&E` across `.await`, which is
+//! `Send` only if the observer and the event are `Sync`: hence `Send + Sync` on the trait and
+//! `E: Sync`. A subject handed to `tokio::spawn` must be `Send` and borrow nothing: hence
+//! `E: Send + 'static`, and observers that are `Send`.
 //!
 //! # What async adds
 //! Observers now *wait* (write to a store, call a webhook), so they can wait **together**:
 //! [`Subject::notify`] turns the loop's calls into one [`futures::future::join_all`], and a
 //! notification takes the slowest observer's time instead of the sum of all of them. The loop
 //! stays, as [`Subject::notify_in_order`], for when order matters. Running observers together
-//! forces three decisions the loop never had to make; [`Subject`] makes them, and reports each
-//! observer's [`Outcome`] in a [`Report`]:
+//! forces decisions the loop never had to make; [`Subject`] makes them, and reports each
+//! observer's [`Outcome`] in a [`Report`], in subscription order:
 //! * **failure is isolated**: an observer's `Err` is [`Outcome::Failed`]; the others still get
 //!   the event;
 //! * **panics are isolated**: a panicking observer is caught and reported
 //!   [`Outcome::Panicked`] (this needs `panic = "unwind"`, Rust's default);
 //! * **slowness is bounded**: with [`SubjectBuilder::timeout`], an observer still running is
-//!   cancelled and reported [`Outcome::TimedOut`].
+//!   cancelled and reported [`Outcome::TimedOut`];
+//! * **unsubscribing is final**: once [`Subscription::unsubscribe`] (or the guard's drop) has
+//!   returned, no call of that observer *begins*, even from a notification under way. A call
+//!   begins when the subject first polls the future the observer's `notify` returned, so the
+//!   observer's own code may run (for an `#[async_trait]` method, the start of its body); a
+//!   call that began before may run to its end.
 //!
 //! # What it costs
 //! * **Time**: a few hundred nanoseconds per observer, about twice the loop's (a boxed future
 //!   that `join_all` also tracks), repaid as soon as observers wait (the measurements are under
 //!   [`Subject::notify_in_order`]).
+//! * **Memory**: the calls of one notification, and nothing more: an observer that yields
+//!   (`tokio::task::yield_now`) makes `notify` yield too, so 10,000 of them notified in a loop
+//!   keep the memory flat (`cargo bench --bench observer`).
 //! * **Order**: observers of one event no longer run in subscription order, and two `notify`
 //!   calls from two tasks may reach an observer in either order (the report keeps subscription
 //!   order).
 //! * **One task**: every observer of one `notify` runs on the caller's task, so one that
 //!   *blocks* holds up all of them, and no timeout can interrupt it (only an `.await` can be
-//!   cancelled). Without a timeout, the slowest observer sets the pace.
+//!   cancelled). An observer that panicked is called again on the next event, in whatever
+//!   state the panic left it.
 //!
 //! # Cancellation
 //! Dropping the future returned by [`Subject::notify`] or [`Subject::notify_in_order`] drops
@@ -48,18 +62,23 @@
 //! received the event, others not. Nothing is spawned, so nothing keeps running afterwards.
 //!
 //! # Around the core
-//! [`Subscription`]s (subscribing while notifying never deadlocks), closures as observers
-//! ([`FnObserver`], [`OwnedFnObserver`]), stream subscribers ([`Subject::subscribe_stream`],
-//! each with a delivery policy: [`StreamPolicy`]), and the [`Report`] with its
-//! [`ObserverError`]s each live in a file of their own.
+//! The list of observers and the [`Subscription`] guards live in `subscription.rs`, the
+//! [`SubjectBuilder`] in `builder.rs`, closures as observers ([`FnObserver`],
+//! [`OwnedFnObserver`]) in `closures.rs`, stream subscribers ([`EventStream`]) in `stream.rs` and
+//! their delivery policies ([`StreamPolicy`]) in `policy.rs`, the [`Report`] in `report.rs` and
+//! the [`ObserverError`]s in `errors.rs`.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, TryLockError};
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
+mod builder;
 mod closures;
-mod delivery;
 mod errors;
 mod policy;
 mod report;
@@ -68,8 +87,8 @@ mod shapes;
 mod stream;
 mod subscription;
 
+pub use builder::SubjectBuilder;
 pub use closures::{FnObserver, OwnedFnObserver};
-pub use delivery::SubjectBuilder;
 pub use errors::ObserverError;
 pub use policy::StreamPolicy;
 pub use report::{Delivery, ObserverId, Outcome, Report};
@@ -100,7 +119,7 @@ pub use crate::http::BoxError;
 /// #[derive(Default)]
 /// struct ByteCounter(AtomicU64);
 ///
-/// #[async_trait::async_trait]
+/// #[async_patterns::async_trait]
 /// impl Observer<String> for ByteCounter {
 ///     async fn notify(&self, event: &String) -> Result<(), BoxError> {
 ///         self.0.fetch_add(event.len() as u64, Ordering::Relaxed);
@@ -121,9 +140,27 @@ pub trait Observer<E: Send + Sync + 'static>: Send + Sync {
 
 // Shared, boxed and borrowed observers are observers too, so a caller can keep an `Arc` to
 // read an observer's state after subscribing it, or subscribe an `Arc<dyn Observer<E>>`.
-crate::support::forward!(Arc, Box, Ref => [E: Send + Sync + 'static] Observer<E> {
-    async fn notify(&self, event: &E) -> Result<(), BoxError>;
-});
+
+#[async_trait]
+impl<E: Send + Sync + 'static, T: Observer<E> + ?Sized> Observer<E> for Arc<T> {
+    async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        (**self).notify(event).await
+    }
+}
+
+#[async_trait]
+impl<E: Send + Sync + 'static, T: Observer<E> + ?Sized> Observer<E> for Box<T> {
+    async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        (**self).notify(event).await
+    }
+}
+
+#[async_trait]
+impl<E: Send + Sync + 'static, T: Observer<E> + ?Sized> Observer<E> for &T {
+    async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        (**self).notify(event).await
+    }
+}
 
 /// A subject: observers subscribe to it, and it notifies them of events of type `E`.
 ///
@@ -142,16 +179,16 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// observers in subscription order, whatever order they finished in.
     ///
     /// It notifies the observers subscribed when it starts, minus any unsubscribed before
-    /// their call (those are left out of the report). Dropping the returned future cancels
-    /// the calls still in flight.
+    /// their call began (those are left out of the report). Dropping the returned future
+    /// cancels the calls still in flight.
     pub async fn notify(&self, event: &E) -> Report {
-        // The list is copied (one `Arc`) and the lock released before any `.await`, so an
+        // The list is copied (one `Arc`) and its lock released before any `.await`, so an
         // observer may subscribe or unsubscribe, even on this subject, without deadlocking.
-        let observers = self.snapshot();
+        let observers = self.registry.snapshot();
         // The loop of the sync shape, made concurrent: every call is polled from this task.
         let calls = observers.iter().map(|entry| self.deliver(entry, event));
         let deliveries = futures::future::join_all(calls).await;
-        // `None` marks an observer unsubscribed before its call: it is left out.
+        // `None` marks an observer unsubscribed before its call began: it is left out.
         Report {
             deliveries: deliveries.into_iter().flatten().collect(),
         }
@@ -160,25 +197,28 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// Notify every observer one after another, in subscription order, and report as
     /// [`Subject::notify`] does.
     ///
-    /// Takes the sum of the observers' times: use it when an observer must see the event only
-    /// after the ones subscribed before it have. An observer unsubscribed while an earlier one
-    /// runs is skipped, and left out of the report.
+    /// Takes the sum of the observers' times (the timeout is per observer, so up to the timeout
+    /// times the number of observers): use it when an observer must see the event only after
+    /// the ones subscribed before it have. An observer unsubscribed while an earlier one runs
+    /// is skipped, and left out of the report.
     ///
-    /// What each costs, measured by `cargo bench --bench observer` on a shared 2-core machine
-    /// (release build):
+    /// What each costs, measured by `cargo bench --bench observer` (release build) on a 2-core
+    /// machine shared with other builds (load average 6 to 12): the lowest and the median of ten
+    /// runs.
     ///
     /// | one event to           | `notify` (concurrent)           | `notify_in_order`             |
     /// |------------------------|---------------------------------|-------------------------------|
-    /// | 1 no-op observer       | 0.2 µs                          | 0.18 µs                       |
-    /// | 100 no-op observers    | 27 µs (270 ns each)             | 13 µs (130 ns each)           |
-    /// | 10,000 no-op observers | 2.9-4.1 ms (300-400 ns each)    | 1.4-1.6 ms (140-165 ns each)  |
-    /// | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.12 s (the sum, 100 x 10 ms) |
+    /// | 1 no-op observer       | 0.25-0.30 µs                    | 0.21 µs                       |
+    /// | 100 no-op observers    | 32-33 µs (320-330 ns each)      | 15-18 µs (150-180 ns each)    |
+    /// | 10,000 no-op observers | 4.3-11.6 ms (430-1,160 ns each) | 1.7-2.0 ms (170-200 ns each)  |
+    /// | 100 observers of 10 ms | 11.3 ms (1.13x the ideal 10 ms) | 1.14 s (the sum, 100 x 10 ms) |
     ///
     /// Concurrency costs about twice as much per observer when observers do nothing (each call
-    /// is a boxed future that `join_all` also has to track and wake), and pays back as soon as
-    /// observers wait: 100 observers of 10 ms take 10 ms instead of a second.
+    /// is a boxed future that `join_all` also has to track and wake; with 10,000 of them, memory
+    /// rather than work sets the pace), and pays back as soon as observers wait: 100 observers
+    /// of 10 ms take 10 ms instead of a second.
     pub async fn notify_in_order(&self, event: &E) -> Report {
-        let observers = self.snapshot();
+        let observers = self.registry.snapshot();
         // The sync shape's loop, with `.await`: each observer starts when the last one ended.
         let mut deliveries = Vec::with_capacity(observers.len());
         for entry in observers.iter() {
@@ -187,16 +227,134 @@ impl<E: Send + Sync + 'static> Subject<E> {
         Report { deliveries }
     }
 
+    /// Call one observer: its panic caught, its timeout enforced, its time measured. `None` if
+    /// it was unsubscribed before the call began.
+    async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
+        let start = tokio::time::Instant::now();
+        // The whole call, its start included, happens inside the caught future, so a panic
+        // while building the observer's future is caught as well as one while polling it.
+        let call = crate::support::catch_panic(entry.call(event));
+        let outcome = match self.timeout {
+            Some(after) => match tokio::time::timeout(after, call).await {
+                Ok(caught) => outcome_of(caught)?,
+                // The call was dropped at its current `.await`: cancelled, not left running.
+                Err(_elapsed) => Outcome::TimedOut(after),
+            },
+            None => outcome_of(call.await)?,
+        };
+        Some(Delivery {
+            id: entry.id,
+            name: Arc::clone(&entry.name),
+            outcome,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`); `None` for one
+/// that never began (the observer was unsubscribed first).
+fn outcome_of(caught: Result<Option<Result<(), BoxError>>, String>) -> Option<Outcome> {
+    match caught {
+        Ok(None) => None,
+        Ok(Some(Ok(()))) => Some(Outcome::Delivered),
+        Ok(Some(Err(e))) => Some(Outcome::from_error(e)),
+        Err(message) => Some(Outcome::Panicked(message)),
+    }
+}
+
+/// One subscribed observer, shared (`Arc`) by the list and the notifications that copied it.
+/// A flag checked before a call cannot keep the unsubscribe promise alone (an unsubscribe on
+/// another thread could clear it and return between the check and the call), so each call
+/// checks it and runs its first poll under a read lock, which [`Entry::close`] waits for.
+struct Entry<E> {
+    id: ObserverId,
+    name: Arc<str>,
+    observer: Box<dyn Observer<E>>,
+    /// Cleared once, by the unsubscribe; a call begins only while it is set.
+    subscribed: AtomicBool,
+    /// Read by each call while it begins (its check and first poll), written by an unsubscribe
+    /// to wait for them. Guards no data: the lock is the wait.
+    beginning: RwLock<()>,
+}
+
+tokio::task_local! {
+    /// Set while this thread runs an observer's first poll, which holds a read lock: an
+    /// unsubscribe made from there must not wait for the write lock (it could wait for itself).
+    static BEGINNING: ();
+}
+
+impl<E: Send + Sync + 'static> Entry<E> {
+    /// Call the observer with `event`, unless it was unsubscribed before the call began
+    /// (`None`).
+    fn call<'a>(
+        &'a self,
+        event: &'a E,
+    ) -> impl Future<Output = Option<Result<(), BoxError>>> + Send + 'a {
+        let mut call: Option<BoxFuture<'a, Result<(), BoxError>>> = None;
+        std::future::poll_fn(move |cx| {
+            // After the first poll the call has begun: poll it like any future, so whatever
+            // it returns (`Pending` after a `yield_now`, too) goes straight back to `notify`.
+            if let Some(call) = call.as_mut() {
+                return call.as_mut().poll(cx).map(Some);
+            }
+            // The first poll begins the call under the read lock, taken without waiting: a write
+            // lock held or awaited means an unsubscribe has started, and the observer is skipped
+            // (waiting could deadlock a call nested in this observer's own first poll).
+            let _beginning = match self.beginning.try_read() {
+                Ok(read) => read,
+                Err(TryLockError::Poisoned(read)) => read.into_inner(),
+                Err(TryLockError::WouldBlock) => return Poll::Ready(None),
+            };
+            if !self.subscribed.load(Ordering::Acquire) {
+                return Poll::Ready(None);
+            }
+            // `notify` itself runs here too: a hand-written one may do work before it returns
+            // its future. The read lock is released as this poll returns.
+            let first = BEGINNING.sync_scope((), || {
+                call.insert(self.observer.notify(event)).as_mut().poll(cx)
+            });
+            first.map(Some)
+        })
+    }
+}
+
+impl<E> Entry<E> {
+    /// Unsubscribe: no call begins after this returns. Why it holds: a call that takes the
+    /// read lock after the write lock below sees the flag cleared (the lock orders the store
+    /// before it), and one that took it before holds it until its first poll ends, which the
+    /// write lock waits for. A lock's wait, as long as one first poll on another thread.
+    fn close(&self) {
+        self.subscribed.store(false, Ordering::Release);
+        // From inside a first poll, waiting could wait for itself (or for a thread that waits
+        // for this one): there the flag alone stops the calls that check it from now on.
+        if BEGINNING.try_with(|()| ()).is_err() {
+            drop(crate::support::write(&self.beginning));
+        }
+    }
+}
+
+impl<E: Send + Sync + 'static> Subject<E> {
     /// A subject with no observers and no timeout: `notify` waits for the slowest observer.
     pub fn new() -> Self {
         SubjectBuilder::default().build()
+    }
+
+    /// A builder, to set a per-observer timeout.
+    pub fn builder() -> SubjectBuilder {
+        SubjectBuilder::default()
+    }
+
+    /// The per-observer timeout, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Subscribe `observer`, named `observer #{id}` in reports, until the guard is dropped.
     ///
     /// Pass an `Arc<YourObserver>` to keep a handle on it for yourself.
     pub fn subscribe(&self, observer: impl Observer<E> + 'static) -> Subscription {
-        self.insert(Name::Default("observer"), Box::new(observer))
+        self.registry
+            .insert(Name::Default("observer"), Box::new(observer))
     }
 
     /// Subscribe `observer` under `name` (shown in reports), until the guard is dropped.
@@ -205,6 +363,35 @@ impl<E: Send + Sync + 'static> Subject<E> {
         name: impl Into<String>,
         observer: impl Observer<E> + 'static,
     ) -> Subscription {
-        self.insert(Name::Given(name.into()), Box::new(observer))
+        self.registry
+            .insert(Name::Given(name.into()), Box::new(observer))
+    }
+
+    /// How many observers are subscribed (stream subscribers included).
+    pub fn len(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Whether nobody is subscribed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<E: Clone + Send + Sync + 'static> Subject<E> {
+    /// Subscribe a stream: every event notified from now on arrives as [`Received::Event`]
+    /// through a channel of `capacity` events (each stream gets its own copy: `E: Clone`). With
+    /// the default policy, [`StreamPolicy::DropOldest`], `notify` never waits, and a consumer
+    /// that falls behind loses the oldest events and reads [`Received::Missed`] with how many.
+    /// [`EventStream`] shows one read; `capacity` is normalised as its docs say.
+    pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
+        self.subscribe_stream_with(StreamPolicy::DropOldest, capacity)
+    }
+
+    /// Subscribe a stream whose channel holds up to `capacity` events and, when full, does
+    /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or refuse
+    /// the new event ([`StreamPolicy`] compares them).
+    pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
+        stream::subscribe(&self.registry, policy, capacity)
     }
 }

@@ -19,9 +19,13 @@
 //! [`tokio::sync::broadcast`], kept for every policy so one number means the same room under
 //! each), raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger, so a caller's
 //! number never allocates more than that. [`StreamPolicy::Latest`] always holds one.
+//!
+//! [`Subject::subscribe_stream`]: super::Subject::subscribe_stream
+//! [`Subject::subscribe_stream_with`]: super::Subject::subscribe_stream_with
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
@@ -29,95 +33,38 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::policy::{self, StreamPolicy};
-use super::subscription::Name;
-use super::{BoxError, Observer, ObserverError, ObserverId, Subject, Subscription};
+use super::subscription::{Name, Registry};
+use super::{BoxError, Observer, ObserverError, ObserverId, Subscription};
 
 /// The most events a stream subscriber's channel holds; larger capacities are lowered to it.
 pub const MAX_STREAM_CAPACITY: usize = 1 << 16;
 
-impl<E: Clone + Send + Sync + 'static> Subject<E> {
-    /// Subscribe a stream: every event notified from now on arrives as
-    /// [`Received::Event`] through a channel holding up to `capacity` events.
-    ///
-    /// Needs `E: Clone`: each stream gets its own copy of every event. Delivery into the
-    /// channel never waits ([`StreamPolicy::DropOldest`]); a consumer that falls more than
-    /// `capacity` events behind loses the oldest ones and receives [`Received::Missed`] with
-    /// how many, then the events that follow. The stream ends after the last buffered event
-    /// once the subject is dropped, and dropping the stream unsubscribes it.
-    ///
-    /// `capacity` is rounded up to a power of two (a property of [`tokio::sync::broadcast`]),
-    /// raised to 1 if zero, and lowered to [`MAX_STREAM_CAPACITY`] if larger. For another
-    /// policy, use [`Subject::subscribe_stream_with`].
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    /// use async_patterns::observer::{Received, Subject};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let subject = Subject::<u32>::new();
-    /// let mut events = subject.subscribe_stream(2);
-    /// for n in 1..=5 {
-    ///     subject.notify(&n).await; // nobody reads yet: 1, 2 and 3 are pushed out
-    /// }
-    /// drop(subject);
-    /// let got: Vec<Received<u32>> = events.collect().await;
-    /// assert_eq!(got, [Received::Missed(3), Received::Event(4), Received::Event(5)]);
-    /// # }
-    /// ```
-    pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
-        self.subscribe_stream_with(StreamPolicy::DropOldest, capacity)
-    }
-
-    /// Subscribe a stream whose channel holds up to `capacity` events and, when full, does
-    /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or
-    /// refuse the new event ([`StreamPolicy`] compares them).
-    ///
-    /// `capacity` is normalised as for [`Subject::subscribe_stream`]; [`StreamPolicy::Latest`]
-    /// ignores it and holds one event.
-    ///
-    /// ```
-    /// use futures::StreamExt;
-    /// use async_patterns::observer::{Outcome, Received, StreamPolicy, Subject};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let subject = Subject::<u32>::new();
-    /// let mut latest = subject.subscribe_stream_with(StreamPolicy::Latest, 8);
-    /// let mut refuse = subject.subscribe_stream_with(StreamPolicy::Refuse, 2);
-    /// let mut last = None;
-    /// for n in 1..=5 {
-    ///     last = Some(subject.notify(&n).await); // nobody reads yet
-    /// }
-    /// // The report says the refusing stream did not get event 5 (nor 3 and 4 before it).
-    /// let report = last.unwrap();
-    /// assert!(matches!(report.get(refuse.id()).unwrap().outcome, Outcome::Refused(2)));
-    /// drop(subject);
-    /// let got: Vec<Received<u32>> = latest.collect().await;
-    /// assert_eq!(got, [Received::Missed(4), Received::Event(5)]);
-    /// let got: Vec<Received<u32>> = refuse.collect().await;
-    /// assert_eq!(got, [Received::Event(1), Received::Event(2), Received::Missed(3)]);
-    /// # }
-    /// ```
-    pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
-        let capacity = match policy {
-            StreamPolicy::Latest => 1,
-            _ => capacity.clamp(1, MAX_STREAM_CAPACITY).next_power_of_two(),
-        };
-        let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
-            StreamPolicy::DropOldest | StreamPolicy::Latest => {
-                let (sender, receiver) = broadcast::channel(capacity);
-                (Box::new(StreamObserver { sender }), ring(receiver))
-            }
-            StreamPolicy::Wait | StreamPolicy::Refuse => {
-                let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
-                (Box::new(observer), inner)
-            }
-        };
-        EventStream {
-            subscription: self.insert(Name::Default("stream"), observer),
-            inner,
-            policy,
-            capacity,
+/// A stream subscription with `policy` on `registry`: what
+/// [`Subject::subscribe_stream_with`](super::Subject::subscribe_stream_with) does.
+pub(super) fn subscribe<E: Clone + Send + Sync + 'static>(
+    registry: &Arc<Registry<E>>,
+    policy: StreamPolicy,
+    capacity: usize,
+) -> EventStream<E> {
+    let capacity = match policy {
+        StreamPolicy::Latest => 1,
+        _ => capacity.clamp(1, MAX_STREAM_CAPACITY).next_power_of_two(),
+    };
+    let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
+        StreamPolicy::DropOldest | StreamPolicy::Latest => {
+            let (sender, receiver) = broadcast::channel(capacity);
+            (Box::new(StreamObserver { sender }), ring(receiver))
         }
+        StreamPolicy::Wait | StreamPolicy::Refuse => {
+            let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
+            (Box::new(observer), inner)
+        }
+    };
+    EventStream {
+        subscription: registry.insert(Name::Default("stream"), observer),
+        inner,
+        policy,
+        capacity,
     }
 }
 
@@ -166,7 +113,58 @@ pub enum Received<E> {
 }
 
 /// A stream subscription ([`Subject::subscribe_stream`]): a [`futures::Stream`] of
-/// [`Received`] items that ends when the subject is dropped. Dropping it unsubscribes.
+/// [`Received`] items that ends after its last buffered event once the subject is dropped.
+/// Dropping it unsubscribes.
+///
+/// Its channel holds `capacity` events, rounded up to a power of two, raised to 1 if zero, and
+/// lowered to [`MAX_STREAM_CAPACITY`] if larger; [`StreamPolicy::Latest`] holds one.
+///
+/// With the default policy, a consumer that reads nothing while five events arrive through a
+/// channel of two is told it missed three:
+///
+/// ```
+/// use futures::StreamExt;
+/// use async_patterns::observer::{Received, Subject};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let subject = Subject::<u32>::new();
+/// let mut events = subject.subscribe_stream(2);
+/// for n in 1..=5 {
+///     subject.notify(&n).await; // nobody reads yet: 1, 2 and 3 are pushed out
+/// }
+/// drop(subject);
+/// let got: Vec<Received<u32>> = events.collect().await;
+/// assert_eq!(got, [Received::Missed(3), Received::Event(4), Received::Event(5)]);
+/// # }
+/// ```
+///
+/// With [`StreamPolicy::Latest`] and [`StreamPolicy::Refuse`], the same burst leaves the newest
+/// event in one and the oldest in the other, and the report names each refused event:
+///
+/// ```
+/// use futures::StreamExt;
+/// use async_patterns::observer::{Outcome, Received, StreamPolicy, Subject};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let subject = Subject::<u32>::new();
+/// let mut latest = subject.subscribe_stream_with(StreamPolicy::Latest, 8);
+/// let mut refuse = subject.subscribe_stream_with(StreamPolicy::Refuse, 2);
+/// let mut last = None;
+/// for n in 1..=5 {
+///     last = Some(subject.notify(&n).await); // nobody reads yet
+/// }
+/// // The report says the refusing stream did not get event 5 (nor 3 and 4 before it).
+/// let report = last.unwrap();
+/// assert!(matches!(report.get(refuse.id()).unwrap().outcome, Outcome::Refused(2)));
+/// drop(subject);
+/// let got: Vec<Received<u32>> = latest.collect().await;
+/// assert_eq!(got, [Received::Missed(4), Received::Event(5)]);
+/// let got: Vec<Received<u32>> = refuse.collect().await;
+/// assert_eq!(got, [Received::Event(1), Received::Event(2), Received::Missed(3)]);
+/// # }
+/// ```
+///
+/// [`Subject::subscribe_stream`]: super::Subject::subscribe_stream
 pub struct EventStream<E> {
     // Declared first so it is dropped first: unsubscribe before the receiver goes, so that
     // notifications from then on skip this stream instead of reporting it closed.

@@ -9,42 +9,35 @@
 //!
 //! # Unsubscribing while notifying
 //! The promise: **once `unsubscribe` (or the guard's drop) has returned, no call of that
-//! observer begins**; a call that began before may run to its end. A notification that copied
-//! the list before the unsubscribe still holds the entry, so something must stop it.
+//! observer begins**; a call begins when the subject first polls the observer's future, and
+//! one that began before may run to its end. A notification that copied the list before the
+//! unsubscribe still holds the entry, so removing it from the list is not enough: `Entry::close`
+//! (in `mod.rs`, beside the call it stops) clears the entry's flag, then takes the write side
+//! of the lock that each call holds for reading while it checks the flag and runs its first
+//! poll. So an unsubscribe on one thread waits for the calls other threads are beginning right
+//! then, for as long as one first poll of that observer (its code up to its first `.await`),
+//! and never for a call under way past it.
 //!
-//! Re-checking a flag just before the call is not enough, whatever the memory ordering: between
-//! the check and the observer's first instruction there is always a gap, and on a multi-thread
-//! runtime the unsubscribe can clear the flag and return inside it (the check saw "subscribed",
-//! the call begins after the return). So the unsubscribe **waits**, but only for the calls that
-//! are *starting*: each entry counts the notifications that have checked it and are running the
-//! observer up to its first `.await` (one synchronous poll, microseconds for an observer that
-//! does its work after awaiting). The flag and the count share one atomic word, so a
-//! notification either counts itself in before the unsubscribe marks the entry (and the
-//! unsubscribe waits for that poll to end) or sees the mark (and skips the observer). It never
-//! waits for a call that is under way past its first `.await`. The price is two atomic
-//! read-modify-writes per call: `cargo bench --bench observer` measured a no-op observer
-//! notified in order at about 130 ns, against 96 ns with the flag alone.
-//!
-//! Two consequences, both rare: an unsubscribe made *from inside* an observer's first poll does
-//! not wait (the poll it would wait for might be its own, or be waiting for it), so there the
-//! old gap remains; and dropping a guard while holding a lock that an observer takes before its
-//! first `.await` can deadlock, as any wait can.
+//! Two exceptions, both rare: an unsubscribe made *from inside* an observer's first poll does
+//! not wait (the poll it would wait for might be its own, or be waiting for it), so a call
+//! that another thread is beginning at that instant may still begin; and dropping a guard while
+//! holding a lock that an observer takes before its first `.await` can deadlock, as any wait
+//! can.
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use super::{BoxError, Observer, ObserverId, Subject};
+use super::{Entry, Observer, ObserverId};
 
 /// Keeps an observer subscribed; dropping it unsubscribes.
 ///
 /// An observer subscribed during a notification gets the next event, not this one. Once
 /// [`unsubscribe`](Subscription::unsubscribe) or the drop has returned, no call of the observer
-/// begins, even from a notification under way; a call that began before runs to its end. To
-/// keep that promise on a multi-thread runtime, unsubscribing waits for the calls of this
-/// observer that other threads are starting (polling it up to its first `.await`).
+/// begins, even from a notification under way; a call that began (was first polled) before
+/// runs to its end. To keep that promise on a multi-thread runtime, unsubscribing waits for the
+/// calls of this observer that other threads are beginning (polling it up to its first
+/// `.await`): a lock's wait, never a spin.
 ///
 /// Holds only a weak reference to the subject's list, so it may outlive the subject: dropping
 /// it then does nothing. Not tied to the event type, so subscriptions to different subjects
@@ -108,103 +101,6 @@ pub(super) trait Unsubscribe: Send + Sync {
     fn contains(&self, id: ObserverId) -> bool;
 }
 
-/// One subscribed observer. Shared (`Arc`) between the list and the snapshots of the
-/// notifications under way, so copying the list copies pointers only.
-pub(super) struct Entry<E> {
-    pub(super) id: ObserverId,
-    pub(super) name: Arc<str>,
-    /// [`UNSUBSCRIBED`] once removed, plus the number of calls being started right now.
-    state: AtomicUsize,
-    pub(super) observer: Box<dyn Observer<E>>,
-}
-
-/// The top bit of [`Entry::state`]: the observer was unsubscribed. The other bits count the
-/// calls being started.
-const UNSUBSCRIBED: usize = 1 << (usize::BITS - 1);
-
-thread_local! {
-    /// How many calls this thread is starting (nested when an observer's first poll notifies).
-    static STARTING: Cell<usize> = const { Cell::new(0) };
-}
-
-impl<E> Entry<E> {
-    fn new(id: ObserverId, name: Arc<str>, observer: Box<dyn Observer<E>>) -> Self {
-        let state = AtomicUsize::new(0);
-        Entry {
-            id,
-            name,
-            state,
-            observer,
-        }
-    }
-
-    /// Start a call: `None` if the observer was unsubscribed, else a guard to hold while the
-    /// call's first poll runs, so that an unsubscribe waits for it.
-    fn begin(&self) -> Option<Starting<'_>> {
-        // One read-modify-write: it comes before the unsubscribe's mark (which then waits for
-        // this start) or after it (and sees the mark). AcqRel pairs with the mark's.
-        let before = self.state.fetch_add(1, Ordering::AcqRel);
-        if before & UNSUBSCRIBED != 0 {
-            self.state.fetch_sub(1, Ordering::Release);
-            return None;
-        }
-        STARTING.with(|n| n.set(n.get() + 1));
-        Some(Starting(&self.state))
-    }
-
-    /// Mark the observer unsubscribed, then wait for the calls other threads are starting.
-    fn close(&self) {
-        self.state.fetch_or(UNSUBSCRIBED, Ordering::AcqRel);
-        // From inside a first poll, waiting could wait for itself, or for a thread that waits
-        // for this one: skip the wait (the documented exception).
-        if STARTING.with(Cell::get) > 0 {
-            return;
-        }
-        let mut spins = 0_u32;
-        // Acquire pairs with `Starting::drop`: what those first polls did happens before the
-        // unsubscribe returns.
-        while self.state.load(Ordering::Acquire) & !UNSUBSCRIBED != 0 {
-            // A first poll takes microseconds: spin briefly, then give the core away.
-            if spins < 64 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-}
-
-impl<E: Send + Sync + 'static> Entry<E> {
-    /// Call the observer with `event`, unless it is unsubscribed by then (`None`). The call is
-    /// made, and polled once, while it counts as starting: an unsubscribe on another thread
-    /// waits for that first poll, so the call either begins before the unsubscribe returns or
-    /// not at all.
-    pub(super) async fn call(&self, event: &E) -> Option<Result<(), BoxError>> {
-        let starting = self.begin()?;
-        // A hand-written `notify` may run code before it returns its future: inside, too.
-        let mut call = self.observer.notify(event);
-        // One poll, on the spot (no `.await` between `begin` and here, so no other task runs).
-        let first = futures::poll!(call.as_mut());
-        drop(starting);
-        Some(match first {
-            Poll::Ready(result) => result,
-            Poll::Pending => call.await,
-        })
-    }
-}
-
-/// A call being started: held across the call's first poll (see [`Entry::call`]).
-struct Starting<'a>(&'a AtomicUsize);
-
-impl Drop for Starting<'_> {
-    fn drop(&mut self) {
-        // Release pairs with the Acquire in `Entry::close`.
-        self.0.fetch_sub(1, Ordering::Release);
-        STARTING.with(|n| n.set(n.get().saturating_sub(1)));
-    }
-}
-
 /// The observers, in subscription order (ids only grow, so pushing keeps the list sorted).
 ///
 /// Copy-on-write: `notify` clones the outer `Arc` under the lock and iterates it unlocked; a
@@ -228,6 +124,47 @@ impl<E> Registry<E> {
         // Nothing panics while the lock is held, so a poisoned list is still consistent.
         crate::support::lock(&self.entries)
     }
+
+    /// The observers subscribed now; the lock is held only for one `Arc` clone.
+    pub(super) fn snapshot(&self) -> Arc<Vec<Arc<Entry<E>>>> {
+        Arc::clone(&self.lock())
+    }
+
+    /// How many observers are subscribed.
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl<E: Send + Sync + 'static> Registry<E> {
+    /// Add `observer` to the list and hand out the guard that removes it.
+    pub(super) fn insert(
+        self: &Arc<Self>,
+        name: Name,
+        observer: Box<dyn Observer<E>>,
+    ) -> Subscription {
+        let mut entries = self.lock();
+        // Ids are taken under the lock, so they are pushed in increasing order.
+        let id = ObserverId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let name = match name {
+            Name::Given(name) => name,
+            Name::Default(kind) => format!("{kind} {id}"),
+        };
+        let entry = Entry {
+            id,
+            name: name.into(),
+            observer,
+            subscribed: AtomicBool::new(true),
+            beginning: RwLock::new(()),
+        };
+        Arc::make_mut(&mut entries).push(Arc::new(entry));
+        drop(entries);
+        let registry: Weak<dyn Unsubscribe> = Arc::downgrade(self) as Weak<_>;
+        Subscription {
+            id,
+            registry: Some(registry),
+        }
+    }
 }
 
 impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
@@ -238,8 +175,9 @@ impl<E: Send + Sync + 'static> Unsubscribe for Registry<E> {
                 let removed = Arc::make_mut(&mut entries).remove(index);
                 // Unlock first: a first poll being waited for may subscribe to this subject.
                 drop(entries);
-                // New snapshots no longer hold the entry; older ones see the mark and skip it,
-                // and the calls they are starting now end their first poll before this returns.
+                // New snapshots no longer hold the entry; older ones see its flag cleared and
+                // skip it, and the calls they are beginning now end their first poll before
+                // this returns.
                 removed.close();
                 // Drop the removed observer after unlocking: its `Drop` may touch this subject.
                 drop(removed);
@@ -260,61 +198,9 @@ pub(super) enum Name {
     Default(&'static str),
 }
 
-impl<E: Send + Sync + 'static> Subject<E> {
-    /// How many observers are subscribed (stream subscribers included).
-    pub fn len(&self) -> usize {
-        self.registry.lock().len()
-    }
-
-    /// Whether nobody is subscribed.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Add `observer` to the list and hand out the guard that removes it.
-    pub(super) fn insert(&self, name: Name, observer: Box<dyn Observer<E>>) -> Subscription {
-        let mut entries = self.registry.lock();
-        // Ids are taken under the lock, so they are pushed in increasing order.
-        let id = ObserverId(self.registry.next_id.fetch_add(1, Ordering::Relaxed));
-        let name = match name {
-            Name::Given(name) => name,
-            Name::Default(kind) => format!("{kind} {id}"),
-        };
-        let entry = Entry::new(id, name.into(), observer);
-        Arc::make_mut(&mut entries).push(Arc::new(entry));
-        drop(entries);
-        let registry: Weak<dyn Unsubscribe> = Arc::downgrade(&self.registry) as Weak<_>;
-        Subscription {
-            id,
-            registry: Some(registry),
-        }
-    }
-
-    /// The observers subscribed now; the lock is held only for one `Arc` clone.
-    pub(super) fn snapshot(&self) -> Arc<Vec<Arc<Entry<E>>>> {
-        Arc::clone(&self.registry.lock())
-    }
-}
-
-impl<E: Send + Sync + 'static> Default for Subject<E> {
-    fn default() -> Self {
-        Subject::new()
-    }
-}
-
-impl<E> fmt::Debug for Subject<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subject")
-            .field("observers", &self.registry.lock().len())
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::FnObserver;
-    use super::*;
+    use super::super::{FnObserver, Subject};
 
     #[tokio::test]
     async fn a_guard_dropped_after_its_subject_does_nothing() {

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 /// React to an event; an `Err` says this observer failed, and stops nobody else.
 #[async_trait]
-pub trait Observer<E> {
+pub trait Observer<E: Send + Sync + 'static>: Send + Sync {
     async fn notify(&self, event: &E) -> Result<(), String>;
 }
 
@@ -11,7 +11,7 @@ pub struct Subject<E> {
     observers: Vec<Box<dyn Observer<E>>>,
 }
 
-impl<E> Subject<E> {
+impl<E: Send + Sync + 'static> Subject<E> {
     pub fn new() -> Self {
         Subject {
             observers: Vec::new(),

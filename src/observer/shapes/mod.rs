@@ -1,7 +1,10 @@
 //! The Observer pattern twice, sync and async, with the same names: `diff sync_shape.rs
-//! async_shape.rs` shows only `async`, `.await`, `#[async_trait]` and its `use` line. Both
-//! files are shown in the module doc (and run there as doctests); the test below checks that
-//! they deliver the same events to the same observers in the same order.
+//! async_shape.rs` shows `async`, `.await`, `#[async_trait]` and its `use` line, and the
+//! bounds async needs (`Send + Sync` on the trait, `E: Send + Sync + 'static`), the same as the
+//! real [`Observer`](super::Observer)'s. Both files are shown in the module doc (and run there
+//! as doctests); the tests below check that they deliver the same events to the same observers
+//! in the same order, and that the async shape, like the real subject, can be notified from a
+//! task of its own.
 
 mod async_shape;
 mod sync_shape;
@@ -79,4 +82,19 @@ async fn both_shapes_deliver_the_same_events_in_the_same_order() {
     assert_eq!(*sync_log, *async_log);
     assert_eq!(sync_log[..2], ["a got 1", "b got 1"]);
     assert_eq!(sync_log.len(), 6);
+}
+
+/// What the bounds buy: `tokio::spawn` takes only `Send + 'static` futures, and a subject of
+/// observers that were not `Send + Sync` would not compile here.
+#[tokio::test]
+async fn the_async_shape_can_be_notified_from_a_spawned_task() {
+    let log = Arc::default();
+    let mut subject = async_shape::Subject::new();
+    for recorder in recorders(&log) {
+        subject.subscribe(Box::new(recorder));
+    }
+    let answers = tokio::spawn(async move { subject.notify(&3).await }).await;
+    let answers = answers.expect("the notifying task");
+    assert_eq!(answers, [Ok(()), Err("b refuses 3".to_owned())]);
+    assert_eq!(*crate::support::lock(&log), ["a got 3", "b got 3"]);
 }
