@@ -90,6 +90,16 @@ pub enum GiveUp {
     Attempts(u32),
     /// The next attempt could not start, or finish, within the policy's time budget.
     Budget(Duration),
+    /// The server asked to be retried after `asked` (`Retry-After`), longer than the `longest`
+    /// wait the policy allows: waiting would park the call, and an earlier retry would most
+    /// likely be refused again.
+    RetryAfter {
+        /// What the server asked for.
+        asked: Duration,
+        /// The policy's longest wait ([`RetryPolicy::backoff`](super::RetryPolicy::backoff)'s
+        /// `max`).
+        longest: Duration,
+    },
 }
 
 impl fmt::Display for GiveUp {
@@ -98,6 +108,10 @@ impl fmt::Display for GiveUp {
             GiveUp::NotRetryable => write!(f, "the last failure is not worth retrying"),
             GiveUp::Attempts(max) => write!(f, "the limit of {max} attempts"),
             GiveUp::Budget(budget) => write!(f, "the time budget of {budget:?} ran out"),
+            GiveUp::RetryAfter { asked, longest } => write!(
+                f,
+                "the server asked to wait {asked:?}, longer than the longest wait of {longest:?}"
+            ),
         }
     }
 }

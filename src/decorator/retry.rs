@@ -7,9 +7,28 @@
 //! the doubled ceiling) so clients that failed together spread out. A server that says when to
 //! come back (`Retry-After` on a 429 or 503) is taken at its word instead.
 //!
-//! Three things stop the loop, and the final error says which ([`GiveUp`]): the maximum number
-//! of attempts, the total time budget, and a failure that would only fail again (a 404, an
-//! invalid URL: see [`is_transient`]).
+//! Four things stop the loop, and the final error says which ([`GiveUp`]): the maximum number
+//! of attempts, the total time budget, a failure that would only fail again (a 404, an invalid
+//! URL: see [`is_transient`]), and a server that asks for a longer wait than the policy allows.
+//!
+//! # A server that asks for too long a wait
+//! A `Retry-After` is the server's wish, not the policy's: `Retry-After: 86400` would park the
+//! call for a day, past the policy's own longest wait (10 s by default). Such a call gives up at
+//! once, with [`GiveUp::RetryAfter`] saying what the server asked for and what the policy
+//! allows, and the server's error as the last failure. Giving up was chosen over capping the
+//! wait, because a capped retry comes back *before* the server said it would be ready: it
+//! would most likely be refused again, one more request to a server that asked for quiet. The
+//! caller, who now knows when the server will be back, can schedule the call itself.
+//!
+//! # Extreme settings
+//! Every setting takes its whole range, and no value panics (every time sum saturates):
+//!
+//! | setting | 0 | `MAX` |
+//! |---|---|---|
+//! | [`attempts`](RetryPolicy::attempts) | taken as 1: no retry | no limit in practice: the budget, or a failure not worth retrying, ends the loop |
+//! | [`backoff`](RetryPolicy::backoff) `base` | retry at once | the first wait is already `max` |
+//! | [`backoff`](RetryPolicy::backoff) `max` | retry at once, and any `Retry-After` but 0 gives up | no limit on a wait: every `Retry-After` is honoured |
+//! | [`budget`](RetryPolicy::budget) | only an answer ready at once gets through; nothing is retried | no budget, as when none is set |
 //!
 //! # Cancellation
 //! Dropping the future of [`Retry::get`] drops whatever it is doing: the attempt in flight (at
@@ -78,8 +97,9 @@ pub enum Next {
 
 /// How many attempts, how long between them, how long in all, and which failures to retry.
 ///
-/// The default: 3 attempts, waits drawn below 100 ms, 200 ms, 400 ms ... (at most 10 s each),
-/// no total budget, [`FullJitter`], and [`is_transient`] failures retried.
+/// The default: 3 attempts, waits drawn below 100 ms, 200 ms, 400 ms ... (at most 10 s each,
+/// a server's `Retry-After` included), no total budget, [`FullJitter`], and [`is_transient`]
+/// failures retried.
 ///
 /// ```
 /// use std::time::Duration;
@@ -124,6 +144,8 @@ impl RetryPolicy {
     }
 
     /// The ceiling of the first wait is `base`, doubled for each later one, never above `max`.
+    /// `max` also bounds a server's `Retry-After`: a longer one gives up at once
+    /// ([`GiveUp::RetryAfter`]); `Duration::MAX` waits as long as any server asks.
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
         (self.base, self.max_wait) = (base, max);
         self
@@ -178,13 +200,21 @@ impl RetryPolicy {
             return Next::GiveUp(GiveUp::Attempts(self.attempts));
         }
         let wait = match error {
-            // The server said when: neither earlier (it would refuse again) nor jittered.
+            // The server said when: neither earlier (it would refuse again) nor jittered, and
+            // not at all if that is later than this policy ever waits.
+            HttpError::RetryAfter { retry_after, .. } if *retry_after > self.max_wait => {
+                let (asked, longest) = (*retry_after, self.max_wait);
+                return Next::GiveUp(GiveUp::RetryAfter { asked, longest });
+            }
             HttpError::RetryAfter { retry_after, .. } => *retry_after,
             _ => self.jitter.jitter(self.ceiling(attempt)),
         };
         match self.budget {
             // A wait that ends at or past the budget leaves no time for the attempt after it.
-            Some(budget) if elapsed + wait >= budget => Next::GiveUp(GiveUp::Budget(budget)),
+            // The sum saturates: a wait of `Duration::MAX` ends past any budget.
+            Some(budget) if elapsed.saturating_add(wait) >= budget => {
+                Next::GiveUp(GiveUp::Budget(budget))
+            }
             _ => Next::RetryIn(wait),
         }
     }
@@ -230,12 +260,18 @@ impl<S: HttpGet> HttpGet for Retry<S> {
         let start = Instant::now();
         let mut attempt = 0;
         loop {
-            attempt += 1;
-            let result = match self.policy.budget {
+            attempt += 1; // at most `attempts`: `after_failure` stops the loop there
+            // A budget too large to add to the clock (`Duration::MAX`: "no budget") has no
+            // deadline at all.
+            let deadline = self
+                .policy
+                .budget
+                .and_then(|b| Some((b, start.checked_add(b)?)));
+            let result = match deadline {
                 // The budget also cuts an attempt short: the call is dropped at the deadline.
-                Some(budget) => {
+                Some((budget, deadline)) => {
                     let left = budget.saturating_sub(start.elapsed());
-                    match tokio::time::timeout_at(start + budget, self.inner.get(url)).await {
+                    match tokio::time::timeout_at(deadline, self.inner.get(url)).await {
                         Ok(result) => result,
                         Err(_) => {
                             let url = url.to_owned();

@@ -15,13 +15,14 @@ mod server;
 mod timeout;
 mod tower;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_patterns::decorator::{DecoratorError, RetryPolicy};
 use async_patterns::http::{HttpError, HttpGet};
-use async_patterns::testkit::Gauge;
+use async_patterns::testkit::{Gauge, within_paused};
 use tokio::time::Instant;
 const URL: &str = "http://test/a";
 
@@ -40,6 +41,12 @@ fn halving() -> RetryPolicy {
         .attempts(3)
         .backoff(ms(100), Duration::from_secs(10))
         .jitter(|ceiling: Duration| ceiling / 2)
+}
+
+/// Run `test` on tokio's paused clock, failed (not hung) if it has not finished in 30 s of real
+/// time: for the tests a regression could hang.
+fn paused(test: impl Future<Output = ()> + Send + 'static) {
+    within_paused(Duration::from_secs(30), test);
 }
 
 /// The decorator's own error inside an `HttpError`, or a panic naming what came instead.

@@ -9,7 +9,7 @@ use async_patterns::testkit::{Delayed, MockHttpGet};
 use mockall::Sequence;
 use tokio::time::Instant;
 
-use super::{Beat, Scripted, URL, decorator_error, halving, ms, status};
+use super::{Beat, Scripted, URL, decorator_error, halving, ms, paused, status};
 
 #[tokio::test(start_paused = true)]
 async fn retry_waits_exactly_what_the_jitter_source_picks() {
@@ -187,4 +187,114 @@ fn full_jitter_stays_under_the_ceiling_and_varies() {
     assert!(picks.iter().all(|d| *d <= ms(100)));
     assert!(picks.iter().any(|d| *d < ms(50)) && picks.iter().any(|d| *d >= ms(50)));
     assert_eq!(FullJitter.jitter(Duration::ZERO), Duration::ZERO);
+}
+
+/// A server's `Retry-After` of `u64::MAX` seconds, after an attempt of over a second, with a
+/// budget: the sum of the two saturates (it used to overflow and panic), and the call gives up.
+#[test]
+fn a_huge_retry_after_or_backoff_gives_up_instead_of_overflowing() {
+    paused(async {
+        let forever = Duration::from_secs(u64::MAX);
+        let mut mock = MockHttpGet::new();
+        mock.expect_get().times(1).returning(move |url| {
+            let url = url.to_owned();
+            Err(HttpError::RetryAfter {
+                url,
+                status: 503,
+                retry_after: forever,
+            })
+        });
+        let slow = Delayed::new(mock, ms(1500));
+        // No limit on a wait, so the server's wish is within the policy; the budget is not.
+        let budget = Duration::from_secs(60);
+        let policy = halving().backoff(ms(100), Duration::MAX).budget(budget);
+        let start = Instant::now();
+        let e = Retry::new(&slow, policy).get(URL).await.unwrap_err();
+        assert_eq!(start.elapsed(), ms(1500));
+        assert!(
+            matches!(
+                decorator_error(&e),
+                DecoratorError::GaveUp { attempts: 1, reason: GiveUp::Budget(b), .. } if *b == budget
+            ),
+            "{e}"
+        );
+
+        // The same without a header: a backoff of `Duration::MAX`, taken whole (`NoJitter`).
+        let mut mock = MockHttpGet::new();
+        mock.expect_get()
+            .times(1)
+            .returning(|url| Err(status(url, 503)));
+        let slow = Delayed::new(mock, ms(1500));
+        let policy = RetryPolicy::default()
+            .backoff(Duration::MAX, Duration::MAX)
+            .jitter(NoJitter)
+            .budget(budget);
+        let e = Retry::new(&slow, policy).get(URL).await.unwrap_err();
+        assert!(
+            matches!(
+                decorator_error(&e),
+                DecoratorError::GaveUp {
+                    attempts: 1,
+                    reason: GiveUp::Budget(_),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    });
+}
+
+/// `Retry-After: 86400` used to park a call for a day, past the policy's longest wait of 10 s;
+/// now the call gives up at once and says what the server asked for. A wait of exactly the
+/// longest is still honoured.
+#[test]
+fn a_retry_after_longer_than_the_policy_allows_gives_up_at_once() {
+    paused(async {
+        let script = Scripted::new(&[Beat::After(86_400), Beat::Ok(0)]);
+        let start = Instant::now();
+        let e = Retry::new(Arc::clone(&script), RetryPolicy::default())
+            .get(URL)
+            .await
+            .unwrap_err();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(script.starts().len(), 1);
+        let (asked, longest) = (Duration::from_secs(86_400), Duration::from_secs(10));
+        match decorator_error(&e) {
+            DecoratorError::GaveUp {
+                attempts: 1,
+                reason,
+                last,
+                ..
+            } => {
+                assert_eq!(*reason, GiveUp::RetryAfter { asked, longest });
+                assert!(
+                    matches!(**last, HttpError::RetryAfter { retry_after, .. } if retry_after == asked)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            e.to_string()
+                .contains("the server asked to wait 86400s, longer than the longest wait of 10s"),
+            "{e}"
+        );
+
+        let script = Scripted::new(&[Beat::After(10), Beat::Ok(0)]);
+        let retry = Retry::new(Arc::clone(&script), RetryPolicy::default());
+        assert_eq!(retry.get(URL).await.unwrap(), "page http://test/a #1");
+        assert_eq!(script.starts(), [ms(0), Duration::from_secs(10)]);
+    });
+}
+
+/// `budget(Duration::MAX)` is "no budget": it used to panic on every call (`start + budget`),
+/// even one that succeeded at once.
+#[test]
+fn a_budget_of_duration_max_is_no_budget() {
+    paused(async {
+        let script = Scripted::new(&[Beat::Fail(0, 503), Beat::Ok(0)]);
+        let policy = halving().budget(Duration::MAX);
+        let retry = Retry::new(Arc::clone(&script), policy);
+        assert_eq!(retry.get(URL).await.unwrap(), "page http://test/a #1");
+        assert_eq!(script.starts(), [ms(0), ms(50)]);
+    });
 }
