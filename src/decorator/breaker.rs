@@ -20,12 +20,18 @@
 //! one host, and by the code that watches it ([`Circuit::state`], [`Circuit::on_transition`]).
 //! Time is tokio's, so a test on the paused clock sees each transition at its exact instant.
 //!
+//! # Extreme settings
+//! | setting | 0 | `MAX` |
+//! |---|---|---|
+//! | [`Trip::Consecutive`] | taken as 1: the first failure opens it | `u32::MAX` failures in a row: in practice never |
+//! | [`Trip::FailureRate`] `window` | taken as 1: the last call decides | lowered to [`Trip::MAX_WINDOW`] calls |
+//! | `cool_down` ([`Circuit::new`]) | half-open at once: the next call is a probe | `Duration::MAX`: never half-open, the circuit is a fuse that stays open |
+//!
 //! # Cancellation
 //! A call cancelled while it runs is not counted, either way. A cancelled *probe* gives its
 //! place back: the circuit stays half-open and the next call probes (without that, a dropped
 //! probe would leave the circuit half-open with no probe forever).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -34,23 +40,9 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::errors::{DecoratorError, is_transient};
+use super::trip::{Seen, Trip};
 use crate::http::{HttpError, HttpGet};
 use crate::support::{lock, read, write};
-
-/// When a closed circuit opens.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Trip {
-    /// After this many failures in a row (0 is taken as 1).
-    Consecutive(u32),
-    /// When at least `rate` (0.0 to 1.0) of the last `window` calls failed, once `window` calls
-    /// have been seen.
-    FailureRate {
-        /// The share of failures that opens the circuit.
-        rate: f64,
-        /// How many recent calls the share is taken over.
-        window: u32,
-    },
-}
 
 /// The three states of a circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,12 +106,12 @@ struct State {
 
 #[derive(Debug)]
 enum Phase {
-    Closed {
-        in_a_row: u32,
-        recent: VecDeque<bool>,
-    },
+    /// What a closed circuit has seen of its calls, for its [`Trip`] to judge.
+    Closed(Seen),
     Open {
-        until: Instant,
+        /// The end of the cool-down; `None` for one too long to add to the clock
+        /// (`Duration::MAX`): the circuit stays open.
+        until: Option<Instant>,
         cause: String,
     },
     HalfOpen {
@@ -140,8 +132,12 @@ impl State {
 
     /// `Open -> HalfOpen` once the cool-down has passed, dated at its end.
     fn cool_down_passed(&mut self) -> Option<Transition> {
-        let Phase::Open { until, cause } = &mut self.phase else {
-            return None;
+        let Phase::Open {
+            until: Some(until),
+            cause,
+        } = &mut self.phase
+        else {
+            return None; // closed, half-open, or open for good
         };
         if Instant::now() < *until {
             return None;
@@ -159,11 +155,7 @@ impl State {
 
 impl Phase {
     fn closed() -> Phase {
-        let recent = VecDeque::new();
-        Phase::Closed {
-            in_a_row: 0,
-            recent,
-        }
+        Phase::Closed(Seen::default())
     }
 
     fn state(&self) -> BreakerState {
@@ -188,7 +180,8 @@ pub struct Permit<'a> {
 
 impl Circuit {
     /// A closed circuit that opens as `trip` says and stays open for `cool_down`; the failures
-    /// counted are [`is_transient`] ones (a 404 is the server working).
+    /// counted are [`is_transient`] ones (a 404 is the server working). A `cool_down` too long
+    /// to add to the clock (`Duration::MAX`) keeps it open for good.
     pub fn new(trip: Trip, cool_down: Duration) -> Self {
         Circuit::counting(trip, cool_down, is_transient)
     }
@@ -242,7 +235,8 @@ impl Circuit {
                 }
                 Phase::HalfOpen { cause, .. } => Err((None, cause.clone())),
                 Phase::Open { until, cause } => {
-                    let wait = until.saturating_duration_since(Instant::now());
+                    let now = Instant::now();
+                    let wait = until.map_or(Duration::MAX, |t| t.saturating_duration_since(now));
                     Err((Some(wait), cause.clone()))
                 }
             };
@@ -270,7 +264,7 @@ impl Circuit {
         let clock = std::cell::OnceCell::new();
         let now = || *clock.get_or_init(Instant::now);
         let open = |cause| Phase::Open {
-            until: now() + self.0.cool_down,
+            until: now().checked_add(self.0.cool_down),
             cause,
         };
         let changed = {
@@ -283,32 +277,16 @@ impl Circuit {
                 // The probe's verdict: closed again, or open for another cool-down.
                 (Phase::HalfOpen { .. }, None) => Some(Phase::closed()),
                 (Phase::HalfOpen { .. }, Some(cause)) => Some(open(cause)),
-                (Phase::Closed { in_a_row, recent }, failure) => {
-                    *in_a_row = if failure.is_some() { *in_a_row + 1 } else { 0 };
-                    if let Trip::FailureRate { window, .. } = self.0.trip {
-                        recent.push_back(failure.is_some());
-                        if recent.len() > window.max(1) as usize {
-                            recent.pop_front();
-                        }
-                    }
-                    failure.filter(|_| self.trips(*in_a_row, recent)).map(open)
+                // Every outcome is counted; only a failure can open the circuit.
+                (Phase::Closed(seen), failure) => {
+                    let opens = self.0.trip.opens(seen, failure.is_some());
+                    failure.filter(|_| opens).map(open)
                 }
                 (Phase::Open { .. }, _) => None,
             };
             next.and_then(|phase| state.enter(phase, now()))
         };
         self.tell(changed);
-    }
-
-    fn trips(&self, in_a_row: u32, recent: &VecDeque<bool>) -> bool {
-        match self.0.trip {
-            Trip::Consecutive(n) => in_a_row >= n.max(1),
-            Trip::FailureRate { rate, window } => {
-                let failed = recent.iter().filter(|f| **f).count();
-                recent.len() >= window.max(1) as usize
-                    && failed as f64 >= rate * recent.len() as f64
-            }
-        }
     }
 
     /// Give back the place of a probe that was dropped before its verdict.

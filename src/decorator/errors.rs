@@ -44,7 +44,8 @@ pub enum DecoratorError {
     CircuitOpen {
         /// The URL requested.
         url: String,
-        /// How long until a probe may go through; `None` while a probe is already in flight.
+        /// How long until a probe may go through (`Duration::MAX` for a circuit open for good);
+        /// `None` while a probe is already in flight.
         retry_in: Option<Duration>,
         /// The failure that opened the circuit, as its message (it may be another URL's, on a
         /// shared circuit).

@@ -131,7 +131,8 @@ impl<S: HttpGet> Layers<S> {
         Layers(Hedge::new(self.0, delay))
     }
 
-    /// Wrap in a [`ConcurrencyLimit`] of `n` calls at once.
+    /// Wrap in a [`ConcurrencyLimit`] of `n` calls at once (0 is taken as 1; `usize::MAX` is no
+    /// limit).
     pub fn concurrency(self, n: usize) -> Layers<ConcurrencyLimit<S>> {
         Layers(ConcurrencyLimit::new(self.0, n))
     }

@@ -41,9 +41,12 @@ pub struct ConcurrencyLimit<S> {
 }
 
 impl<S> ConcurrencyLimit<S> {
-    /// At most `n` calls to `inner` at once (0 is taken as 1).
+    /// At most `n` calls to `inner` at once. 0 is taken as 1; more than tokio's
+    /// [`Semaphore::MAX_PERMITS`] (about 2.3e18, as `usize::MAX` is meant: no limit) is lowered
+    /// to it, since a semaphore cannot hold more.
     pub fn new(inner: S, n: usize) -> Self {
-        ConcurrencyLimit::shared(inner, Arc::new(Semaphore::new(n.max(1))))
+        let n = n.clamp(1, Semaphore::MAX_PERMITS);
+        ConcurrencyLimit::shared(inner, Arc::new(Semaphore::new(n)))
     }
 
     /// Take permits from `permits`, shared with other clients: one limit for all of them.

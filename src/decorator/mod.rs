@@ -85,8 +85,9 @@ mod retry;
 mod shapes;
 #[cfg(feature = "tower")]
 mod tower;
+mod trip;
 
-pub use breaker::{Breaker, BreakerState, Circuit, Permit, Transition, Trip};
+pub use breaker::{Breaker, BreakerState, Circuit, Permit, Transition};
 pub use errors::{DecoratorError, GiveUp, is_transient};
 pub use hedge::{Hedge, HedgeDelay};
 pub use layers::{Around, Layers};
@@ -94,6 +95,7 @@ pub use limits::{ConcurrencyLimit, RateLimit, TokenBucket};
 pub use retry::{FullJitter, Jitter, Next, NoJitter, Retry, RetryPolicy};
 #[cfg(feature = "tower")]
 pub use tower::{FromService, HttpFuture, HttpService, TowerRetry};
+pub use trip::Trip;
 
 /// Cuts the inner call off at a time limit: the simplest decorator, and the one async makes
 /// possible.

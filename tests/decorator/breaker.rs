@@ -9,7 +9,7 @@ use async_patterns::testkit::{Delayed, MockHttpGet};
 use mockall::Sequence;
 use tokio::time::Instant;
 
-use super::{URL, decorator_error, ms, status};
+use super::{URL, decorator_error, ms, paused, status};
 
 /// Every transition of `circuit`, as (from, to, time since `origin`).
 fn recorded(
@@ -167,4 +167,47 @@ async fn half_open_lets_one_probe_through_and_a_cancelled_probe_gives_its_place_
     assert_eq!(circuit.state(), BreakerState::HalfOpen);
     assert_eq!(breaker.get(URL).await.unwrap(), "page"); // the next call probes
     assert_eq!(circuit.state(), BreakerState::Closed);
+}
+
+/// `Duration::MAX` as a cool-down: the failure that opens the circuit used to panic
+/// (`now + cool_down`); now the circuit stays open for good, and says so.
+#[test]
+fn a_cool_down_of_duration_max_keeps_the_circuit_open_for_good() {
+    paused(async {
+        let mut mock = MockHttpGet::new();
+        mock.expect_get()
+            .times(1)
+            .returning(|url| Err(status(url, 503)));
+        let circuit = Circuit::new(Trip::Consecutive(1), Duration::MAX);
+        let breaker = Breaker::new(mock, &circuit);
+        assert!(breaker.get(URL).await.is_err());
+        tokio::time::advance(Duration::from_secs(100 * 365 * 86_400)).await; // a century
+        for _ in 0..2 {
+            let e = breaker.get(URL).await.unwrap_err();
+            assert!(matches!(
+                decorator_error(&e),
+                DecoratorError::CircuitOpen { retry_in: Some(r), .. } if *r == Duration::MAX
+            ));
+        }
+        assert_eq!(circuit.state(), BreakerState::Open);
+    });
+}
+
+/// A failure-rate window of `u32::MAX` is lowered to `Trip::MAX_WINDOW`: the circuit judges
+/// (and opens) once that many calls are seen, and remembers no more.
+#[test]
+fn a_failure_rate_window_is_capped() {
+    paused(async {
+        let rate = Trip::FailureRate {
+            rate: 1.0,
+            window: u32::MAX,
+        };
+        let circuit = Circuit::new(rate, Duration::from_secs(1));
+        let failed: Result<(), _> = Err(status(URL, 503));
+        for _ in 0..Trip::MAX_WINDOW {
+            assert_eq!(circuit.state(), BreakerState::Closed);
+            circuit.admit(URL).unwrap().record(&failed);
+        }
+        assert_eq!(circuit.state(), BreakerState::Open);
+    });
 }

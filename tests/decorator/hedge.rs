@@ -8,7 +8,7 @@ use async_patterns::http::HttpGet;
 use async_patterns::testkit::{Delayed, MockHttpGet};
 use tokio::time::Instant;
 
-use super::{Beat, Scripted, URL, ms};
+use super::{Beat, Scripted, URL, ms, paused};
 
 #[tokio::test(start_paused = true)]
 async fn a_hedge_wins_and_the_loser_is_cancelled() {
@@ -74,4 +74,28 @@ async fn a_percentile_delay_follows_the_recent_latencies() {
     hedge.get(URL).await.unwrap();
     assert_eq!(hedge.current_delay(), ms(90)); // the 9th of 10, by nearest rank
     assert_eq!(hedge.hedged(), 0);
+}
+
+/// A percentile window of `usize::MAX` used to grow by one latency a success, forever (and
+/// each call copied it all); now it keeps the last `HedgeDelay::MAX_WINDOW`, so the delay
+/// follows the recent latencies only.
+#[test]
+fn a_percentile_window_is_capped() {
+    paused(async {
+        let max = HedgeDelay::MAX_WINDOW;
+        let mut beats = vec![Beat::Ok(100); max];
+        beats.push(Beat::Ok(10)); // and 10 ms from then on
+        let script = Scripted::new(&beats);
+        let delay = HedgeDelay::Percentile {
+            percentile: 0.9,
+            window: usize::MAX,
+            initial: Duration::from_secs(3600),
+        };
+        let hedge = Hedge::new(Arc::clone(&script), delay);
+        for _ in 0..2 * max {
+            hedge.get(URL).await.unwrap();
+        }
+        // Uncapped, 1,000 answers of 100 ms among 2,000 would put the 90th percentile there.
+        assert_eq!(hedge.current_delay(), ms(10));
+    });
 }

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use async_patterns::decorator::{ConcurrencyLimit, DecoratorError, RateLimit};
+use async_patterns::decorator::{ConcurrencyLimit, DecoratorError, Layers, RateLimit};
 use async_patterns::http::HttpGet;
 use async_patterns::testkit::{Delayed, MockHttpGet};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{Beat, Scripted, URL, decorator_error, ms};
+use super::{Beat, Scripted, URL, decorator_error, ms, paused};
 
 #[tokio::test(start_paused = true)]
 async fn a_concurrency_limit_makes_the_rest_wait_their_turn() {
@@ -49,4 +50,28 @@ async fn a_token_bucket_spaces_calls_and_refuses_waits_too_long() {
         decorator_error(refused[0]),
         DecoratorError::RateLimited { wait, .. } if *wait == ms(200)
     ));
+}
+
+/// `usize::MAX` permits, meant as "no limit", used to panic inside tokio's `Semaphore::new`;
+/// now it is lowered to the most a semaphore holds, and every call goes at once.
+#[test]
+fn a_concurrency_limit_of_usize_max_is_no_limit() {
+    paused(async {
+        let script = Scripted::new(&[Beat::Ok(100)]);
+        let by_hand = ConcurrencyLimit::new(Arc::clone(&script), usize::MAX);
+        let built = Layers::new(Arc::clone(&script))
+            .concurrency(usize::MAX)
+            .build();
+        for limited in [by_hand, built] {
+            assert_eq!(
+                limited.permits().available_permits(),
+                Semaphore::MAX_PERMITS
+            );
+            let start = Instant::now();
+            let all = futures::future::join_all((0..10).map(|_| limited.get(URL))).await;
+            assert!(all.iter().all(Result::is_ok));
+            assert_eq!(start.elapsed(), ms(100));
+        }
+        assert_eq!(script.gauge.peak(), 10);
+    });
 }
