@@ -137,7 +137,8 @@ impl<S: HttpGet> Layers<S> {
         Layers(ConcurrencyLimit::new(self.0, n))
     }
 
-    /// Wrap in a [`RateLimit`]: one call per `interval`, bursts of `burst`.
+    /// Wrap in a [`RateLimit`]: one call per `interval`, bursts of `burst` (an `interval` of
+    /// zero is no limit).
     pub fn rate(self, burst: u32, interval: Duration) -> Layers<RateLimit<S>> {
         Layers(RateLimit::new(self.0, burst, interval))
     }

@@ -40,7 +40,7 @@
 //! tower's layers both ways. The decorators are built for [`HttpGet`], but the shape fits any
 //! async trait: a struct that holds an implementation and implements the trait by calling it.
 //! Their policies ([`RetryPolicy::after_failure`], [`Circuit::admit`],
-//! [`TokenBucket::reserve`]) do not know about HTTP calls, so a decorator of another trait can
+//! [`TokenBucket::take`]) do not know about HTTP calls, so a decorator of another trait can
 //! reuse them in a few lines.
 //!
 //! # What it costs
@@ -67,7 +67,8 @@
 //! the request in flight, the wait between retries, both sides of a hedge, the wait for a
 //! permit or a token. Nothing is spawned, so nothing keeps running. Each decorator says what
 //! it keeps: a breaker does not count a cancelled call (a cancelled probe gives its place back),
-//! a concurrency limit gets its permit back, a rate limiter does not get its token back.
+//! a concurrency limit gets its permit back, a call waiting for a token leaves the queue having
+//! taken none (so callers that give up under overload cost the others nothing).
 
 use std::time::Duration;
 
