@@ -125,7 +125,7 @@ impl State {
     fn enter(&mut self, phase: Phase, at: Instant) -> Option<Transition> {
         let from = self.phase.state();
         self.phase = phase;
-        self.epoch += 1;
+        self.epoch = self.epoch.wrapping_add(1); // an identity, compared for equality only
         let to = self.phase.state();
         Some(Transition { from, to, at })
     }
