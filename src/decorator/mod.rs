@@ -103,7 +103,7 @@ pub use trip::Trip;
 ///
 /// At the deadline the inner call's future is *dropped*: its request is cancelled at whatever
 /// `.await` it had reached (the connection closed or returned to the pool), and the caller gets
-/// [`DecoratorError::TimedOut`] (as [`HttpError::Decorator`]). Nothing is left running. A
+/// [`DecoratorError::TimedOut`] (as [`HttpError::Layer`]). Nothing is left running. A
 /// blocking client on a thread is the exception: its thread cannot be stopped, only abandoned.
 ///
 /// ```

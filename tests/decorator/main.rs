@@ -51,9 +51,9 @@ fn paused(test: impl Future<Output = ()> + Send + 'static) {
 
 /// The decorator's own error inside an `HttpError`, or a panic naming what came instead.
 fn decorator_error(e: &HttpError) -> &DecoratorError {
-    match e {
-        HttpError::Decorator(inner) => inner,
-        other => panic!("expected a decorator's error, got {other:?}"),
+    match DecoratorError::of(e) {
+        Some(inner) => inner,
+        None => panic!("expected a decorator's error, got {e:?}"),
     }
 }
 

@@ -18,21 +18,16 @@ use super::{Beat, Scripted, URL, decorator_error, halving, ms, status};
 /// ours (`TimedOut`) in one and tower's (`Elapsed`) in the other.
 fn outcome(result: &Result<String, HttpError>) -> String {
     fn cause(e: &HttpError) -> String {
-        match e {
-            HttpError::Decorator(d) => match &**d {
-                DecoratorError::GaveUp {
-                    attempts,
-                    reason,
-                    last,
-                    ..
-                } => {
-                    format!("gave up after {attempts} ({reason}): {}", cause(last))
-                }
-                DecoratorError::TimedOut { .. } => "timed out".into(),
-                DecoratorError::Service { .. } if is_transient(e) => "timed out".into(),
-                other => other.to_string(),
-            },
-            other => other.to_string(),
+        match DecoratorError::of(e) {
+            Some(DecoratorError::GaveUp {
+                attempts,
+                reason,
+                last,
+                ..
+            }) => format!("gave up after {attempts} ({reason}): {}", cause(last)),
+            Some(DecoratorError::TimedOut { .. }) => "timed out".into(),
+            Some(DecoratorError::Service { .. }) if is_transient(e) => "timed out".into(),
+            _ => e.to_string(),
         }
     }
     match result {
