@@ -7,6 +7,7 @@
 //! and a few short helpers.
 
 mod breaker;
+mod extremes;
 mod hedge;
 mod layering;
 mod limits;
