@@ -20,13 +20,6 @@
 //! one host, and by the code that watches it ([`Circuit::state`], [`Circuit::on_transition`]).
 //! Time is tokio's, so a test on the paused clock sees each transition at its exact instant.
 //!
-//! # Extreme settings
-//! | setting | 0 | `MAX` |
-//! |---|---|---|
-//! | [`Trip::Consecutive`] | taken as 1: the first failure opens it | `u32::MAX` failures in a row: in practice never |
-//! | [`Trip::FailureRate`] `window` | taken as 1: the last call decides | lowered to [`Trip::MAX_WINDOW`] calls |
-//! | `cool_down` ([`Circuit::new`]) | half-open at once: the next call is a probe | `Duration::MAX`: never half-open, the circuit is a fuse that stays open |
-//!
 //! # Cancellation
 //! A call cancelled while it runs is not counted, either way. A cancelled *probe* gives its
 //! place back: the circuit stays half-open and the next call probes (without that, a dropped

@@ -10,13 +10,6 @@
 //!
 //! Only for requests that are safe to send twice: a GET is, by HTTP's rules.
 //!
-//! # Extreme settings
-//! | setting | 0 | `MAX` |
-//! |---|---|---|
-//! | [`HedgeDelay::Fixed`] | every call is sent twice at once | `Duration::MAX`: never hedged |
-//! | [`HedgeDelay::Percentile`] `percentile` | the fastest recent latency (below 0.0, and NaN, too) | 1.0 (and above): the slowest |
-//! | [`HedgeDelay::Percentile`] `window` | taken as 1: the last latency | lowered to [`HedgeDelay::MAX_WINDOW`] |
-//!
 //! # Cancellation
 //! The loser is dropped the moment the winner answers: its request is cancelled at its current
 //! `.await` (the connection closed, or returned to the pool), so nothing keeps running for an
@@ -39,7 +32,7 @@ use crate::timing::nearest_rank;
 /// How long to wait for the first answer before sending the second request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HedgeDelay {
-    /// Always this long.
+    /// Always this long (zero: every call is sent twice; `Duration::MAX`: never hedged).
     Fixed(Duration),
     /// The `percentile` (0.0 to 1.0) of the latencies of the last `window` answers; `initial`
     /// until 10 answers (or `window`, if fewer) have been seen. A `window` of 0 is taken as 1,

@@ -29,14 +29,6 @@
 //! been. [`RateLimit::max_wait`] bounds the queue from the other side: a call that would wait
 //! longer is refused at once.
 //!
-//! # Extreme settings
-//! | setting | 0 | `MAX` |
-//! |---|---|---|
-//! | [`ConcurrencyLimit::new`] `n` | taken as 1 | lowered to [`Semaphore::MAX_PERMITS`]: no limit |
-//! | [`RateLimit::new`] `burst` | taken as 1 | `u32::MAX` calls at once before the rate applies |
-//! | [`RateLimit::new`] `interval` | no limit: a token every instant | `Duration::MAX`: after the burst, a call waits for good (or is refused, with a `max_wait`) |
-//! | [`RateLimit::max_wait`] | any call that would wait is refused | as with none: waits as long as it takes |
-//!
 //! # Cancellation
 //! A call cancelled while it waits for a permit or a token leaves the queue and takes nothing;
 //! one cancelled while it runs returns its permit (a token, once taken, is spent: the call was
@@ -103,7 +95,9 @@ pub struct RateLimit<S> {
 }
 
 impl<S> RateLimit<S> {
-    /// Call `inner` at most once per `interval` on average, up to `burst` at once.
+    /// Call `inner` at most once per `interval` on average, up to `burst` at once (0 is taken as
+    /// 1). An `interval` of zero is no limit; `Duration::MAX` lets the burst through and then
+    /// no call for good.
     pub fn new(inner: S, burst: u32, interval: Duration) -> Self {
         RateLimit::shared(inner, Arc::new(TokenBucket::new(burst, interval)))
     }
@@ -117,7 +111,8 @@ impl<S> RateLimit<S> {
         }
     }
 
-    /// Fail with [`DecoratorError::RateLimited`] rather than wait longer than `max_wait`.
+    /// Fail with [`DecoratorError::RateLimited`] rather than wait longer than `max_wait`
+    /// (zero: refuse every call that would wait).
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = Some(max_wait);
         self

@@ -43,6 +43,29 @@
 //! [`TokenBucket::take`]) do not know about HTTP calls, so a decorator of another trait can
 //! reuse them in a few lines.
 //!
+//! # Extreme settings
+//! Every setting takes its whole range, and none panics: a count of 0 is taken as 1, `MAX`
+//! means "no limit" (or "for good"), every sum of times saturates, and the two windows that
+//! would cost memory without end are capped. `tests/decorator/extremes.rs` drives them all.
+//!
+//! | setting | 0 | `MAX` |
+//! |---|---|---|
+//! | [`Timeout::new`] `limit` | only an answer ready at once gets through | no limit |
+//! | [`RetryPolicy::attempts`] | taken as 1: no retry | no limit: the budget, or a failure not worth retrying, ends the loop |
+//! | [`RetryPolicy::backoff`] `base` | retry at once | the first wait is already `max` |
+//! | [`RetryPolicy::backoff`] `max` | retry at once; any `Retry-After` above 0 gives up | no limit on a wait: every `Retry-After` is honoured |
+//! | [`RetryPolicy::budget`] | only an answer ready at once; nothing is retried | no budget |
+//! | [`Trip::Consecutive`] | taken as 1: the first failure opens the circuit | in practice never opens |
+//! | [`Trip::FailureRate`] `window` | taken as 1: the last call decides | lowered to [`Trip::MAX_WINDOW`] (65,536 calls) |
+//! | [`Circuit::new`] `cool_down` | half-open at once: the next call probes | never half-open: the circuit is a fuse |
+//! | [`HedgeDelay::Fixed`] | every call is sent twice at once | never hedged |
+//! | [`HedgeDelay::Percentile`] `percentile` | the fastest recent latency (so are negatives and NaN) | 1.0 and above: the slowest |
+//! | [`HedgeDelay::Percentile`] `window` | taken as 1: the last latency | lowered to [`HedgeDelay::MAX_WINDOW`] (1,000) |
+//! | [`ConcurrencyLimit::new`] `n` | taken as 1 | lowered to [`Semaphore::MAX_PERMITS`](tokio::sync::Semaphore::MAX_PERMITS): no limit |
+//! | [`RateLimit::new`] `burst` | taken as 1 | `u32::MAX` calls at once before the rate applies |
+//! | [`RateLimit::new`] `interval` | no limit | after the burst, a call waits for good (or is refused, with a `max_wait`) |
+//! | [`RateLimit::max_wait`] | every call that would wait is refused | as none: a call waits its turn |
+//!
 //! # What it costs
 //! Per call, a layer costs its struct field, one boxed future (`#[async_trait]`, the 15 to 25 ns
 //! of the bare call) and its own work. Measured around a client that does nothing
@@ -138,7 +161,8 @@ pub struct Timeout<S> {
 }
 
 impl<S> Timeout<S> {
-    /// Cut calls to `inner` off after `limit`.
+    /// Cut calls to `inner` off after `limit`. A limit of zero lets through only an answer
+    /// that is ready at once; `Duration::MAX` is no limit.
     pub fn new(inner: S, limit: Duration) -> Self {
         Timeout { inner, limit }
     }

@@ -20,16 +20,6 @@
 //! would most likely be refused again, one more request to a server that asked for quiet. The
 //! caller, who now knows when the server will be back, can schedule the call itself.
 //!
-//! # Extreme settings
-//! Every setting takes its whole range, and no value panics (every time sum saturates):
-//!
-//! | setting | 0 | `MAX` |
-//! |---|---|---|
-//! | [`attempts`](RetryPolicy::attempts) | taken as 1: no retry | no limit in practice: the budget, or a failure not worth retrying, ends the loop |
-//! | [`backoff`](RetryPolicy::backoff) `base` | retry at once | the first wait is already `max` |
-//! | [`backoff`](RetryPolicy::backoff) `max` | retry at once, and any `Retry-After` but 0 gives up | no limit on a wait: every `Retry-After` is honoured |
-//! | [`budget`](RetryPolicy::budget) | only an answer ready at once gets through; nothing is retried | no budget, as when none is set |
-//!
 //! # Cancellation
 //! Dropping the future of [`Retry::get`] drops whatever it is doing: the attempt in flight (at
 //! its current `.await`) or the wait between two attempts. No later attempt starts.
@@ -99,7 +89,10 @@ pub enum Next {
 ///
 /// The default: 3 attempts, waits drawn below 100 ms, 200 ms, 400 ms ... (at most 10 s each,
 /// a server's `Retry-After` included), no total budget, [`FullJitter`], and [`is_transient`]
-/// failures retried.
+/// failures retried. A server that asks for a longer wait than the longest is not waited for:
+/// the call gives up at once with [`GiveUp::RetryAfter`], which says what the server asked for
+/// (a retry before the server's time would most likely be refused again; see the module's
+/// source for the choice).
 ///
 /// ```
 /// use std::time::Duration;
@@ -137,7 +130,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// At most `attempts` attempts in all, the first included (0 is taken as 1: no retry).
+    /// At most `attempts` attempts in all, the first included (0 is taken as 1: no retry;
+    /// `u32::MAX` is no limit in practice).
     pub fn attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
         self
@@ -152,7 +146,8 @@ impl RetryPolicy {
     }
 
     /// Give up once `budget` has passed since the first attempt started: no wait that would end
-    /// past it is begun, and an attempt still running at the budget is cancelled.
+    /// past it is begun, and an attempt still running at the budget is cancelled. A budget too
+    /// long to add to the clock (`Duration::MAX`) is no budget.
     pub fn budget(mut self, budget: Duration) -> Self {
         self.budget = Some(budget);
         self
