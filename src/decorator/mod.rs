@@ -18,7 +18,13 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** `async` on two `fn`s (under `#[async_trait]`), `.await` on two calls.
+//! **What changed:** `async` on two `fn`s (under `#[async_trait]`), `.await` on two calls, and
+//! `Send + Sync` on the trait, which the sync shape never needed. `#[async_trait]` turns each
+//! call into a boxed future that is `Send`, so a runtime may move it between worker threads
+//! (and `tokio::spawn` accepts it); that future holds `&self`, and a `&T` crosses threads only
+//! if `T` is `Sync`. `Send` lets a decorator, with the `Box<dyn Http>` inside it, move to another
+//! thread, and `Send + Sync` together let tasks share one in an `Arc`. [`HttpGet`] carries the
+//! same two bounds, for the same reasons.
 //!
 //! # What async adds
 //! A sync decorator can only act before and after the call; an async one also acts *during*
