@@ -37,39 +37,36 @@ use super::trip::{Seen, Trip};
 use crate::http::{HttpError, HttpGet};
 use crate::support::{lock, read, write};
 
-/// The three states of a circuit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BreakerState {
-    /// Calls go through; failures are counted.
-    Closed,
-    /// Calls fail at once, without calling the client.
-    Open,
-    /// One probe goes through; the others fail at once.
-    HalfOpen,
+/// Calls the inner client through a [`Circuit`]: not at all while it is open.
+#[derive(Debug, Clone)]
+pub struct Breaker<S> {
+    inner: S,
+    circuit: Circuit,
 }
 
-impl fmt::Display for BreakerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half-open",
-        })
+impl<S> Breaker<S> {
+    /// Call `inner` through `circuit` (a clone of it: the state is shared).
+    pub fn new(inner: S, circuit: &Circuit) -> Self {
+        let circuit = circuit.clone();
+        Breaker { inner, circuit }
+    }
+
+    /// The circuit, to watch its state.
+    pub fn circuit(&self) -> &Circuit {
+        &self.circuit
     }
 }
 
-/// A change of state, and the instant it happened (on tokio's clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    /// The state left.
-    pub from: BreakerState,
-    /// The state entered.
-    pub to: BreakerState,
-    /// When: for `Open -> HalfOpen`, the end of the cool-down, even if it is noticed later.
-    pub at: Instant,
+#[async_trait]
+impl<S: HttpGet> HttpGet for Breaker<S> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        // Open: fail here, before the client is touched. That is the whole point.
+        let permit = self.circuit.admit(url)?;
+        let result = self.inner.get(url).await;
+        permit.record(&result);
+        result
+    }
 }
-
-type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
 
 /// The state of a circuit, shared by every [`Breaker`] given a clone of it.
 ///
@@ -88,76 +85,6 @@ struct Shared {
     counts: fn(&HttpError) -> bool,
     state: Mutex<State>,
     listeners: RwLock<Vec<Listener>>,
-}
-
-/// The phase, and how many transitions led to it: a permit from an earlier phase is stale.
-#[derive(Debug)]
-struct State {
-    phase: Phase,
-    epoch: u64,
-}
-
-#[derive(Debug)]
-enum Phase {
-    /// What a closed circuit has seen of its calls, for its [`Trip`] to judge.
-    Closed(Seen),
-    Open {
-        /// The end of the cool-down; `None` for one too long to add to the clock
-        /// (`Duration::MAX`): the circuit stays open.
-        until: Option<Instant>,
-        cause: String,
-    },
-    HalfOpen {
-        probing: bool,
-        cause: String,
-    },
-}
-
-impl State {
-    /// Enter `phase`, and say so.
-    fn enter(&mut self, phase: Phase, at: Instant) -> Option<Transition> {
-        let from = self.phase.state();
-        self.phase = phase;
-        self.epoch = self.epoch.wrapping_add(1); // an identity, compared for equality only
-        let to = self.phase.state();
-        Some(Transition { from, to, at })
-    }
-
-    /// `Open -> HalfOpen` once the cool-down has passed, dated at its end.
-    fn cool_down_passed(&mut self) -> Option<Transition> {
-        let Phase::Open {
-            until: Some(until),
-            cause,
-        } = &mut self.phase
-        else {
-            return None; // closed, half-open, or open for good
-        };
-        if Instant::now() < *until {
-            return None;
-        }
-        let (at, cause) = (*until, std::mem::take(cause));
-        self.enter(
-            Phase::HalfOpen {
-                probing: false,
-                cause,
-            },
-            at,
-        )
-    }
-}
-
-impl Phase {
-    fn closed() -> Phase {
-        Phase::Closed(Seen::default())
-    }
-
-    fn state(&self) -> BreakerState {
-        match self {
-            Phase::Closed { .. } => BreakerState::Closed,
-            Phase::Open { .. } => BreakerState::Open,
-            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
-        }
-    }
 }
 
 /// Leave to go through the circuit, from [`Circuit::admit`]: report the outcome with
@@ -322,6 +249,110 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// The phase, and how many transitions led to it: a permit from an earlier phase is stale.
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    epoch: u64,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// What a closed circuit has seen of its calls, for its [`Trip`] to judge.
+    Closed(Seen),
+    Open {
+        /// The end of the cool-down; `None` for one too long to add to the clock
+        /// (`Duration::MAX`): the circuit stays open.
+        until: Option<Instant>,
+        cause: String,
+    },
+    HalfOpen {
+        probing: bool,
+        cause: String,
+    },
+}
+
+impl State {
+    /// Enter `phase`, and say so.
+    fn enter(&mut self, phase: Phase, at: Instant) -> Option<Transition> {
+        let from = self.phase.state();
+        self.phase = phase;
+        self.epoch = self.epoch.wrapping_add(1); // an identity, compared for equality only
+        let to = self.phase.state();
+        Some(Transition { from, to, at })
+    }
+
+    /// `Open -> HalfOpen` once the cool-down has passed, dated at its end.
+    fn cool_down_passed(&mut self) -> Option<Transition> {
+        let Phase::Open {
+            until: Some(until),
+            cause,
+        } = &mut self.phase
+        else {
+            return None; // closed, half-open, or open for good
+        };
+        if Instant::now() < *until {
+            return None;
+        }
+        let (at, cause) = (*until, std::mem::take(cause));
+        self.enter(
+            Phase::HalfOpen {
+                probing: false,
+                cause,
+            },
+            at,
+        )
+    }
+}
+
+impl Phase {
+    fn closed() -> Phase {
+        Phase::Closed(Seen::default())
+    }
+
+    fn state(&self) -> BreakerState {
+        match self {
+            Phase::Closed { .. } => BreakerState::Closed,
+            Phase::Open { .. } => BreakerState::Open,
+            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+}
+
+/// The three states of a circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BreakerState {
+    /// Calls go through; failures are counted.
+    Closed,
+    /// Calls fail at once, without calling the client.
+    Open,
+    /// One probe goes through; the others fail at once.
+    HalfOpen,
+}
+
+impl fmt::Display for BreakerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        })
+    }
+}
+
+/// A change of state, and the instant it happened (on tokio's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The state left.
+    pub from: BreakerState,
+    /// The state entered.
+    pub to: BreakerState,
+    /// When: for `Open -> HalfOpen`, the end of the cool-down, even if it is noticed later.
+    pub at: Instant,
+}
+
+type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
+
 impl fmt::Debug for Circuit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Circuit")
@@ -329,36 +360,5 @@ impl fmt::Debug for Circuit {
             .field("cool_down", &self.0.cool_down)
             .field("state", &*lock(&self.0.state))
             .finish_non_exhaustive()
-    }
-}
-
-/// Calls the inner client through a [`Circuit`]: not at all while it is open.
-#[derive(Debug, Clone)]
-pub struct Breaker<S> {
-    inner: S,
-    circuit: Circuit,
-}
-
-impl<S> Breaker<S> {
-    /// Call `inner` through `circuit` (a clone of it: the state is shared).
-    pub fn new(inner: S, circuit: &Circuit) -> Self {
-        let circuit = circuit.clone();
-        Breaker { inner, circuit }
-    }
-
-    /// The circuit, to watch its state.
-    pub fn circuit(&self) -> &Circuit {
-        &self.circuit
-    }
-}
-
-#[async_trait]
-impl<S: HttpGet> HttpGet for Breaker<S> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        // Open: fail here, before the client is touched. That is the whole point.
-        let permit = self.circuit.admit(url)?;
-        let result = self.inner.get(url).await;
-        permit.record(&result);
-        result
     }
 }

@@ -234,26 +234,3 @@ fn is_tower_timeout(error: &BoxError) -> bool {
 fn is_tower_timeout(_: &BoxError) -> bool {
     false
 }
-
-/// The error of a [`Retry`](super::Retry) that stops after `attempts`: the last failure itself
-/// when there was only one attempt and it was not worth another (a 404 stays a 404 to the
-/// caller), else [`DecoratorError::GaveUp`] around it.
-pub(super) fn gave_up(
-    url: &str,
-    attempts: u32,
-    elapsed: Duration,
-    reason: GiveUp,
-    last: HttpError,
-) -> HttpError {
-    if attempts == 1 && reason == GiveUp::NotRetryable {
-        return last;
-    }
-    DecoratorError::GaveUp {
-        url: url.to_owned(),
-        attempts,
-        elapsed,
-        reason,
-        last: Box::new(last),
-    }
-    .into()
-}

@@ -89,39 +89,6 @@ impl<S> Hedge<S> {
     pub fn hedged(&self) -> u64 {
         self.hedged.load(Ordering::Relaxed)
     }
-
-    /// The delay the next call would wait before hedging.
-    pub fn current_delay(&self) -> Duration {
-        match self.delay {
-            HedgeDelay::Fixed(delay) => delay,
-            HedgeDelay::Percentile {
-                percentile,
-                window,
-                initial,
-            } => {
-                let mut seen: Vec<Duration> = lock(&self.recent).iter().copied().collect();
-                // The nearest-rank percentile (as `timing::percentile`), selected in linear
-                // time instead of sorting.
-                match nearest_rank(seen.len(), percentile) {
-                    Some(index) if seen.len() >= HedgeDelay::window(window).min(10) => {
-                        *seen.select_nth_unstable(index).1
-                    }
-                    _ => initial,
-                }
-            }
-        }
-    }
-
-    /// Remember how long a successful call took, for the percentile.
-    fn learn(&self, took: Duration) {
-        if let HedgeDelay::Percentile { window, .. } = self.delay {
-            let mut recent = lock(&self.recent);
-            recent.push_back(took);
-            if recent.len() > HedgeDelay::window(window) {
-                recent.pop_front();
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -153,5 +120,40 @@ impl<S: HttpGet> HttpGet for Hedge<S> {
             self.learn(start.elapsed());
         }
         result
+    }
+}
+
+impl<S> Hedge<S> {
+    /// The delay the next call would wait before hedging.
+    pub fn current_delay(&self) -> Duration {
+        match self.delay {
+            HedgeDelay::Fixed(delay) => delay,
+            HedgeDelay::Percentile {
+                percentile,
+                window,
+                initial,
+            } => {
+                let mut seen: Vec<Duration> = lock(&self.recent).iter().copied().collect();
+                // The nearest-rank percentile (as `timing::percentile`), selected in linear
+                // time instead of sorting.
+                match nearest_rank(seen.len(), percentile) {
+                    Some(index) if seen.len() >= HedgeDelay::window(window).min(10) => {
+                        *seen.select_nth_unstable(index).1
+                    }
+                    _ => initial,
+                }
+            }
+        }
+    }
+
+    /// Remember how long a successful call took, for the percentile.
+    fn learn(&self, took: Duration) {
+        if let HedgeDelay::Percentile { window, .. } = self.delay {
+            let mut recent = lock(&self.recent);
+            recent.push_back(took);
+            if recent.len() > HedgeDelay::window(window) {
+                recent.pop_front();
+            }
+        }
     }
 }

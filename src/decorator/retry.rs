@@ -32,48 +32,96 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::errors::{DecoratorError, GiveUp, gave_up, is_transient};
+use super::errors::{DecoratorError, GiveUp, is_transient};
 use crate::http::{HttpError, HttpGet};
 
-/// Chooses the wait before a retry, given the ceiling that exponential backoff reached.
+/// Retries the inner client's transient failures, as its [`RetryPolicy`] says.
 ///
-/// Injectable, so a test can make the waits exact: a closure works (`|ceiling| ceiling / 2`).
-pub trait Jitter: Send + Sync {
-    /// A wait between zero and `ceiling`.
-    fn jitter(&self, ceiling: Duration) -> Duration;
+/// A failure that is not worth retrying on the first attempt comes back unchanged (a 404 stays
+/// [`HttpError::Status`]); after more than one attempt, the error is
+/// [`DecoratorError::GaveUp`], with the number of attempts, the reason and the last failure.
+#[derive(Debug, Clone)]
+pub struct Retry<S> {
+    inner: S,
+    policy: RetryPolicy,
 }
 
-impl<F: Fn(Duration) -> Duration + Send + Sync> Jitter for F {
-    fn jitter(&self, ceiling: Duration) -> Duration {
-        self(ceiling).min(ceiling)
+impl<S> Retry<S> {
+    /// Retry `inner`'s failures as `policy` says.
+    pub fn new(inner: S, policy: RetryPolicy) -> Self {
+        Retry { inner, policy }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 }
 
-/// Full jitter: a wait drawn uniformly between zero and the ceiling, the default.
-///
-/// The randomness comes from the standard library's `RandomState` (the random keys of its
-/// `HashMap`s): spreading clients out needs no cryptographic randomness, nor a dependency.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FullJitter;
-
-impl Jitter for FullJitter {
-    fn jitter(&self, ceiling: Duration) -> Duration {
-        let random = RandomState::new().hash_one(());
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        // The top 64 bits of random * (nanos + 1): uniform in 0..=nanos, with no modulo bias.
-        let picked = (u128::from(random) * (u128::from(nanos) + 1)) >> 64;
-        Duration::from_nanos(u64::try_from(picked).unwrap_or(nanos))
+#[async_trait]
+impl<S: HttpGet> HttpGet for Retry<S> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        let start = Instant::now();
+        // The budget's deadline; none for a budget too large to add to the clock
+        // (`Duration::MAX`, meant as "no budget").
+        let deadline = (self.policy.budget).and_then(|b| Some((b, start.checked_add(b)?)));
+        let mut attempt = 0;
+        loop {
+            attempt += 1; // at most `attempts`: `after_failure` stops the loop there
+            let result = match deadline {
+                // The budget also cuts an attempt short: the call is dropped at the deadline.
+                Some((budget, deadline)) => {
+                    let left = budget.saturating_sub(start.elapsed());
+                    match tokio::time::timeout_at(deadline, self.inner.get(url)).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            let url = url.to_owned();
+                            let cut = DecoratorError::TimedOut {
+                                url: url.clone(),
+                                limit: left,
+                            };
+                            let reason = GiveUp::Budget(budget);
+                            return Err(gave_up(&url, attempt, budget, reason, cut.into()));
+                        }
+                    }
+                }
+                None => self.inner.get(url).await,
+            };
+            let error = match result {
+                Ok(body) => return Ok(body),
+                Err(error) => error,
+            };
+            match self.policy.after_failure(attempt, start.elapsed(), &error) {
+                Next::RetryIn(wait) => tokio::time::sleep(wait).await,
+                Next::GiveUp(reason) => {
+                    return Err(gave_up(url, attempt, start.elapsed(), reason, error));
+                }
+            }
+        }
     }
 }
 
-/// No jitter: always the ceiling, plain exponential backoff.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoJitter;
-
-impl Jitter for NoJitter {
-    fn jitter(&self, ceiling: Duration) -> Duration {
-        ceiling
+/// The error of a [`Retry`] that stops after `attempts`: the last failure itself
+/// when there was only one attempt and it was not worth another (a 404 stays a 404 to the
+/// caller), else [`DecoratorError::GaveUp`] around it.
+pub(super) fn gave_up(
+    url: &str,
+    attempts: u32,
+    elapsed: Duration,
+    reason: GiveUp,
+    last: HttpError,
+) -> HttpError {
+    if attempts == 1 && reason == GiveUp::NotRetryable {
+        return last;
     }
+    DecoratorError::GaveUp {
+        url: url.to_owned(),
+        attempts,
+        elapsed,
+        reason,
+        last: Box::new(last),
+    }
+    .into()
 }
 
 /// What to do after a failed attempt.
@@ -226,71 +274,43 @@ impl fmt::Debug for RetryPolicy {
     }
 }
 
-/// Retries the inner client's transient failures, as its [`RetryPolicy`] says.
+/// Chooses the wait before a retry, given the ceiling that exponential backoff reached.
 ///
-/// A failure that is not worth retrying on the first attempt comes back unchanged (a 404 stays
-/// [`HttpError::Status`]); after more than one attempt, the error is
-/// [`DecoratorError::GaveUp`], with the number of attempts, the reason and the last failure.
-#[derive(Debug, Clone)]
-pub struct Retry<S> {
-    inner: S,
-    policy: RetryPolicy,
+/// Injectable, so a test can make the waits exact: a closure works (`|ceiling| ceiling / 2`).
+pub trait Jitter: Send + Sync {
+    /// A wait between zero and `ceiling`.
+    fn jitter(&self, ceiling: Duration) -> Duration;
 }
 
-impl<S> Retry<S> {
-    /// Retry `inner`'s failures as `policy` says.
-    pub fn new(inner: S, policy: RetryPolicy) -> Self {
-        Retry { inner, policy }
-    }
-
-    /// The policy in use.
-    pub fn policy(&self) -> &RetryPolicy {
-        &self.policy
+impl<F: Fn(Duration) -> Duration + Send + Sync> Jitter for F {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        self(ceiling).min(ceiling)
     }
 }
 
-#[async_trait]
-impl<S: HttpGet> HttpGet for Retry<S> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        let start = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1; // at most `attempts`: `after_failure` stops the loop there
-            // A budget too large to add to the clock (`Duration::MAX`: "no budget") has no
-            // deadline at all.
-            let deadline = self
-                .policy
-                .budget
-                .and_then(|b| Some((b, start.checked_add(b)?)));
-            let result = match deadline {
-                // The budget also cuts an attempt short: the call is dropped at the deadline.
-                Some((budget, deadline)) => {
-                    let left = budget.saturating_sub(start.elapsed());
-                    match tokio::time::timeout_at(deadline, self.inner.get(url)).await {
-                        Ok(result) => result,
-                        Err(_) => {
-                            let url = url.to_owned();
-                            let cut = DecoratorError::TimedOut {
-                                url: url.clone(),
-                                limit: left,
-                            };
-                            let reason = GiveUp::Budget(budget);
-                            return Err(gave_up(&url, attempt, budget, reason, cut.into()));
-                        }
-                    }
-                }
-                None => self.inner.get(url).await,
-            };
-            let error = match result {
-                Ok(body) => return Ok(body),
-                Err(error) => error,
-            };
-            match self.policy.after_failure(attempt, start.elapsed(), &error) {
-                Next::RetryIn(wait) => tokio::time::sleep(wait).await,
-                Next::GiveUp(reason) => {
-                    return Err(gave_up(url, attempt, start.elapsed(), reason, error));
-                }
-            }
-        }
+/// Full jitter: a wait drawn uniformly between zero and the ceiling, the default.
+///
+/// The randomness comes from the standard library's `RandomState` (the random keys of its
+/// `HashMap`s): spreading clients out needs no cryptographic randomness, nor a dependency.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FullJitter;
+
+impl Jitter for FullJitter {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        let random = RandomState::new().hash_one(());
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        // The top 64 bits of random * (nanos + 1): uniform in 0..=nanos, with no modulo bias.
+        let picked = (u128::from(random) * (u128::from(nanos) + 1)) >> 64;
+        Duration::from_nanos(u64::try_from(picked).unwrap_or(nanos))
+    }
+}
+
+/// No jitter: always the ceiling, plain exponential backoff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoJitter;
+
+impl Jitter for NoJitter {
+    fn jitter(&self, ceiling: Duration) -> Duration {
+        ceiling
     }
 }

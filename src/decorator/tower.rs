@@ -58,8 +58,8 @@ use ::tower::{Service, ServiceExt};
 use async_trait::async_trait;
 use tokio::time::{Instant, Sleep};
 
-use super::errors::{DecoratorError, gave_up};
-use super::retry::{Next, RetryPolicy};
+use super::errors::DecoratorError;
+use super::retry::{Next, RetryPolicy, gave_up};
 use crate::http::{BoxError, HttpError, HttpGet};
 use crate::support::lock;
 

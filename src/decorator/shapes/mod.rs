@@ -79,6 +79,10 @@ async fn both_shapes_retry_the_same_way() {
         // The bounds at work: the decorated client moves into a task, its call's future with it.
         let spawned = tokio::spawn(async move { awaitable.get("/a").await });
         let again = spawned.await.expect("the task ran to the end");
-        assert_eq!(again, Ok("page /a".to_owned()), "{failures} failures, then answers");
+        assert_eq!(
+            again,
+            Ok("page /a".to_owned()),
+            "{failures} failures, then answers"
+        );
     }
 }
