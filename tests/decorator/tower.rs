@@ -111,18 +111,22 @@ async fn towers_limit_shed_and_buffer_stack_on_our_client() {
     );
     assert!(e.to_string().contains("overloaded"), "{e}");
 
-    // Through a buffer (a worker task of tower's), our typed error comes back as itself.
+    // Through a buffer (a worker task of tower's), our typed error comes back as itself. The
+    // mock lives in that task, which catches a panic (mockall's way of failing) and drops the
+    // mock where its own check of `times` fails unseen: the calls are counted here instead.
     let mut mock = MockHttpGet::new();
     mock.expect_get()
         .times(1)
         .returning(|url| Err(status(url, 404)));
+    let counted = Arc::new(Delayed::new(mock, Duration::ZERO));
     let buffered = FromService::new(
         ServiceBuilder::new()
             .buffer(4)
-            .service(HttpService::new(mock)),
+            .service(HttpService::shared(Arc::clone(&counted))),
     );
     let e = buffered.get(URL).await.unwrap_err();
     assert!(matches!(e, HttpError::Status { status: 404, .. }), "{e:?}");
+    assert_eq!(counted.gauge().total(), 1);
 }
 
 #[tokio::test(start_paused = true)]
