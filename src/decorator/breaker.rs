@@ -25,7 +25,6 @@
 //! place back: the circuit stays half-open and the next call probes (without that, a dropped
 //! probe would leave the circuit half-open with no probe forever).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -34,57 +33,40 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::errors::{DecoratorError, is_transient};
+use super::trip::{Seen, Trip};
 use crate::http::{HttpError, HttpGet};
 use crate::support::{lock, read, write};
 
-/// When a closed circuit opens.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Trip {
-    /// After this many failures in a row (0 is taken as 1).
-    Consecutive(u32),
-    /// When at least `rate` (0.0 to 1.0) of the last `window` calls failed, once `window` calls
-    /// have been seen.
-    FailureRate {
-        /// The share of failures that opens the circuit.
-        rate: f64,
-        /// How many recent calls the share is taken over.
-        window: u32,
-    },
+/// Calls the inner client through a [`Circuit`]: not at all while it is open.
+#[derive(Debug, Clone)]
+pub struct Breaker<S> {
+    inner: S,
+    circuit: Circuit,
 }
 
-/// The three states of a circuit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BreakerState {
-    /// Calls go through; failures are counted.
-    Closed,
-    /// Calls fail at once, without calling the client.
-    Open,
-    /// One probe goes through; the others fail at once.
-    HalfOpen,
-}
+impl<S> Breaker<S> {
+    /// Call `inner` through `circuit` (a clone of it: the state is shared).
+    pub fn new(inner: S, circuit: &Circuit) -> Self {
+        let circuit = circuit.clone();
+        Breaker { inner, circuit }
+    }
 
-impl fmt::Display for BreakerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half-open",
-        })
+    /// The circuit, to watch its state.
+    pub fn circuit(&self) -> &Circuit {
+        &self.circuit
     }
 }
 
-/// A change of state, and the instant it happened (on tokio's clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    /// The state left.
-    pub from: BreakerState,
-    /// The state entered.
-    pub to: BreakerState,
-    /// When: for `Open -> HalfOpen`, the end of the cool-down, even if it is noticed later.
-    pub at: Instant,
+#[async_trait]
+impl<S: HttpGet> HttpGet for Breaker<S> {
+    async fn get(&self, url: &str) -> Result<String, HttpError> {
+        // Open: fail here, before the client is touched. That is the whole point.
+        let permit = self.circuit.admit(url)?;
+        let result = self.inner.get(url).await;
+        permit.record(&result);
+        result
+    }
 }
-
-type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
 
 /// The state of a circuit, shared by every [`Breaker`] given a clone of it.
 ///
@@ -105,76 +87,6 @@ struct Shared {
     listeners: RwLock<Vec<Listener>>,
 }
 
-/// The phase, and how many transitions led to it: a permit from an earlier phase is stale.
-#[derive(Debug)]
-struct State {
-    phase: Phase,
-    epoch: u64,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Closed {
-        in_a_row: u32,
-        recent: VecDeque<bool>,
-    },
-    Open {
-        until: Instant,
-        cause: String,
-    },
-    HalfOpen {
-        probing: bool,
-        cause: String,
-    },
-}
-
-impl State {
-    /// Enter `phase`, and say so.
-    fn enter(&mut self, phase: Phase, at: Instant) -> Option<Transition> {
-        let from = self.phase.state();
-        self.phase = phase;
-        self.epoch += 1;
-        let to = self.phase.state();
-        Some(Transition { from, to, at })
-    }
-
-    /// `Open -> HalfOpen` once the cool-down has passed, dated at its end.
-    fn cool_down_passed(&mut self) -> Option<Transition> {
-        let Phase::Open { until, cause } = &mut self.phase else {
-            return None;
-        };
-        if Instant::now() < *until {
-            return None;
-        }
-        let (at, cause) = (*until, std::mem::take(cause));
-        self.enter(
-            Phase::HalfOpen {
-                probing: false,
-                cause,
-            },
-            at,
-        )
-    }
-}
-
-impl Phase {
-    fn closed() -> Phase {
-        let recent = VecDeque::new();
-        Phase::Closed {
-            in_a_row: 0,
-            recent,
-        }
-    }
-
-    fn state(&self) -> BreakerState {
-        match self {
-            Phase::Closed { .. } => BreakerState::Closed,
-            Phase::Open { .. } => BreakerState::Open,
-            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
-        }
-    }
-}
-
 /// Leave to go through the circuit, from [`Circuit::admit`]: report the outcome with
 /// [`record`](Permit::record), or drop it to report nothing (a cancelled call).
 #[derive(Debug)]
@@ -188,7 +100,8 @@ pub struct Permit<'a> {
 
 impl Circuit {
     /// A closed circuit that opens as `trip` says and stays open for `cool_down`; the failures
-    /// counted are [`is_transient`] ones (a 404 is the server working).
+    /// counted are [`is_transient`] ones (a 404 is the server working). A `cool_down` too long
+    /// to add to the clock (`Duration::MAX`) keeps it open for good.
     pub fn new(trip: Trip, cool_down: Duration) -> Self {
         Circuit::counting(trip, cool_down, is_transient)
     }
@@ -242,7 +155,8 @@ impl Circuit {
                 }
                 Phase::HalfOpen { cause, .. } => Err((None, cause.clone())),
                 Phase::Open { until, cause } => {
-                    let wait = until.saturating_duration_since(Instant::now());
+                    let now = Instant::now();
+                    let wait = until.map_or(Duration::MAX, |t| t.saturating_duration_since(now));
                     Err((Some(wait), cause.clone()))
                 }
             };
@@ -270,7 +184,7 @@ impl Circuit {
         let clock = std::cell::OnceCell::new();
         let now = || *clock.get_or_init(Instant::now);
         let open = |cause| Phase::Open {
-            until: now() + self.0.cool_down,
+            until: now().checked_add(self.0.cool_down),
             cause,
         };
         let changed = {
@@ -283,32 +197,16 @@ impl Circuit {
                 // The probe's verdict: closed again, or open for another cool-down.
                 (Phase::HalfOpen { .. }, None) => Some(Phase::closed()),
                 (Phase::HalfOpen { .. }, Some(cause)) => Some(open(cause)),
-                (Phase::Closed { in_a_row, recent }, failure) => {
-                    *in_a_row = if failure.is_some() { *in_a_row + 1 } else { 0 };
-                    if let Trip::FailureRate { window, .. } = self.0.trip {
-                        recent.push_back(failure.is_some());
-                        if recent.len() > window.max(1) as usize {
-                            recent.pop_front();
-                        }
-                    }
-                    failure.filter(|_| self.trips(*in_a_row, recent)).map(open)
+                // Every outcome is counted; only a failure can open the circuit.
+                (Phase::Closed(seen), failure) => {
+                    let opens = self.0.trip.opens(seen, failure.is_some());
+                    failure.filter(|_| opens).map(open)
                 }
                 (Phase::Open { .. }, _) => None,
             };
             next.and_then(|phase| state.enter(phase, now()))
         };
         self.tell(changed);
-    }
-
-    fn trips(&self, in_a_row: u32, recent: &VecDeque<bool>) -> bool {
-        match self.0.trip {
-            Trip::Consecutive(n) => in_a_row >= n.max(1),
-            Trip::FailureRate { rate, window } => {
-                let failed = recent.iter().filter(|f| **f).count();
-                recent.len() >= window.max(1) as usize
-                    && failed as f64 >= rate * recent.len() as f64
-            }
-        }
     }
 
     /// Give back the place of a probe that was dropped before its verdict.
@@ -351,6 +249,110 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// The phase, and how many transitions led to it: a permit from an earlier phase is stale.
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    epoch: u64,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// What a closed circuit has seen of its calls, for its [`Trip`] to judge.
+    Closed(Seen),
+    Open {
+        /// The end of the cool-down; `None` for one too long to add to the clock
+        /// (`Duration::MAX`): the circuit stays open.
+        until: Option<Instant>,
+        cause: String,
+    },
+    HalfOpen {
+        probing: bool,
+        cause: String,
+    },
+}
+
+impl State {
+    /// Enter `phase`, and say so.
+    fn enter(&mut self, phase: Phase, at: Instant) -> Option<Transition> {
+        let from = self.phase.state();
+        self.phase = phase;
+        self.epoch = self.epoch.wrapping_add(1); // an identity, compared for equality only
+        let to = self.phase.state();
+        Some(Transition { from, to, at })
+    }
+
+    /// `Open -> HalfOpen` once the cool-down has passed, dated at its end.
+    fn cool_down_passed(&mut self) -> Option<Transition> {
+        let Phase::Open {
+            until: Some(until),
+            cause,
+        } = &mut self.phase
+        else {
+            return None; // closed, half-open, or open for good
+        };
+        if Instant::now() < *until {
+            return None;
+        }
+        let (at, cause) = (*until, std::mem::take(cause));
+        self.enter(
+            Phase::HalfOpen {
+                probing: false,
+                cause,
+            },
+            at,
+        )
+    }
+}
+
+impl Phase {
+    fn closed() -> Phase {
+        Phase::Closed(Seen::default())
+    }
+
+    fn state(&self) -> BreakerState {
+        match self {
+            Phase::Closed { .. } => BreakerState::Closed,
+            Phase::Open { .. } => BreakerState::Open,
+            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
+}
+
+/// The three states of a circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BreakerState {
+    /// Calls go through; failures are counted.
+    Closed,
+    /// Calls fail at once, without calling the client.
+    Open,
+    /// One probe goes through; the others fail at once.
+    HalfOpen,
+}
+
+impl fmt::Display for BreakerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        })
+    }
+}
+
+/// A change of state, and the instant it happened (on tokio's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The state left.
+    pub from: BreakerState,
+    /// The state entered.
+    pub to: BreakerState,
+    /// When: for `Open -> HalfOpen`, the end of the cool-down, even if it is noticed later.
+    pub at: Instant,
+}
+
+type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
+
 impl fmt::Debug for Circuit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Circuit")
@@ -358,36 +360,5 @@ impl fmt::Debug for Circuit {
             .field("cool_down", &self.0.cool_down)
             .field("state", &*lock(&self.0.state))
             .finish_non_exhaustive()
-    }
-}
-
-/// Calls the inner client through a [`Circuit`]: not at all while it is open.
-#[derive(Debug, Clone)]
-pub struct Breaker<S> {
-    inner: S,
-    circuit: Circuit,
-}
-
-impl<S> Breaker<S> {
-    /// Call `inner` through `circuit` (a clone of it: the state is shared).
-    pub fn new(inner: S, circuit: &Circuit) -> Self {
-        let circuit = circuit.clone();
-        Breaker { inner, circuit }
-    }
-
-    /// The circuit, to watch its state.
-    pub fn circuit(&self) -> &Circuit {
-        &self.circuit
-    }
-}
-
-#[async_trait]
-impl<S: HttpGet> HttpGet for Breaker<S> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        // Open: fail here, before the client is touched. That is the whole point.
-        let permit = self.circuit.admit(url)?;
-        let result = self.inner.get(url).await;
-        permit.record(&result);
-        result
     }
 }

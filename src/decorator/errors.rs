@@ -2,9 +2,12 @@
 //!
 //! A decorator implements [`HttpGet`](crate::http::HttpGet), so its errors travel as an
 //! [`HttpError`]: the inner client's own errors pass through unchanged, and the decorator's
-//! own reasons arrive as [`HttpError::Decorator`] holding a [`DecoratorError`]. Each names the
-//! URL and keeps the failure that led to it, so "gave up after 3 attempts" still says what the
-//! third attempt met.
+//! own reasons arrive as [`HttpError::Layer`], whose source is a [`DecoratorError`] (get it
+//! back with [`DecoratorError::of`]). `HttpError` carries it boxed, as tower's `BoxError`
+//! does, so the component's error knows nothing of the decorators built around it: the arrow
+//! runs from the decorator down to the component, never back up. Each error names the URL and
+//! keeps the failure that led to it, so "gave up after 3 attempts" still says what the third
+//! attempt met.
 
 use std::fmt;
 use std::time::Duration;
@@ -44,7 +47,8 @@ pub enum DecoratorError {
     CircuitOpen {
         /// The URL requested.
         url: String,
-        /// How long until a probe may go through; `None` while a probe is already in flight.
+        /// How long until a probe may go through (`Duration::MAX` for a circuit open for good);
+        /// `None` while a probe is already in flight.
         retry_in: Option<Duration>,
         /// The failure that opened the circuit, as its message (it may be another URL's, on a
         /// shared circuit).
@@ -90,6 +94,16 @@ pub enum GiveUp {
     Attempts(u32),
     /// The next attempt could not start, or finish, within the policy's time budget.
     Budget(Duration),
+    /// The server asked to be retried after `asked` (`Retry-After`), longer than the `longest`
+    /// wait the policy allows: waiting would park the call, and an earlier retry would most
+    /// likely be refused again.
+    RetryAfter {
+        /// What the server asked for.
+        asked: Duration,
+        /// The policy's longest wait ([`RetryPolicy::backoff`](super::RetryPolicy::backoff)'s
+        /// `max`).
+        longest: Duration,
+    },
 }
 
 impl fmt::Display for GiveUp {
@@ -98,6 +112,10 @@ impl fmt::Display for GiveUp {
             GiveUp::NotRetryable => write!(f, "the last failure is not worth retrying"),
             GiveUp::Attempts(max) => write!(f, "the limit of {max} attempts"),
             GiveUp::Budget(budget) => write!(f, "the time budget of {budget:?} ran out"),
+            GiveUp::RetryAfter { asked, longest } => write!(
+                f,
+                "the server asked to wait {asked:?}, longer than the longest wait of {longest:?}"
+            ),
         }
     }
 }
@@ -114,6 +132,36 @@ fn open_message(url: &str, retry_in: Option<Duration>, cause: &str) -> String {
 }
 
 impl DecoratorError {
+    /// The decorator's error inside `error`, if a decorator gave up or refused: `None` for
+    /// the inner client's own errors (and for another layer's).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use async_patterns::decorator::{DecoratorError, Timeout};
+    /// use async_patterns::http::{HttpError, HttpGet};
+    ///
+    /// struct Stuck;
+    /// #[async_trait::async_trait]
+    /// impl HttpGet for Stuck {
+    ///     async fn get(&self, _url: &str) -> Result<String, HttpError> {
+    ///         std::future::pending().await
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let e = Timeout::new(Stuck, Duration::from_secs(1)).get("/a").await.unwrap_err();
+    /// assert!(matches!(DecoratorError::of(&e), Some(DecoratorError::TimedOut { .. })));
+    /// let not_found = HttpError::Status { url: "/a".into(), status: 404 };
+    /// assert!(DecoratorError::of(&not_found).is_none());
+    /// # }
+    /// ```
+    pub fn of(error: &HttpError) -> Option<&DecoratorError> {
+        match error {
+            HttpError::Layer { source, .. } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+
     /// The URL this error is about.
     pub fn url(&self) -> &str {
         match self {
@@ -155,12 +203,24 @@ pub fn is_transient(error: &HttpError) -> bool {
         | HttpError::Timeout { .. }
         | HttpError::RetryAfter { .. } => true,
         HttpError::Status { status, .. } => *status >= 500 || *status == 429,
-        HttpError::Decorator(e) => match &**e {
-            DecoratorError::TimedOut { .. } => true,
-            DecoratorError::Service { source, .. } => is_tower_timeout(source),
+        HttpError::Layer { .. } => match DecoratorError::of(error) {
+            Some(DecoratorError::TimedOut { .. }) => true,
+            Some(DecoratorError::Service { source, .. }) => is_tower_timeout(source),
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// A decorator's error as the [`HttpError`] its `get` returns: [`HttpError::Layer`], the URL
+/// copied out, the error itself boxed as the source.
+impl From<DecoratorError> for HttpError {
+    fn from(e: DecoratorError) -> Self {
+        let url = e.url().to_owned();
+        HttpError::Layer {
+            url,
+            source: Box::new(e),
+        }
     }
 }
 
@@ -173,27 +233,4 @@ fn is_tower_timeout(error: &BoxError) -> bool {
 #[cfg(not(feature = "tower"))]
 fn is_tower_timeout(_: &BoxError) -> bool {
     false
-}
-
-/// The error of a [`Retry`](super::Retry) that stops after `attempts`: the last failure itself
-/// when there was only one attempt and it was not worth another (a 404 stays a 404 to the
-/// caller), else [`DecoratorError::GaveUp`] around it.
-pub(super) fn gave_up(
-    url: &str,
-    attempts: u32,
-    elapsed: Duration,
-    reason: GiveUp,
-    last: HttpError,
-) -> HttpError {
-    if attempts == 1 && reason == GiveUp::NotRetryable {
-        return last;
-    }
-    DecoratorError::GaveUp {
-        url: url.to_owned(),
-        attempts,
-        elapsed,
-        reason,
-        last: Box::new(last),
-    }
-    .into()
 }

@@ -131,12 +131,14 @@ impl<S: HttpGet> Layers<S> {
         Layers(Hedge::new(self.0, delay))
     }
 
-    /// Wrap in a [`ConcurrencyLimit`] of `n` calls at once.
+    /// Wrap in a [`ConcurrencyLimit`] of `n` calls at once (0 is taken as 1; `usize::MAX` is no
+    /// limit).
     pub fn concurrency(self, n: usize) -> Layers<ConcurrencyLimit<S>> {
         Layers(ConcurrencyLimit::new(self.0, n))
     }
 
-    /// Wrap in a [`RateLimit`]: one call per `interval`, bursts of `burst`.
+    /// Wrap in a [`RateLimit`]: one call per `interval`, bursts of `burst` (an `interval` of
+    /// zero is no limit).
     pub fn rate(self, burst: u32, interval: Duration) -> Layers<RateLimit<S>> {
         Layers(RateLimit::new(self.0, burst, interval))
     }

@@ -10,17 +10,29 @@
 //!
 //! # Why a token bucket written here, and not `governor`
 //! `governor` is the well-kept crate for this (GCRA, lock-free, keyed limiters), and a service
-//! should use it. This one is forty lines so it can be read: the whole algorithm is
-//! [`TokenBucket::reserve`]. And it runs on tokio's clock, so a test on the paused clock sees
+//! should use it. This one is a few dozen lines so it can be read: the whole algorithm is
+//! [`TokenBucket::take`]. And it runs on tokio's clock, so a test on the paused clock sees
 //! every wait exactly: `governor` reads its own clock and waits with `futures-timer` (a timer
 //! thread of its own), so neither follows `tokio::time::pause`, and a test would wait for real.
 //! One difference in behaviour too: `governor`'s waiters sleep and check again, so they race for
-//! the next cell; this bucket reserves it, so waiters are served in the order they came.
+//! the next cell; this bucket's waiters queue on a fair lock, so they are served in the order
+//! they came.
+//!
+//! # Under overload
+//! When calls come faster than the rate, they queue. A caller that gives up while it queues (a
+//! [`Timeout`](super::Timeout) around the limit, a dropped future) must not cost the callers
+//! behind it anything, or overload turns into a standstill: with tokens *reserved* ahead of
+//! time, each abandoned caller kept a token nobody used, the debt grew with every one of them,
+//! and a limit of 100 calls a second let through 4. Here nothing is reserved: the caller at the
+//! head of the queue waits for the next token and takes it only when it is there, so a caller
+//! that leaves takes nothing, and the next in line is served at the same instant it would have
+//! been. [`RateLimit::max_wait`] bounds the queue from the other side: a call that would wait
+//! longer is refused at once.
 //!
 //! # Cancellation
-//! A call cancelled while it waits for a permit leaves the queue; one cancelled while it runs
-//! returns its permit. A call cancelled while it waits for its token does *not* give the token
-//! back: the limiter stays on the safe side (never over the rate) at the price of a slot.
+//! A call cancelled while it waits for a permit or a token leaves the queue and takes nothing;
+//! one cancelled while it runs returns its permit (a token, once taken, is spent: the call was
+//! made).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,9 +53,12 @@ pub struct ConcurrencyLimit<S> {
 }
 
 impl<S> ConcurrencyLimit<S> {
-    /// At most `n` calls to `inner` at once (0 is taken as 1).
+    /// At most `n` calls to `inner` at once. 0 is taken as 1; more than tokio's
+    /// [`Semaphore::MAX_PERMITS`] (about 2.3e18, as `usize::MAX` is meant: no limit) is lowered
+    /// to it, since a semaphore cannot hold more.
     pub fn new(inner: S, n: usize) -> Self {
-        ConcurrencyLimit::shared(inner, Arc::new(Semaphore::new(n.max(1))))
+        let n = n.clamp(1, Semaphore::MAX_PERMITS);
+        ConcurrencyLimit::shared(inner, Arc::new(Semaphore::new(n)))
     }
 
     /// Take permits from `permits`, shared with other clients: one limit for all of them.
@@ -71,78 +86,6 @@ impl<S: HttpGet> HttpGet for ConcurrencyLimit<S> {
     }
 }
 
-/// A token bucket on tokio's clock: one token every `interval`, at most `capacity` kept.
-///
-/// Tokens are counted in whole numbers and time in whole nanoseconds, so waits are exact.
-/// A caller that finds the bucket empty *reserves* the next token (the count goes below zero)
-/// and is told how long to wait for it, so callers queue in order with no lock held while
-/// they wait.
-#[derive(Debug)]
-pub struct TokenBucket {
-    interval: Duration,
-    capacity: u32,
-    state: Mutex<Bucket>,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    /// Tokens in the bucket; below zero, tokens already promised to waiting callers.
-    tokens: i64,
-    /// The instant the last token was added (or the bucket created).
-    refilled: Instant,
-}
-
-impl TokenBucket {
-    /// A full bucket of `capacity` tokens (0 is taken as 1), refilled one every `interval`.
-    pub fn new(capacity: u32, interval: Duration) -> Self {
-        let capacity = capacity.max(1);
-        let state = Mutex::new(Bucket {
-            tokens: i64::from(capacity),
-            refilled: Instant::now(),
-        });
-        TokenBucket {
-            interval,
-            capacity,
-            state,
-        }
-    }
-
-    /// Take a token: `Ok(wait)` with how long until it is ours (zero if one was there), or
-    /// `Err(wait)` without taking it when `wait` would be longer than `max_wait`.
-    pub fn reserve(&self, max_wait: Option<Duration>) -> Result<Duration, Duration> {
-        let now = Instant::now();
-        let mut bucket = lock(&self.state);
-        // Refill: one token per whole interval since the last refill, up to the capacity.
-        let step = self.interval.as_nanos().max(1);
-        let earned = now.duration_since(bucket.refilled).as_nanos() / step;
-        if earned > 0 {
-            let earned = i64::try_from(earned).unwrap_or(i64::MAX);
-            bucket.tokens = bucket
-                .tokens
-                .saturating_add(earned)
-                .min(self.capacity.into());
-            // Keep the part of an interval already run, unless the bucket is full.
-            bucket.refilled = if bucket.tokens == i64::from(self.capacity) {
-                now
-            } else {
-                bucket.refilled + self.interval * u32::try_from(earned).unwrap_or(u32::MAX)
-            };
-        }
-        // The token we would take is the `-(tokens - 1)`-th still to come.
-        let owed = u32::try_from(1 - bucket.tokens).unwrap_or(0);
-        let wait = if owed == 0 {
-            Duration::ZERO
-        } else {
-            (bucket.refilled + self.interval * owed).saturating_duration_since(now)
-        };
-        if max_wait.is_some_and(|max| wait > max) {
-            return Err(wait);
-        }
-        bucket.tokens -= 1;
-        Ok(wait)
-    }
-}
-
 /// At most one call per interval on average, bursts up to a capacity; a call waits its turn.
 #[derive(Debug, Clone)]
 pub struct RateLimit<S> {
@@ -152,7 +95,9 @@ pub struct RateLimit<S> {
 }
 
 impl<S> RateLimit<S> {
-    /// Call `inner` at most once per `interval` on average, up to `burst` at once.
+    /// Call `inner` at most once per `interval` on average, up to `burst` at once (0 is taken as
+    /// 1). An `interval` of zero is no limit; `Duration::MAX` lets the burst through and then
+    /// no call for good.
     pub fn new(inner: S, burst: u32, interval: Duration) -> Self {
         RateLimit::shared(inner, Arc::new(TokenBucket::new(burst, interval)))
     }
@@ -166,7 +111,8 @@ impl<S> RateLimit<S> {
         }
     }
 
-    /// Fail with [`DecoratorError::RateLimited`] rather than wait longer than `max_wait`.
+    /// Fail with [`DecoratorError::RateLimited`] rather than wait longer than `max_wait`
+    /// (zero: refuse every call that would wait).
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = Some(max_wait);
         self
@@ -176,19 +122,204 @@ impl<S> RateLimit<S> {
 #[async_trait]
 impl<S: HttpGet> HttpGet for RateLimit<S> {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
-        match self.bucket.reserve(self.max_wait) {
-            Ok(wait) if wait.is_zero() => {}
-            Ok(wait) => tokio::time::sleep(wait).await,
-            Err(wait) => {
-                let (url, max_wait) = (url.to_owned(), self.max_wait.unwrap_or_default());
-                return Err(DecoratorError::RateLimited {
-                    url,
-                    wait,
-                    max_wait,
-                }
-                .into());
+        // Wait for a token in turn, or be refused at once if the wait would be too long.
+        if let Err(wait) = self.bucket.take(self.max_wait).await {
+            let (url, max_wait) = (url.to_owned(), self.max_wait.unwrap_or_default());
+            return Err(DecoratorError::RateLimited {
+                url,
+                wait,
+                max_wait,
             }
+            .into());
         }
         self.inner.get(url).await
+    }
+}
+
+/// A token bucket on tokio's clock: one token every `interval`, at most `capacity` kept.
+///
+/// Tokens are counted in whole numbers and time in whole nanoseconds, so waits are exact. A
+/// caller that finds the bucket empty (or others already waiting) joins a queue, a fair
+/// `tokio::sync::Mutex`: the caller holding it sleeps until the next token and takes it, then
+/// lets the next one in. No lock is held across an `.await` but that queue's, which is what
+/// it is for.
+#[derive(Debug)]
+pub struct TokenBucket {
+    interval: Duration,
+    capacity: u32,
+    /// The tokens, and how many callers queue. A `std` mutex: held for a few lines, never
+    /// across an `.await`.
+    state: Mutex<Bucket>,
+    /// The queue: first come, first served (tokio's mutex is fair).
+    queue: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    /// Tokens in the bucket now (never more than the capacity).
+    tokens: u32,
+    /// The instant the last token was added (or the bucket created, or last found full).
+    refilled: Instant,
+    /// Callers in the queue, the one waiting for the next token included.
+    queued: usize,
+}
+
+impl TokenBucket {
+    /// A full bucket of `capacity` tokens (0 is taken as 1), refilled one every `interval`.
+    pub fn new(capacity: u32, interval: Duration) -> Self {
+        let capacity = capacity.max(1);
+        let state = Mutex::new(Bucket {
+            tokens: capacity,
+            refilled: Instant::now(),
+            queued: 0,
+        });
+        let queue = tokio::sync::Mutex::new(());
+        TokenBucket {
+            interval,
+            capacity,
+            state,
+            queue,
+        }
+    }
+
+    /// Take a token, waiting in turn until there is one: `Ok(waited)`; or, without taking one
+    /// or waiting, `Err(wait)` when `wait`, the time the callers already queued and this one
+    /// would take, is longer than `max_wait`. Cancelled while it waits, it takes nothing.
+    pub async fn take(&self, max_wait: Option<Duration>) -> Result<Duration, Duration> {
+        // An interval of zero is no limit at all: a token every instant.
+        if self.interval.is_zero() {
+            return Ok(Duration::ZERO);
+        }
+        let start = Instant::now();
+        {
+            let mut bucket = lock(&self.state);
+            self.refill(&mut bucket, start);
+            // Nobody queues and a token is there: take it, no queue.
+            if bucket.queued == 0 && bucket.tokens > 0 {
+                bucket.tokens -= 1;
+                return Ok(Duration::ZERO);
+            }
+            // Everyone queued ahead takes a token first. (If one of them leaves, this one is
+            // served sooner than said: the estimate errs on the side of refusing.)
+            let ahead = u64::try_from(bucket.queued).unwrap_or(u64::MAX);
+            let wait = self.wait_for(&bucket, ahead.saturating_add(1), start);
+            if max_wait.is_some_and(|max| wait > max) {
+                return Err(wait);
+            }
+            bucket.queued += 1;
+        }
+        let _counted = Queued(&self.state);
+        let _turn = self.queue.lock().await;
+        // At the head of the queue: take the next token when it is there. Cancelled during
+        // this sleep, the caller leaves and the next in line waits for the same token.
+        loop {
+            let wait = {
+                let mut bucket = lock(&self.state);
+                let now = Instant::now();
+                self.refill(&mut bucket, now);
+                if bucket.tokens > 0 {
+                    bucket.tokens -= 1;
+                    return Ok(now.saturating_duration_since(start));
+                }
+                self.wait_for(&bucket, 1, now)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Add one token per whole interval since the last refill, up to the capacity.
+    fn refill(&self, bucket: &mut Bucket, now: Instant) {
+        let step = self.interval.as_nanos().max(1);
+        let earned = now.saturating_duration_since(bucket.refilled).as_nanos() / step;
+        let room = self.capacity - bucket.tokens;
+        match u32::try_from(earned) {
+            Ok(0) => {}
+            // Not yet full: keep the part of an interval already run.
+            Ok(earned) if earned < room => {
+                bucket.tokens += earned;
+                let run = times(self.interval, earned.into());
+                bucket.refilled = bucket.refilled.checked_add(run).unwrap_or(now);
+            }
+            // Full: the tokens and the time past it are lost.
+            _ => {
+                bucket.tokens = self.capacity;
+                bucket.refilled = now;
+            }
+        }
+    }
+
+    /// How long from `now` until the bucket holds `n` tokens, with none taken meanwhile;
+    /// `Duration::MAX` for a time past what the clock can say.
+    fn wait_for(&self, bucket: &Bucket, n: u64, now: Instant) -> Duration {
+        let missing = n.saturating_sub(bucket.tokens.into());
+        if missing == 0 {
+            return Duration::ZERO;
+        }
+        // The next token comes an interval after the last refill, each later one an interval
+        // after that.
+        let until = bucket.refilled.checked_add(times(self.interval, missing));
+        until.map_or(Duration::MAX, |until| until.saturating_duration_since(now))
+    }
+}
+
+/// A caller counted in the queue until it leaves it, served or cancelled.
+struct Queued<'a>(&'a Mutex<Bucket>);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        lock(self.0).queued -= 1;
+    }
+}
+
+/// `interval * n`, saturating at `Duration::MAX` (`Duration`'s own product takes a `u32`, and
+/// panics past the maximum).
+fn times(interval: Duration, n: u64) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let nanos = interval.as_nanos().saturating_mul(n.into());
+    let below_a_second = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
+    match u64::try_from(nanos / NANOS_PER_SEC) {
+        Ok(secs) => Duration::new(secs, below_a_second),
+        Err(_) => Duration::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wait for the (2^32 + 1)-th token of a one-an-hour bucket is 2^32 + 1 hours. The
+    /// count of tokens owed used to go through a `u32`, where it became 0: a wait of nothing
+    /// after 2^32 outstanding reservations.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_u32_max_tokens_does_not_wrap() {
+        let hour = Duration::from_secs(3600);
+        let bucket = TokenBucket::new(1, hour);
+        let now = Instant::now();
+        let empty = Bucket {
+            tokens: 0,
+            refilled: now,
+            queued: 0,
+        };
+        let n = u64::from(u32::MAX) + 1;
+        assert_eq!(
+            bucket.wait_for(&empty, n, now),
+            Duration::from_secs(3600 * n)
+        );
+        // Past what the clock can say: the longest wait there is.
+        assert_eq!(bucket.wait_for(&empty, u64::MAX, now), Duration::MAX);
+    }
+
+    #[test]
+    fn products_saturate() {
+        assert_eq!(times(Duration::MAX, 2), Duration::MAX);
+        assert_eq!(
+            times(Duration::from_nanos(1), u64::MAX),
+            Duration::from_nanos(u64::MAX)
+        );
+        assert_eq!(
+            times(Duration::from_millis(1500), 3),
+            Duration::from_millis(4500)
+        );
+        assert_eq!(times(Duration::MAX, 0), Duration::ZERO);
     }
 }

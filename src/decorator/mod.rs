@@ -18,7 +18,13 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** `async` on two `fn`s (under `#[async_trait]`), `.await` on two calls.
+//! **What changed:** `async` on two `fn`s (under `#[async_trait]`), `.await` on two calls, and
+//! `Send + Sync` on the trait, which the sync shape never needed. `#[async_trait]` turns each
+//! call into a boxed future that is `Send`, so a runtime may move it between worker threads
+//! (and `tokio::spawn` accepts it); that future holds `&self`, and a `&T` crosses threads only
+//! if `T` is `Sync`. `Send` lets a decorator, with the `Box<dyn Http>` inside it, move to another
+//! thread, and `Send + Sync` together let tasks share one in an `Arc`. [`HttpGet`] carries the
+//! same two bounds, for the same reasons.
 //!
 //! # What async adds
 //! A sync decorator can only act before and after the call; an async one also acts *during*
@@ -40,8 +46,31 @@
 //! tower's layers both ways. The decorators are built for [`HttpGet`], but the shape fits any
 //! async trait: a struct that holds an implementation and implements the trait by calling it.
 //! Their policies ([`RetryPolicy::after_failure`], [`Circuit::admit`],
-//! [`TokenBucket::reserve`]) do not know about HTTP calls, so a decorator of another trait can
+//! [`TokenBucket::take`]) do not know about HTTP calls, so a decorator of another trait can
 //! reuse them in a few lines.
+//!
+//! # Extreme settings
+//! Every setting takes its whole range, and none panics: a count of 0 is taken as 1, `MAX`
+//! means "no limit" (or "for good"), every sum of times saturates, and the two windows that
+//! would cost memory without end are capped. `tests/decorator/extremes.rs` drives them all.
+//!
+//! | setting | 0 | `MAX` |
+//! |---|---|---|
+//! | [`Timeout::new`] `limit` | only an answer ready at once gets through | no limit |
+//! | [`RetryPolicy::attempts`] | taken as 1: no retry | no limit: the budget, or a failure not worth retrying, ends the loop |
+//! | [`RetryPolicy::backoff`] `base` | retry at once | the first wait is already `max` |
+//! | [`RetryPolicy::backoff`] `max` | retry at once; any `Retry-After` above 0 gives up | no limit on a wait: every `Retry-After` is honoured |
+//! | [`RetryPolicy::budget`] | only an answer ready at once; nothing is retried | no budget |
+//! | [`Trip::Consecutive`] | taken as 1: the first failure opens the circuit | in practice never opens |
+//! | [`Trip::FailureRate`] `window` | taken as 1: the last call decides | lowered to [`Trip::MAX_WINDOW`] (65,536 calls) |
+//! | [`Circuit::new`] `cool_down` | half-open at once: the next call probes | never half-open: the circuit is a fuse |
+//! | [`HedgeDelay::Fixed`] | every call is sent twice at once | never hedged |
+//! | [`HedgeDelay::Percentile`] `percentile` | the fastest recent latency (so are negatives and NaN) | 1.0 and above: the slowest |
+//! | [`HedgeDelay::Percentile`] `window` | taken as 1: the last latency | lowered to [`HedgeDelay::MAX_WINDOW`] (1,000) |
+//! | [`ConcurrencyLimit::new`] `n` | taken as 1 | lowered to [`Semaphore::MAX_PERMITS`](tokio::sync::Semaphore::MAX_PERMITS): no limit |
+//! | [`RateLimit::new`] `burst` | taken as 1 | `u32::MAX` calls at once before the rate applies |
+//! | [`RateLimit::new`] `interval` | no limit | after the burst, a call waits for good (or is refused, with a `max_wait`) |
+//! | [`RateLimit::max_wait`] | every call that would wait is refused | as none: a call waits its turn |
 //!
 //! # What it costs
 //! Per call, a layer costs its struct field, one boxed future (`#[async_trait]`, the 15 to 25 ns
@@ -67,7 +96,8 @@
 //! the request in flight, the wait between retries, both sides of a hedge, the wait for a
 //! permit or a token. Nothing is spawned, so nothing keeps running. Each decorator says what
 //! it keeps: a breaker does not count a cancelled call (a cancelled probe gives its place back),
-//! a concurrency limit gets its permit back, a rate limiter does not get its token back.
+//! a concurrency limit gets its permit back, a call waiting for a token leaves the queue having
+//! taken none (so callers that give up under overload cost the others nothing).
 
 use std::time::Duration;
 
@@ -85,8 +115,9 @@ mod retry;
 mod shapes;
 #[cfg(feature = "tower")]
 mod tower;
+mod trip;
 
-pub use breaker::{Breaker, BreakerState, Circuit, Permit, Transition, Trip};
+pub use breaker::{Breaker, BreakerState, Circuit, Permit, Transition};
 pub use errors::{DecoratorError, GiveUp, is_transient};
 pub use hedge::{Hedge, HedgeDelay};
 pub use layers::{Around, Layers};
@@ -94,13 +125,14 @@ pub use limits::{ConcurrencyLimit, RateLimit, TokenBucket};
 pub use retry::{FullJitter, Jitter, Next, NoJitter, Retry, RetryPolicy};
 #[cfg(feature = "tower")]
 pub use tower::{FromService, HttpFuture, HttpService, TowerRetry};
+pub use trip::Trip;
 
 /// Cuts the inner call off at a time limit: the simplest decorator, and the one async makes
 /// possible.
 ///
 /// At the deadline the inner call's future is *dropped*: its request is cancelled at whatever
 /// `.await` it had reached (the connection closed or returned to the pool), and the caller gets
-/// [`DecoratorError::TimedOut`] (as [`HttpError::Decorator`]). Nothing is left running. A
+/// [`DecoratorError::TimedOut`] (as [`HttpError::Layer`]). Nothing is left running. A
 /// blocking client on a thread is the exception: its thread cannot be stopped, only abandoned.
 ///
 /// ```
@@ -135,7 +167,8 @@ pub struct Timeout<S> {
 }
 
 impl<S> Timeout<S> {
-    /// Cut calls to `inner` off after `limit`.
+    /// Cut calls to `inner` off after `limit`. A limit of zero lets through only an answer
+    /// that is ready at once; `Duration::MAX` is no limit.
     pub fn new(inner: S, limit: Duration) -> Self {
         Timeout { inner, limit }
     }

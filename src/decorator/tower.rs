@@ -58,8 +58,8 @@ use ::tower::{Service, ServiceExt};
 use async_trait::async_trait;
 use tokio::time::{Instant, Sleep};
 
-use super::errors::{DecoratorError, gave_up};
-use super::retry::{Next, RetryPolicy};
+use super::errors::DecoratorError;
+use super::retry::{Next, RetryPolicy, gave_up};
 use crate::http::{BoxError, HttpError, HttpGet};
 use crate::support::lock;
 
@@ -188,7 +188,7 @@ impl TowerRetry {
     /// Attempt number `self.attempt + 1` failed with `error`: the wait before the next, or none
     /// (and `error` becomes the final error).
     fn decide(&mut self, url: &str, error: &mut HttpError) -> Option<Sleep> {
-        self.attempt += 1;
+        self.attempt += 1; // at most `attempts`: `after_failure` gives up there
         let elapsed = self.started.elapsed();
         match self.policy.after_failure(self.attempt, elapsed, error) {
             Next::RetryIn(wait) => Some(tokio::time::sleep(wait)),

@@ -30,7 +30,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | [`NotText`](HttpError::NotText) | a body that is not text in its charset: invalid UTF-8, a charset the client does not decode, a compressed body (a coding other than `identity` on any `Content-Encoding` line) |
 /// | [`Client`](HttpError::Client) | a blocking client built or used on an async runtime thread (or in a raw `spawn_blocking`); a client that could not be built |
 /// | [`Task`](HttpError::Task) | the thread or task running the request panicked or was cancelled (the threaded client on a runtime that shut down) |
-/// | [`Decorator`](HttpError::Decorator) | a [decorator](crate::decorator) around the client gave up or refused: a time limit, retries spent, an open circuit, a rate limit |
+/// | [`Layer`](HttpError::Layer) | a layer around the client (a decorator, a middleware) gave up or refused: a time limit, retries spent, an open circuit, a rate limit |
 ///
 /// [`status`](HttpError::status) reads the status of both [`Status`](HttpError::Status) and
 /// [`RetryAfter`](HttpError::RetryAfter), so "was it a 503?" is one question whatever the
@@ -150,10 +150,17 @@ pub enum HttpError {
         #[source]
         source: crate::support::TaskError,
     },
-    /// A [decorator](crate::decorator) around the client gave up or refused; the
-    /// [`DecoratorError`](crate::decorator::DecoratorError) names the URL and keeps the cause.
-    #[error(transparent)]
-    Decorator(Box<crate::decorator::DecoratorError>),
+    /// A layer around the client (a decorator, a middleware) gave up on the call or refused
+    /// it. The layer's own error is the source, boxed (as tower's `BoxError`), so this type
+    /// knows nothing of the layers built above it; the message is the layer's. Get the
+    /// layer's error back with `source.downcast_ref::<T>()`, or the helper its type offers.
+    #[error("{source}")]
+    Layer {
+        /// The URL requested.
+        url: String,
+        /// The layer's own error.
+        source: BoxError,
+    },
 }
 
 /// Which time limit fired, and how long it was.
@@ -192,8 +199,8 @@ impl HttpError {
             | HttpError::TooLarge { url, .. }
             | HttpError::Body { url, .. }
             | HttpError::NotText { url, .. }
-            | HttpError::Task { url, .. } => Some(url),
-            HttpError::Decorator(e) => Some(e.url()),
+            | HttpError::Task { url, .. }
+            | HttpError::Layer { url, .. } => Some(url),
             HttpError::Client { .. } => None,
         }
     }
@@ -207,12 +214,6 @@ impl HttpError {
             }
             _ => None,
         }
-    }
-}
-
-impl From<crate::decorator::DecoratorError> for HttpError {
-    fn from(e: crate::decorator::DecoratorError) -> Self {
-        HttpError::Decorator(Box::new(e))
     }
 }
 

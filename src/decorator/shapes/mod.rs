@@ -1,9 +1,11 @@
 //! The Decorator pattern twice, compiled: the classic sync shape and the async shape, with the
 //! same names, so `diff sync_shape.rs async_shape.rs` shows what async changed: `async`,
-//! `.await`, and the `#[async_trait]` attribute (with its `use` line). Nothing else.
+//! `.await`, the `#[async_trait]` attribute (with its `use` line), and the `Send + Sync` bounds
+//! on the trait, which only async needs. Nothing else.
 //!
 //! The test below gives both the same flaky stub (it fails twice, then answers) and checks that
-//! the decorated clients give the same answers after the same number of calls.
+//! the decorated clients give the same answers after the same number of calls; then it spawns
+//! the async one, which is what its bounds are for.
 
 mod async_shape;
 mod sync_shape;
@@ -73,5 +75,14 @@ async fn both_shapes_retry_the_same_way() {
         };
         assert_eq!(sync_result, expected);
         assert_eq!(sync_calls.load(Ordering::SeqCst), (failures + 1).min(3));
+
+        // The bounds at work: the decorated client moves into a task, its call's future with it.
+        let spawned = tokio::spawn(async move { awaitable.get("/a").await });
+        let again = spawned.await.expect("the task ran to the end");
+        assert_eq!(
+            again,
+            Ok("page /a".to_owned()),
+            "{failures} failures, then answers"
+        );
     }
 }

@@ -1,5 +1,5 @@
 /// The component: a URL in, a page or an error out.
-pub trait Http: Send + Sync {
+pub trait Http {
     fn get(&self, url: &str) -> Result<String, String>;
 }
 
