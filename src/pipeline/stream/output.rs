@@ -44,7 +44,7 @@ use super::running::{AbortOnDrop, Running};
 use super::{ErrorPolicy, Stage, StageError, StageOptions, Tagged};
 use crate::support::catch_panic;
 
-/// The output of a [`Pipeline`]: a [`Stream`] of `Result<T, StageError>`.
+/// The output of a [`Pipeline`](super::Pipeline): a [`Stream`] of `Result<T, StageError>`.
 ///
 /// With [`ErrorPolicy::StopAtFirst`] it ends right after the first error, dropping (cancelling)
 /// the work still in flight. Dropping the stream at any time does the same.
@@ -160,25 +160,6 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> Stream
 }
 
 impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream<I, O, S> {
-    /// `stage`, named `name` and run as `options` say, chained after `upstream`.
-    pub(super) fn after(
-        upstream: BoxStream<'static, Tagged<I>>,
-        name: String,
-        options: StageOptions,
-        stage: S,
-    ) -> Self {
-        StageStream {
-            upstream,
-            upstream_done: false,
-            // Not preallocated: a huge limit or buffer ("no limit") must not allocate up front.
-            input: VecDeque::new(),
-            running: Running::new(options.is_ordered()),
-            stage: Arc::new(stage),
-            name: Arc::from(name),
-            options,
-        }
-    }
-
     /// The future for one item: an error passes through; a value runs the stage (in a task,
     /// if spawned and inside a tokio runtime; in place otherwise).
     fn start(&self, (index, item): Tagged<I>) -> BoxFuture<'static, Tagged<O>> {
@@ -251,6 +232,27 @@ where
         }),
     };
     (index, result)
+}
+
+impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream<I, O, S> {
+    /// `stage`, named `name` and run as `options` say, chained after `upstream`.
+    pub(super) fn after(
+        upstream: BoxStream<'static, Tagged<I>>,
+        name: String,
+        options: StageOptions,
+        stage: S,
+    ) -> Self {
+        StageStream {
+            upstream,
+            upstream_done: false,
+            // Not preallocated: a huge limit or buffer ("no limit") must not allocate up front.
+            input: VecDeque::new(),
+            running: Running::new(options.is_ordered()),
+            stage: Arc::new(stage),
+            name: Arc::from(name),
+            options,
+        }
+    }
 }
 
 impl<T> PipelineStream<T> {
