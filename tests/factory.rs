@@ -235,36 +235,49 @@ async fn a_constructor_that_hangs_is_abandoned_at_the_timeout() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_mock_device_is_made_by_a_registered_async_closure() {
+async fn a_mock_device_is_made_by_a_registered_constructor() {
+    let mut bell = MockDevice::new();
+    bell.expect_name().return_const("front".to_owned());
+    bell.expect_kind().return_const("doorbell".to_owned());
+    bell.expect_send()
+        .withf(|m: &str| m == "ring")
+        .times(2)
+        .returning(|_| Ok("ding dong".into()));
+    // Shared: the constructor hands out the mock, and the test keeps a handle to verify it.
+    let bell = Arc::new(bell);
     let registry: Registry<dyn Device> = Registry::new();
+    let made = Arc::clone(&bell);
     registry
-        .register("doorbell", async |config: Config| {
-            tokio::time::sleep(ms(30)).await; // the handshake
-            let mut bell = MockDevice::new();
-            bell.expect_name().return_const(config.name);
-            bell.expect_kind().return_const("doorbell".to_owned());
-            bell.expect_send()
-                .withf(|m: &str| m == "ring")
-                .times(2)
-                .returning(|_| Ok("ding dong".into()));
-            // Each message takes 20 ms of virtual time.
-            Ok::<_, DeviceError>(Box::new(Delayed::new(bell, ms(20))) as Box<dyn Device>)
+        .register("doorbell", move |_config: Config| {
+            let bell = Arc::clone(&made);
+            async move {
+                tokio::time::sleep(ms(30)).await; // the handshake
+                // Each message takes 20 ms of virtual time.
+                Ok::<_, DeviceError>(Delayed::new(bell, ms(20)))
+            }
         })
         .unwrap();
 
     let start = Instant::now();
-    let bell = registry
+    let device = registry
         .create("doorbell", Config::new("front"))
         .await
         .unwrap();
     assert_eq!(start.elapsed(), ms(30));
-    assert_eq!((bell.name(), bell.kind()), ("front", "doorbell"));
-    let (a, b) = tokio::join!(bell.send("ring"), bell.send("ring"));
+    assert_eq!((device.name(), device.kind()), ("front", "doorbell"));
+    let (a, b) = tokio::join!(device.send("ring"), device.send("ring"));
     assert_eq!(
         (a.unwrap(), b.unwrap()),
         ("ding dong".into(), "ding dong".into())
     );
     assert_eq!(start.elapsed(), ms(50)); // the two rings overlapped
+    // The constructor ran inside the registry's panic guard; check the mock's counts here,
+    // once the device and the registry (which hold the other handles) are gone.
+    drop((device, registry));
+    let Some(mut bell) = Arc::into_inner(bell) else {
+        panic!("the device or the registry still holds the mock");
+    };
+    bell.checkpoint();
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,7 +17,12 @@
 //! ```
 //!
 //! **What changed:** the stored constructor returns a `BoxFuture` (one type for every kind's
-//! future) and `create` awaits it; the rest of the diff is `async`, `.await`, `#[async_trait]`.
+//! future) and `create` awaits it; the rest of the diff is `async`, `.await`, `#[async_trait]`,
+//! and `Send + Sync` on `Device` and on the stored constructor. A registry is shared by tasks
+//! that tokio runs on several worker threads and moves between them at an `.await`: its
+//! constructors are called from any of those threads (`Send + Sync`), the future one returns
+//! must be `Send` (a `BoxFuture` is), a device is used through `&self` from such tasks (`Sync`)
+//! and handed from one to another (`Send`). The sync shape runs on one thread and needs none.
 //!
 //! # What async adds
 //! The real [`Registry`] keeps its constructors behind an `RwLock`, so kinds are registered
@@ -45,14 +50,17 @@
 //! half-made product is dropped, never returned. Nothing is spawned, so nothing is left behind.
 //! Panics are caught only when the crate is built with `panic = "unwind"` (the default).
 //!
-//! # Where the rest is
-//! Errors in `errors.rs`; [`Config`] in `config.rs`; [`Registry::create_many`], and what a
-//! limit costs, in `create_many.rs`; `kinds`, `contains`, `unregister` in `kinds.rs`; the demo
+//! # Reading it
+//! This file holds the trait, the [`Registry`] and all its methods. From [`Registry::create`]
+//! to your constructor: `create`, then `lookup` below it, then the closure that
+//! [`Registry::register`] stored, which calls yours; [`Registry::create_many`] runs one
+//! `create` per request. Errors are in `errors.rs`; [`Config`] in `config.rs`; the demo
 //! devices ([`Light`], [`Speaker`], [`SmartToilet`]) and their hub ([`device_registry`]) in
 //! `devices.rs`. The asyncio talk has the Factory with async methods; the smart toilet and the
 //! device hub come from the earlier IoT talk.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -60,13 +68,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 
+use crate::basics::gather;
 use crate::support::{catch_panic, catch_panic_now, read, write};
 
 mod config;
-mod create_many;
 mod devices;
 mod errors;
-mod kinds;
 #[cfg(test)]
 mod shapes;
 
@@ -94,13 +101,36 @@ pub trait Device: Send + Sync {
     async fn send(&self, message: &str) -> Result<String, DeviceError>;
 }
 
-// A shared or borrowed device is a device. Not `Box<T>`: `Box<dyn Device>` would then be a
-// `Device`, and the `From` impl below would collide with the standard `From<T> for T`.
-crate::support::forward!(Arc, Ref => [] Device {
-    fn name(&self) -> &str;
-    fn kind(&self) -> &str;
-    async fn send(&self, message: &str) -> Result<String, DeviceError>;
-});
+// A shared or borrowed device is a device too, so an `Arc<dyn Device>` held by several tasks,
+// or a `&device`, goes wherever a `Device` is expected. Each impl only forwards to the device
+// it points to; `?Sized` lets that device be a `dyn Device`. Not `Box<T>`: `Box<dyn Device>`
+// would then be a `Device`, and the `From` impl below would collide with the standard
+// `From<T> for T`; a boxed device is used through `&*boxed`.
+#[async_trait]
+impl<T: Device + ?Sized> Device for Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn kind(&self) -> &str {
+        (**self).kind()
+    }
+    async fn send(&self, message: &str) -> Result<String, DeviceError> {
+        (**self).send(message).await
+    }
+}
+
+#[async_trait]
+impl<T: Device + ?Sized> Device for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn kind(&self) -> &str {
+        (**self).kind()
+    }
+    async fn send(&self, message: &str) -> Result<String, DeviceError> {
+        (**self).send(message).await
+    }
+}
 
 // Any device converts into the registry's product type, so a constructor can return
 // `Result<Light, _>` instead of boxing by hand (the same trick as `Box<dyn Error>: From<E>`).
@@ -203,19 +233,23 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
             kind: kind.to_owned(),
             message,
         };
-        // A constructor can panic while making its future, or while the future runs.
+        // Your constructor runs here, through the closure `register` stored. It can panic
+        // while making its future, or while the future runs: both are this kind's error.
         let fut = catch_panic_now(|| ctor(config)).map_err(panicked)?;
         let guarded = catch_panic(fut);
-        let outcome =
-            match self.timeout {
-                None => guarded.await,
-                Some(after) => tokio::time::timeout(after, guarded).await.map_err(|_| {
-                    FactoryError::TimedOut {
-                        kind: kind.to_owned(),
-                        after,
-                    }
-                })?,
-            };
+        let outcome = match self.timeout {
+            None => guarded.await,
+            Some(after) => {
+                // On time out, `timeout` drops the constructor's future: nothing half-made leaks.
+                let timed_out = |_| FactoryError::TimedOut {
+                    kind: kind.to_owned(),
+                    after,
+                };
+                tokio::time::timeout(after, guarded)
+                    .await
+                    .map_err(timed_out)?
+            }
+        };
         match outcome {
             Ok(Ok(product)) => Ok(product),
             Ok(Err(source)) => Err(FactoryError::Failed {
@@ -226,6 +260,8 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
         }
     }
 
+    /// The constructor registered for `kind`, cloned out of the lock (the guard is dropped on
+    /// return), or the error that lists the kinds there are.
     fn lookup(&self, kind: &str) -> Result<Ctor<P, C>, FactoryError> {
         let ctors = read(&self.ctors);
         match ctors.get(kind) {
@@ -236,10 +272,77 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
             }),
         }
     }
+
+    /// Make several products concurrently, at most `limit` at a time (`None`: all at once;
+    /// `Some(0)` is taken as 1).
+    ///
+    /// One result per request, in request order; a failure, a panic or a timeout costs only
+    /// its own slot. Each construction is one [`create`](Registry::create) future, run with
+    /// [`gather::all_at_once`] or [`gather::bounded`]: six devices whose handshakes take 50 to
+    /// 150 ms are ready in about 150 ms, the slowest, not the sum of all six.
+    ///
+    /// A limit costs more than the arithmetic suggests. Two slots over light (50 ms), speaker
+    /// (80 ms) and toilet (150 ms) end at 200 ms: the toilet waits for the light's slot. And
+    /// since results stay in request order, a construction that finishes early keeps its slot
+    /// until the ones ahead of it are done, so a later one starts late (the `factory` example
+    /// draws it).
+    ///
+    /// Nothing is spawned: the constructions run on the calling task, concurrently but not in
+    /// parallel, which is what waiting on handshakes needs; dropping the future drops every
+    /// construction still pending.
+    pub async fn create_many<K, I>(
+        &self,
+        requests: I,
+        limit: Option<usize>,
+    ) -> Vec<Result<Box<P>, FactoryError>>
+    where
+        K: AsRef<str>,
+        I: IntoIterator<Item = (K, C)>,
+    {
+        let calls: Vec<_> = requests
+            .into_iter()
+            .map(|(kind, config)| async move { self.create(kind.as_ref(), config).await })
+            .collect();
+        match limit {
+            None => gather::all_at_once(calls).await,
+            Some(limit) => gather::bounded(calls, limit).await,
+        }
+    }
+
+    /// The registered kinds, sorted.
+    pub fn kinds(&self) -> Vec<String> {
+        let ctors = read(&self.ctors);
+        ctors.keys().cloned().collect()
+    }
+
+    /// Whether kind `kind` is registered.
+    pub fn contains(&self, kind: &str) -> bool {
+        let ctors = read(&self.ctors);
+        ctors.contains_key(kind)
+    }
+
+    /// Remove kind `kind`; whether it was registered. Creations already running finish with
+    /// the constructor they looked up.
+    pub fn unregister(&self, kind: &str) -> bool {
+        // The guard is a temporary, released at the `;`: the constructor (and whatever its
+        // closure captured) is dropped after the lock, so a `Drop` that uses this registry
+        // cannot deadlock on it.
+        let removed = write(&self.ctors).remove(kind);
+        removed.is_some()
+    }
 }
 
 impl<P: ?Sized + 'static, C: 'static> Default for Registry<P, C> {
     fn default() -> Self {
         Registry::new()
+    }
+}
+
+impl<P: ?Sized + 'static, C: 'static> fmt::Debug for Registry<P, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("kinds", &self.kinds())
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }

@@ -10,7 +10,7 @@ pub struct Config {
 
 /// The product: the caller holds a `Box<dyn Device>`, never a `Light`.
 #[async_trait]
-pub trait Device {
+pub trait Device: Send + Sync {
     async fn send(&self, message: &str) -> String;
 }
 
@@ -44,7 +44,7 @@ impl Device for Light {
 }
 
 pub type Made = Result<Box<dyn Device>, String>;
-type Ctor = Box<dyn Fn(&Config) -> BoxFuture<'_, Made>>;
+type Ctor = Box<dyn Fn(&Config) -> BoxFuture<'_, Made> + Send + Sync>;
 
 /// Named constructors: code elsewhere can register new kinds.
 pub struct Registry {
@@ -54,7 +54,7 @@ pub struct Registry {
 impl Registry {
     pub fn register<F>(&mut self, kind: &str, ctor: F)
     where
-        F: Fn(&Config) -> BoxFuture<'_, Made> + 'static,
+        F: Fn(&Config) -> BoxFuture<'_, Made> + Send + Sync + 'static,
     {
         self.ctors.insert(kind.to_owned(), Box::new(ctor));
     }

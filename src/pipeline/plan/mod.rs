@@ -25,7 +25,12 @@
 //! ```
 //!
 //! **What changed:** `run` became an `async fn` under `#[async_trait]` and each call got an
-//! `.await`; the tree gained the one node only async makes cheap, `Parallel` (`join_all`).
+//! `.await`; the tree gained the one node only async makes cheap, `Parallel` (`join_all`). And
+//! the trait gained `Send + Sync`, so the leaves' shared log went from `Rc<RefCell<..>>` to
+//! `Arc<Mutex<..>>`: a plan is awaited in tasks that tokio moves between worker threads at an
+//! `.await`, so `#[async_trait]` makes `run`'s future `Send`; that future holds `&self`, which
+//! is `Send` only if the step is `Sync`, and a `Box<dyn Step>` moves into a task only if the
+//! step is `Send`. The sync shape runs on the thread that calls it and needs neither.
 //!
 //! # What async adds
 //! The real [`Step::run`] also takes `cx: &`[`StepContext`]: the step's path and the plan's
@@ -77,21 +82,30 @@
 //! # Cancellation
 //! Dropping a plan's future drops every step running under it, and nothing keeps running (the
 //! composites spawn nothing). A sequence stops at its first error: its later steps never
-//! start. A fail-fast parallel drops its running siblings at their current `.await`; their
-//! spans read "cancelled". A timeout drops everything under it (`composite.rs`, `timeout.rs`).
+//! start (they have no span in the trace). A fail-fast parallel returns at its first failure
+//! and drops its running siblings: each stops at its current `.await`, its destructors run (a
+//! `JoinSet` it owns aborts its tasks), and its span reads [`StepOutcome::Cancelled`]. A
+//! collect-all parallel cancels nothing. A timeout drops everything under it (`timeout.rs`).
+//!
+//! # Reading it
+//! From [`run_traced`] down to your [`Step::run`], the path is this file, in order:
+//! [`run_traced`], [`run_child`] (the one place a step is called), then the two composites,
+//! [`Sequence`] and [`Parallel`], which call [`run_child`] for each child. Beside it: the
+//! context a step is given (`context.rs`), the trace it records (`trace.rs`), its errors
+//! (`errors.rs`), paths and the depth limit (`path.rs`), timeouts (`timeout.rs`), closures as
+//! steps (`closures.rs`).
 
 use std::fmt;
 use std::future::Future;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::time::Instant;
+use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
 
 use crate::support::catch_panic;
 
 mod closures;
-mod composite;
+mod context;
 mod errors;
 mod path;
 #[cfg(test)]
@@ -100,13 +114,13 @@ mod timeout;
 mod trace;
 
 pub use closures::FnStep;
-pub use composite::{OnFailure, Parallel, Sequence};
+pub use context::StepContext;
 pub use errors::StepError;
 pub use path::MAX_DEPTH;
 pub use timeout::{StepExt, Timeout};
 #[allow(deprecated)]
 pub use trace::Outcome;
-pub use trace::{Span, StepOutcome, Trace, run_traced};
+pub use trace::{Span, StepOutcome, Trace};
 
 /// A boxed error that can cross threads: the cause a failed step carries.
 pub use crate::http::BoxError;
@@ -118,11 +132,12 @@ pub use crate::http::BoxError;
 /// pass a child context down with [`run_child`].
 ///
 /// ```
+/// use async_patterns::async_trait;
 /// use async_patterns::pipeline::plan::{Step, StepContext, StepError};
 ///
 /// struct Light { name: String, reachable: bool }
 ///
-/// #[async_trait::async_trait]
+/// #[async_trait]
 /// impl Step for Light {
 ///     fn name(&self) -> &str { &self.name }
 ///     async fn run(&self, _cx: &StepContext) -> Result<(), StepError> {
@@ -139,60 +154,51 @@ pub trait Step: Send + Sync {
     async fn run(&self, cx: &StepContext) -> Result<(), StepError>;
 }
 
-// Boxed, shared and borrowed steps are steps, so plans can hold any of them.
-crate::support::forward!(Arc, Box, Ref => [] Step {
-    fn name(&self) -> &str;
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError>;
-});
+// Shared, boxed and borrowed steps are steps too, so a plan can hold an `Arc<dyn Step>` it
+// shares with other plans, a `Box<dyn Step>`, or a `&step` that outlives it. Each impl only
+// forwards to the step it points to; `?Sized` lets that step be a `dyn Step`.
+#[async_trait]
+impl<T: Step + ?Sized> Step for Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
+        (**self).run(cx).await
+    }
+}
+
+#[async_trait]
+impl<T: Step + ?Sized> Step for Box<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
+        (**self).run(cx).await
+    }
+}
+
+#[async_trait]
+impl<T: Step + ?Sized> Step for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
+        (**self).run(cx).await
+    }
+}
 
 /// A step behind a box, the element type of [`sequence`] and [`parallel`].
 pub type BoxStep = Box<dyn Step>;
 
-/// What a running step knows about its place in the plan: its path and the shared trace.
+/// Run a whole plan from its root and return its result with the [`Trace`] of every step.
 ///
-/// Composites hand each child a context one level deeper; leaves may ignore theirs, or read
-/// [`StepContext::path`] and [`StepContext::elapsed`] for logging.
-#[derive(Debug, Clone)]
-pub struct StepContext {
-    path: path::Path,
-    /// The path as text, built the first time [`StepContext::path`] is asked.
-    path_text: OnceLock<String>,
-    depth: usize,
-    /// This step's span in the trace; `None` at the top, above the root step.
-    span: Option<usize>,
-    origin: Instant,
-    spans: trace::Spans,
-}
-
-impl Default for StepContext {
-    fn default() -> Self {
-        StepContext::new()
-    }
-}
-
-impl StepContext {
-    /// A fresh context: empty path, a new trace, the clock starting now.
-    pub fn new() -> Self {
-        StepContext {
-            path: path::Path::default(),
-            path_text: OnceLock::new(),
-            depth: 0,
-            span: None,
-            origin: Instant::now(),
-            spans: trace::Spans::default(),
-        }
-    }
-
-    /// The path of the step this context was made for (empty at the top). Built from the
-    /// shared names on first use, then kept.
-    pub fn path(&self) -> &str {
-        self.path_text.get_or_init(|| self.path.to_string())
-    }
-
-    /// Time since the plan started (tokio's clock, so it can be paused in tests).
-    pub fn elapsed(&self) -> Duration {
-        self.origin.elapsed()
-    }
+/// Paths start at the root's name. Dropping the returned future cancels the plan; nothing it
+/// started keeps running (the composites spawn nothing).
+pub async fn run_traced(root: &dyn Step) -> (Result<(), StepError>, Trace) {
+    // A fresh context: no path yet, an empty trace, the plan's clock starting now.
+    let cx = StepContext::new();
+    let result = run_child(root, &cx).await;
+    (result, cx.trace())
 }
 
 /// Run `child` as a child of the step that owns `parent`: record its span, catch its panic,
@@ -201,16 +207,15 @@ impl StepContext {
 pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), StepError> {
     // Refused before it starts (no span): one more level could overflow the task's stack.
     if parent.child_depth() > MAX_DEPTH {
-        let path = parent.path.child(child.name()).to_string();
-        let max = MAX_DEPTH;
+        let (path, max) = (parent.child_path(child.name()), MAX_DEPTH);
         return Err(StepError::TooDeep { path, max });
     }
     // The child's context, one level deeper, its span opened in the trace.
     let cx = parent.child(child.name());
     // Closes the span; if this future is dropped first, as cancelled.
     let mut span = trace::SpanGuard::new(&cx);
-    // The call sits inside the caught future too: a hand-written `run` may panic before it
-    // returns its future.
+    // Your step runs here. The call sits inside the caught future: a hand-written `run` may
+    // panic before it returns its future, and that panic must be this step's error too.
     let run = async { child.run(&cx).await };
     let result = match catch_panic(run).await {
         Ok(result) => result,
@@ -223,6 +228,99 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
     .map_err(|e| e.at(cx.path()));
     span.close(StepOutcome::of(&result, || cx.path()));
     result
+}
+
+/// Children run one after another; the first failure stops the sequence. Made by [`sequence`].
+#[derive(Debug)]
+pub struct Sequence {
+    name: String,
+    steps: Vec<BoxStep>,
+}
+
+#[async_trait]
+impl Step for Sequence {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
+        // `?` returns at the first error: the later children never start.
+        for step in &self.steps {
+            run_child(step.as_ref(), cx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Children run concurrently on the awaiting task; see [`OnFailure`] for what a failure does.
+/// Made by [`parallel`].
+#[derive(Debug)]
+pub struct Parallel {
+    name: String,
+    steps: Vec<BoxStep>,
+    on_failure: OnFailure,
+}
+
+/// What a [`Parallel`] does when a child fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Return the first error at once and cancel the siblings still running (the default).
+    #[default]
+    FailFast,
+    /// Let every child finish, then return every error ([`StepError::Several`] if more than
+    /// one, in the children's order).
+    CollectAll,
+}
+
+#[async_trait]
+impl Step for Parallel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
+        // `FuturesUnordered` rather than `join_all`: it yields each child as it ends, so a
+        // failure is seen the moment it happens, not when the slowest sibling is done.
+        let mut running: FuturesUnordered<_> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| run_child(step.as_ref(), cx).map(move |result| (i, result)))
+            .collect();
+        let mut errors = Vec::new();
+        while let Some((i, result)) = running.next().await {
+            if let Err(error) = result {
+                if self.on_failure == OnFailure::FailFast {
+                    // Returning drops `running`: every sibling still pending is cancelled at
+                    // its current `.await`, and its span is marked cancelled.
+                    return Err(error);
+                }
+                errors.push((i, error));
+            }
+        }
+        // In the children's order, not the order they failed in: the same plan reports the
+        // same list however the timings fall.
+        errors.sort_by_key(|(i, _)| *i);
+        let mut errors: Vec<StepError> = errors.into_iter().map(|(_, e)| e).collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(StepError::Several(errors)),
+        }
+    }
+}
+
+impl Parallel {
+    /// Let every child finish and collect every error, instead of failing fast.
+    pub fn collect_all(mut self) -> Self {
+        self.on_failure = OnFailure::CollectAll;
+        self
+    }
+
+    /// What this composite does when a child fails.
+    pub fn on_failure(&self) -> OnFailure {
+        self.on_failure
+    }
 }
 
 /// A [`Sequence`] named `name` of `steps`: one after another, the first failure stops it.

@@ -2,10 +2,10 @@
 //! [`StepOutcome`]).
 //!
 //! Every step a plan runs goes through [`run_child`](super::run_child), which opens a span in
-//! the plan's shared list when the step starts and closes it when the step ends. The closing is
-//! done by a guard: if the step's future is dropped first (a fail-fast sibling failed, or a
-//! timeout above it fired), the guard's `Drop` closes the span as [`StepOutcome::Cancelled`],
-//! at the time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock
+//! the plan's shared list when the step starts (`context.rs`) and closes it when the step
+//! ends. The closing is done by a guard: if the step's future is dropped first (a fail-fast
+//! sibling failed, or a timeout above it fired), the guard's `Drop` closes the span as
+//! [`StepOutcome::Cancelled`], at the time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock
 //! a test can assert them exactly.
 //!
 //! # What it costs
@@ -17,23 +17,12 @@
 //! a list of different step types.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::path::Path;
-use super::{Step, StepContext, StepError, run_child};
-use crate::support::lock;
+use super::{StepContext, StepError};
 use crate::timing::{self, Bar, BarOutcome};
-
-/// Run a whole plan from its root and return its result with the [`Trace`] of every step.
-///
-/// Paths start at the root's name. Dropping the returned future cancels the plan; nothing it
-/// started keeps running (the composites spawn nothing).
-pub async fn run_traced(root: &dyn Step) -> (Result<(), StepError>, Trace) {
-    let cx = StepContext::new();
-    let result = run_child(root, &cx).await;
-    (result, cx.trace())
-}
 
 /// The old name of [`StepOutcome`], which clashed with [`observer::Outcome`] in one `use`.
 ///
@@ -205,14 +194,30 @@ pub(super) struct Open {
     end: Option<(Duration, StepOutcome)>,
 }
 
+impl Open {
+    /// The span of a step at `path`, under the span `parent`, starting at `start`.
+    pub(super) fn new(path: Path, parent: Option<usize>, depth: usize, start: Duration) -> Self {
+        Open {
+            path,
+            parent,
+            depth,
+            start,
+            end: None,
+        }
+    }
+
+    /// Record the step's end, and how it ended.
+    pub(super) fn close(&mut self, end: Duration, outcome: StepOutcome) {
+        self.end = Some((end, outcome));
+    }
+}
+
 /// The spans of one plan run, shared by every context of that run.
 pub(super) type Spans = Arc<Mutex<Vec<Open>>>;
 
-impl StepContext {
-    /// The trace recorded so far: finished steps, and running ones as if they ended now.
-    pub fn trace(&self) -> Trace {
-        let now = self.elapsed();
-        let open = self.spans();
+impl Trace {
+    /// The trace of the spans `open`, the ones still running as if they ended at `now`.
+    pub(super) fn from_open(open: &[Open], now: Duration) -> Trace {
         // Tree order: a depth-first walk, siblings in the order they started.
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); open.len()];
         let mut roots = Vec::new();
@@ -242,45 +247,6 @@ impl StepContext {
         }
         Trace { spans }
     }
-
-    fn spans(&self) -> MutexGuard<'_, Vec<Open>> {
-        lock(&self.spans)
-    }
-
-    /// How deep a child of this context's step sits.
-    pub(super) fn child_depth(&self) -> usize {
-        // A context with no span of its own is the top, above the root step (a root named ""
-        // is still a level of its own: its children are "/a", depth 1).
-        match self.span {
-            None => 0,
-            Some(_) => self.depth + 1,
-        }
-    }
-
-    /// The context for a child named `name`, its span opened in the trace as it starts now.
-    pub(super) fn child(&self, name: &str) -> StepContext {
-        // One new name linked to this path: no copy of the prefix.
-        let (path, depth) = (self.path.child(name), self.child_depth());
-        let span = {
-            let mut spans = self.spans();
-            spans.push(Open {
-                path: path.clone(),
-                parent: self.span,
-                depth,
-                start: self.elapsed(),
-                end: None,
-            });
-            spans.len() - 1
-        };
-        StepContext {
-            path,
-            path_text: OnceLock::new(),
-            depth,
-            span: Some(span),
-            origin: self.origin,
-            spans: Arc::clone(&self.spans),
-        }
-    }
 }
 
 /// Closes a step's span when the step ends; if the step's future is dropped first, its `Drop`
@@ -298,11 +264,7 @@ impl<'a> SpanGuard<'a> {
 
     /// Record the step's end, and how it ended.
     pub(super) fn close(&mut self, outcome: StepOutcome) {
-        let now = self.cx.elapsed();
-        let mut spans = self.cx.spans();
-        if let Some(open) = self.cx.span.and_then(|i| spans.get_mut(i)) {
-            open.end = Some((now, outcome));
-        }
+        self.cx.close_span(outcome);
         self.closed = true;
     }
 }

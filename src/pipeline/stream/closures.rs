@@ -1,11 +1,12 @@
-//! Closures as stages: [`FnStage`], and [`Pipeline::stage_fn`] that chains one.
+//! Closures as stages: [`FnStage`], which [`Pipeline::stage_fn`](super::Pipeline::stage_fn)
+//! chains.
 
 use std::fmt;
 use std::future::Future;
 
 use async_trait::async_trait;
 
-use super::{Pipeline, Stage, StageOptions};
+use super::Stage;
 use crate::http::BoxError;
 
 /// A stage made from a closure `Fn(I) -> impl Future<Output = Result<O, E>>`.
@@ -46,23 +47,5 @@ where
 {
     async fn process(&self, input: I) -> Result<O, BoxError> {
         (self.0)(input).await.map_err(Into::into)
-    }
-}
-
-impl<T: Send + 'static> Pipeline<T> {
-    /// Chain a stage made from a closure (see [`FnStage`]).
-    pub fn stage_fn<O, E, F, Fut>(
-        self,
-        name: impl Into<String>,
-        options: StageOptions,
-        f: F,
-    ) -> Pipeline<O>
-    where
-        O: Send + 'static,
-        E: Into<BoxError>,
-        F: Fn(T) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O, E>> + Send + 'static,
-    {
-        self.stage(name, options, FnStage(f))
     }
 }

@@ -17,8 +17,13 @@
 #![doc = include_str!("shapes/async_shape.rs")]
 //! ```
 //!
-//! **What changed:** `async` on each `fn`, `.await` after each call, and `#[async_trait]` with
-//! its `use` line; the trait, the stages and the loop are the same lines.
+//! **What changed:** `async` on each `fn`, `.await` after each call, `#[async_trait]` with its
+//! `use` line, and the bounds the real [`Stage`] carries: `Send + Sync` on the stage, `Send +
+//! 'static` on its input and output. A [`Pipeline`] keeps each stage in an `Arc` shared by every
+//! item in flight, and may run an item as a spawned task ([`StageOptions::spawned`]) on another
+//! worker thread: the stage is then used from several threads at once (`Sync`) and moved to
+//! them (`Send`), and an item moves into a task that may outlive the caller's borrows (`Send +
+//! 'static`). The sync shape calls each stage on the caller's thread and needs none of them.
 //!
 //! # What async adds
 //! The async shape still runs one item at a time. [`Pipeline`] keeps the chain of stages and
@@ -29,7 +34,7 @@
 //!   as fast as its slowest stage (its time per item divided by its concurrency).
 //! * **Back-pressure.** A stage pulls from upstream only while it has a free slot or room in its
 //!   buffer, so at most [`Pipeline::capacity`] items are ever in flight, however long the input
-//!   (`driver.rs` says how a stage pulls, runs and yields).
+//!   ([`Pipeline::into_stream`] says how a stage pulls, runs and yields).
 //! * **Order, or not.** [`StageOptions::ordered`] keeps input order, [`StageOptions::unordered`]
 //!   yields as ready; nothing is spawned unless a stage asks ([`StageOptions::spawned`]).
 //!   [`StageOptions`] says what each choice costs.
@@ -59,16 +64,27 @@
 //!
 //! # What it costs
 //! Two small boxed futures and a queue slot per item per stage: 0.2 to 0.3 µs per item per stage
-//! in `benches/pipeline.rs`, next to a hand-written loop (details in `driver.rs`).
+//! in `benches/pipeline.rs`, next to a hand-written loop (details in `running.rs`).
 //!
 //! # Cancellation
 //! The pipeline is one value: dropping the output stream drops every in-flight future (each
 //! stops at its current `.await`) and aborts every task it spawned. No task outlives the
 //! pipeline. [`ErrorPolicy::StopAtFirst`] does the same right after yielding the first error.
 //!
+//!
+//! # Reading it
+//! This file holds the trait and the [`Pipeline`] that chains stages. From the output stream
+//! down to your [`Stage::process`], the path is one file, `output.rs`, read top to bottom: the
+//! [`PipelineStream`] polls the last stage; each stage pulls from the one before it, starts
+//! items and yields their results; each item runs in `run_item`, which calls `process`. Beside
+//! them: the options and limits (`options.rs`), the errors (`errors.rs`), what holds the
+//! running items (`running.rs`), closures as stages (`closures.rs`).
+//!
 //! [plan]: crate::pipeline::plan
 
 use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, Stream, StreamExt};
@@ -78,17 +94,17 @@ pub use crate::http::BoxError;
 use crate::support::catch_stream_panics;
 
 mod closures;
-mod driver;
 mod errors;
 mod options;
 mod output;
+mod running;
 #[cfg(test)]
 mod shapes;
 pub mod stall;
 
 pub use closures::FnStage;
 pub use errors::StageError;
-pub use options::{ErrorPolicy, MAX_BUFFER, MAX_CONCURRENCY, StageOptions};
+pub use options::{ErrorPolicy, MAX_BUFFER, MAX_CONCURRENCY, MAX_STAGES, StageOptions};
 pub use output::PipelineStream;
 
 /// One async transformation of a pipeline: an input in, an output or an error out.
@@ -98,12 +114,13 @@ pub use output::PipelineStream;
 /// processes concurrently, hence `&self` and `Send + Sync`.
 ///
 /// ```
+/// use async_patterns::async_trait;
 /// use async_patterns::http::{BoxError, HttpGet};
 /// use async_patterns::pipeline::stream::Stage;
 ///
 /// struct Fetch<H>(H);
 ///
-/// #[async_trait::async_trait]
+/// #[async_trait]
 /// impl<H: HttpGet> Stage<String, String> for Fetch<H> {
 ///     async fn process(&self, url: String) -> Result<String, BoxError> {
 ///         Ok(self.0.get(&url).await?)
@@ -119,18 +136,28 @@ pub trait Stage<I: Send + 'static, O: Send + 'static>: Send + Sync {
     async fn process(&self, input: I) -> Result<O, BoxError>;
 }
 
-// Shared, boxed and borrowed stages are stages, so one stage can serve several pipelines.
-crate::support::forward!(Arc, Box, Ref => [I: Send + 'static, O: Send + 'static] Stage<I, O> {
-    async fn process(&self, input: I) -> Result<O, BoxError>;
-});
+// Shared, boxed and borrowed stages are stages too, so one stage can serve several pipelines.
+// Each impl only forwards to the stage it points to; `?Sized` lets that stage be a `dyn Stage`.
+#[async_trait]
+impl<I: Send + 'static, O: Send + 'static, T: Stage<I, O> + ?Sized> Stage<I, O> for Arc<T> {
+    async fn process(&self, input: I) -> Result<O, BoxError> {
+        (**self).process(input).await
+    }
+}
 
-/// The most stages a pipeline has: one more is refused ([`StageError::TooManyStages`]).
-///
-/// Each stage polls the stage before it, so a poll goes as deep as the chain is long: about
-/// 0.7 KiB of stack per stage in a debug build, less in release. A thousand stages fit in the
-/// 2 MiB of a spawned task's stack with room to spare; far more would overflow it, which aborts
-/// the process. Real pipelines have a handful.
-pub const MAX_STAGES: usize = 1_000;
+#[async_trait]
+impl<I: Send + 'static, O: Send + 'static, T: Stage<I, O> + ?Sized> Stage<I, O> for Box<T> {
+    async fn process(&self, input: I) -> Result<O, BoxError> {
+        (**self).process(input).await
+    }
+}
+
+#[async_trait]
+impl<I: Send + 'static, O: Send + 'static, T: Stage<I, O> + ?Sized> Stage<I, O> for &T {
+    async fn process(&self, input: I) -> Result<O, BoxError> {
+        (**self).process(input).await
+    }
+}
 
 /// An item on its way through the pipeline: its input index, and its value or its error. A
 /// failed item travels on (untouched) so ordered stages keep their order.
@@ -148,16 +175,6 @@ pub struct Pipeline<T> {
     stages: Vec<String>,
     /// The first stage refused for being past [`MAX_STAGES`], if any.
     refused: Option<String>,
-}
-
-impl<T> fmt::Debug for Pipeline<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("stages", &self.stages)
-            .field("policy", &self.policy)
-            .field("capacity", &self.capacity)
-            .finish()
-    }
 }
 
 impl<T: Send + 'static> Pipeline<T> {
@@ -214,13 +231,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let stream = match &self.refused {
             // Not chained on top (that would nest one level deeper each time): the whole
             // output is replaced by the error, and the source is dropped unpolled.
-            Some(refused) => {
-                let error = StageError::TooManyStages {
-                    stage: refused.clone(),
-                    max: MAX_STAGES,
-                };
-                futures::stream::once(async move { (0, Err(error)) }).boxed()
-            }
+            Some(refused) => options::too_many_stages(refused),
             None => {
                 self.stages.push(name.clone());
                 // Each stage holds at most its limit running and its buffer waiting.
@@ -228,7 +239,8 @@ impl<T: Send + 'static> Pipeline<T> {
                     .capacity
                     .saturating_add(options.concurrency())
                     .saturating_add(options.buffer_len());
-                driver::run_stage(self.stream, name, options, stage)
+                // The new last stage, pulling from the one before it (`output.rs`).
+                output::StageStream::after(self.stream, name, options, stage).boxed()
             }
         };
         Pipeline {
@@ -238,6 +250,22 @@ impl<T: Send + 'static> Pipeline<T> {
             stages: self.stages,
             refused: self.refused,
         }
+    }
+
+    /// Chain a stage made from a closure (see [`FnStage`]).
+    pub fn stage_fn<O, E, F, Fut>(
+        self,
+        name: impl Into<String>,
+        options: StageOptions,
+        f: F,
+    ) -> Pipeline<O>
+    where
+        O: Send + 'static,
+        E: Into<BoxError>,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+    {
+        self.stage(name, options, FnStage(f))
     }
 
     /// Choose what a failed item does to the output stream (default: stop at the first).
@@ -258,7 +286,20 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// The output: a stream of each item's result. Dropping it cancels all in-flight work.
+    ///
+    /// Polling it polls the last stage, which polls the one before it, and so on up to the
+    /// source; `output.rs` reads, top to bottom, from this stream to your [`Stage::process`].
     pub fn into_stream(self) -> PipelineStream<T> {
         PipelineStream::new(self.stream, self.policy)
+    }
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("stages", &self.stages)
+            .field("policy", &self.policy)
+            .field("capacity", &self.capacity)
+            .finish()
     }
 }

@@ -1,7 +1,35 @@
 //! How one stage runs ([`StageOptions`]) and what a failed item does to the output
-//! ([`ErrorPolicy`]), and the caps that keep any pipeline bounded.
+//! ([`ErrorPolicy`]), and the caps that keep any pipeline bounded ([`MAX_CONCURRENCY`],
+//! [`MAX_BUFFER`], [`MAX_STAGES`], and how much one poll of a stage may pull).
 
 use std::time::Duration;
+
+use futures::stream::{BoxStream, StreamExt};
+
+use super::{StageError, Tagged};
+
+/// The most stages a pipeline has: one more is refused ([`StageError::TooManyStages`]).
+///
+/// Each stage polls the stage before it, so a poll goes as deep as the chain is long: about
+/// 0.7 KiB of stack per stage in a debug build, less in release. A thousand stages fit in the
+/// 2 MiB of a spawned task's stack with room to spare; far more would overflow it, which aborts
+/// the process. Real pipelines have a handful.
+pub const MAX_STAGES: usize = 1_000;
+
+/// The output of a pipeline that refused its stage `refused` for being past [`MAX_STAGES`]:
+/// that one error, nothing run.
+pub(super) fn too_many_stages<T: Send + 'static>(refused: &str) -> BoxStream<'static, Tagged<T>> {
+    let stage = refused.to_owned();
+    let error = StageError::TooManyStages {
+        stage,
+        max: MAX_STAGES,
+    };
+    futures::stream::once(async move { (0, Err(error)) }).boxed()
+}
+
+/// The most items a stage pulls from upstream in one poll before it yields to the runtime
+/// (`output.rs` says why).
+pub(super) const PULLS_PER_POLL: usize = 64;
 
 /// The most items one stage runs at once: a larger concurrency limit (`usize::MAX` for "no
 /// limit") is lowered to it, so [`Pipeline::capacity`](super::Pipeline::capacity) is a real

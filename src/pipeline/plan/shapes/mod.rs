@@ -1,6 +1,8 @@
 //! The composite pattern twice, compiled: the classic sync shape and the async shape, with the
 //! same names, so `diff sync_shape.rs async_shape.rs` shows what async changed: `async`,
-//! `.await`, `#[async_trait]`, and the one node only async makes worth having, `Parallel`.
+//! `.await`, `#[async_trait]`, the `Send + Sync` a step needs to run in a task that moves
+//! between threads (and so `Arc<Mutex<..>>` for the leaves' log where the sync shape has
+//! `Rc<RefCell<..>>`), and the one node only async makes worth having, `Parallel`.
 //!
 //! The test below builds the same smart-home tree with each (the sync shape has no parallel
 //! node, so its "at once" groups are sequences) and checks that both run the same leaves, in
@@ -9,6 +11,8 @@
 mod async_shape;
 mod sync_shape;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 /// The morning: pair the three devices (a group that may run at once), then, as a group, one
@@ -17,7 +21,7 @@ macro_rules! morning {
     ($shape:ident, $group:expr, $log:expr) => {{
         use $shape::{Leaf, Sequence, Step};
         let leaf = |name: &str| -> Box<dyn Step> {
-            let log = Arc::clone($log);
+            let log = Clone::clone($log);
             Box::new(Leaf {
                 name: name.to_owned(),
                 log,
@@ -60,22 +64,20 @@ macro_rules! morning {
     }};
 }
 
-type Log = Arc<Mutex<Vec<String>>>;
-
 /// Where `name` was logged, if it was.
-fn at(log: &Log, name: &str) -> Option<usize> {
-    crate::support::lock(log).iter().position(|n| n == name)
+fn at(log: &[String], name: &str) -> Option<usize> {
+    log.iter().position(|n| n == name)
 }
 
-/// The leaves in the order they ran, sorted (the set that ran).
-fn sorted(log: &Log) -> Vec<String> {
-    let mut names = crate::support::lock(log).clone();
+/// The leaves that ran, sorted.
+fn sorted(log: &[String]) -> Vec<String> {
+    let mut names = log.to_vec();
     names.sort();
     names
 }
 
 /// Every sequence ran its children in order, and `routines` only after all of `connect`.
-fn assert_sequences_kept_their_order(log: &Log) {
+fn assert_sequences_kept_their_order(log: &[String]) {
     for (first, then) in [("on", "dim"), ("volume", "news"), ("seat-heat", "flush")] {
         assert!(at(log, first) < at(log, then), "{first} before {then}");
     }
@@ -86,15 +88,20 @@ fn assert_sequences_kept_their_order(log: &Log) {
 
 #[tokio::test]
 async fn both_shapes_run_the_same_leaves_in_the_same_sequence_order() {
-    let sync_log = Log::default();
+    let sync_log = Rc::new(RefCell::new(Vec::new()));
     let sync_plan = morning!(sync_shape, |s| s, &sync_log);
     assert_eq!(sync_plan.name(), "morning");
     assert_eq!(sync_plan.run(), Ok(()));
+    let sync_log = sync_log.borrow().clone();
 
-    let async_log = Log::default();
+    let async_log = Arc::new(Mutex::new(Vec::new()));
     let async_plan = morning!(async_shape, async_shape::Parallel, &async_log);
     assert_eq!(async_plan.name(), "morning");
-    assert_eq!(async_plan.run().await, Ok(()));
+    // In a spawned task, as real plans run: what the `Send + Sync` bound is for (without it,
+    // this does not compile).
+    let ran = tokio::spawn(async move { async_plan.run().await }).await;
+    assert_eq!(ran.map_err(|e| e.to_string()), Ok(Ok(())));
+    let async_log = crate::support::lock(&async_log).clone();
 
     assert_eq!(sorted(&sync_log).len(), 9);
     assert_eq!(sorted(&sync_log), sorted(&async_log));

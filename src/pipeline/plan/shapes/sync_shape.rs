@@ -1,7 +1,8 @@
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Anything that can run: a leaf, or a composite of steps.
-pub trait Step: Send + Sync {
+pub trait Step {
     fn name(&self) -> &str;
     fn run(&self) -> Result<(), String>;
 }
@@ -9,7 +10,7 @@ pub trait Step: Send + Sync {
 /// A leaf: one call (here, it writes its name into a shared log).
 pub struct Leaf {
     pub name: String,
-    pub log: Arc<Mutex<Vec<String>>>,
+    pub log: Rc<RefCell<Vec<String>>>,
 }
 
 impl Step for Leaf {
@@ -17,8 +18,7 @@ impl Step for Leaf {
         &self.name
     }
     fn run(&self) -> Result<(), String> {
-        let mut log = self.log.lock().map_err(|e| e.to_string())?;
-        log.push(self.name.clone());
+        self.log.borrow_mut().push(self.name.clone());
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 /// One filter: an input in, an output out, or the reason why not.
 #[async_trait]
-pub trait Stage<I, O> {
+pub trait Stage<I: Send + 'static, O: Send + 'static>: Send + Sync {
     async fn process(&self, input: I) -> Result<O, String>;
 }
 
@@ -34,21 +34,17 @@ impl Stage<u64, u64> for Halve {
     }
 }
 
-/// One input through two stages in order: an error stops this item, not the others.
-pub async fn run_one<A, B, C>(
-    input: A,
-    first: &impl Stage<A, B>,
-    second: &impl Stage<B, C>,
-) -> Result<C, String> {
-    let middle = first.process(input).await?;
-    second.process(middle).await
+/// One input through both stages in order: an error stops this item, not the others.
+pub async fn run_one(input: String) -> Result<u64, String> {
+    let number = Parse.process(input).await?;
+    Halve.process(number).await
 }
 
 /// The pipeline: each input in turn through `Parse` then `Halve`, one item at a time.
 pub async fn run(inputs: Vec<String>) -> Vec<Result<u64, String>> {
     let mut outputs = Vec::new();
     for input in inputs {
-        outputs.push(run_one(input, &Parse, &Halve).await);
+        outputs.push(run_one(input).await);
     }
     outputs
 }

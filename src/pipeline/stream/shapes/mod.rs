@@ -1,7 +1,9 @@
 //! The two shapes of pipes and filters, compiled: [`sync_shape`] and [`async_shape`] are the
-//! same stages and the same loop, and `diff` between the files shows only `async`, `.await` and
-//! `#[async_trait]`. The test runs both, and the real [`Pipeline`](super::Pipeline), on the
-//! same inputs and checks that they agree, outputs and errors alike.
+//! same stages and the same loop, and `diff` between the files shows `async`, `.await`,
+//! `#[async_trait]`, and the bounds the real trait needs (`Send + Sync` on a stage, `Send +
+//! 'static` on its items: the module's doc says why). The test runs both, and the real
+//! [`Pipeline`](super::Pipeline), on the same inputs and checks that they agree, outputs and
+//! errors alike.
 
 mod async_shape;
 mod sync_shape;

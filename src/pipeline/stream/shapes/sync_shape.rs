@@ -29,21 +29,17 @@ impl Stage<u64, u64> for Halve {
     }
 }
 
-/// One input through two stages in order: an error stops this item, not the others.
-pub fn run_one<A, B, C>(
-    input: A,
-    first: &impl Stage<A, B>,
-    second: &impl Stage<B, C>,
-) -> Result<C, String> {
-    let middle = first.process(input)?;
-    second.process(middle)
+/// One input through both stages in order: an error stops this item, not the others.
+pub fn run_one(input: String) -> Result<u64, String> {
+    let number = Parse.process(input)?;
+    Halve.process(number)
 }
 
 /// The pipeline: each input in turn through `Parse` then `Halve`, one item at a time.
 pub fn run(inputs: Vec<String>) -> Vec<Result<u64, String>> {
     let mut outputs = Vec::new();
     for input in inputs {
-        outputs.push(run_one(input, &Parse, &Halve));
+        outputs.push(run_one(input));
     }
     outputs
 }
