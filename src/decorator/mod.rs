@@ -8,15 +8,11 @@
 //! behaviours are the ones a client needs in production: time limits, retries, a circuit
 //! breaker, hedging, and limits on concurrency and rate.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** `async` on two `fn`s (under `#[async_trait]`), `.await` on two calls, and
 //! `Send + Sync` on the trait, which the sync shape never needed. `#[async_trait]` turns each
@@ -25,6 +21,18 @@
 //! if `T` is `Sync`. `Send` lets a decorator, with the `Box<dyn Http>` inside it, move to another
 //! thread, and `Send + Sync` together let tasks share one in an `Arc`. [`HttpGet`] carries the
 //! same two bounds, for the same reasons.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! A sync decorator can only act before and after the call; an async one also acts *during*

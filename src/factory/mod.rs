@@ -6,15 +6,11 @@
 //! When making a product means talking to it first (a device's handshake), the constructor
 //! becomes async; the registry around it keeps its shape.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** the stored constructor returns a `BoxFuture` (one type for every kind's
 //! future) and `create` awaits it; the rest of the diff is `async`, `.await`, `#[async_trait]`,
@@ -23,6 +19,18 @@
 //! constructors are called from any of those threads (`Send + Sync`), the future one returns
 //! must be `Send` (a `BoxFuture` is), a device is used through `&self` from such tasks (`Sync`)
 //! and handed from one to another (`Send`). The sync shape runs on one thread and needs none.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! The real [`Registry`] keeps its constructors behind an `RwLock`, so kinds are registered

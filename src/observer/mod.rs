@@ -5,15 +5,11 @@
 //! does not know what they do with the news (log it, count it, call a webhook); it only knows
 //! they all want it. Observers come and go while the subject lives.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! What changed: `#[async_trait]` and its `use`, `async` on both `notify`s, `.await` in the loop,
 //! and bounds the loop never needed. `#[async_trait]` makes each call a boxed `Send` future (a
@@ -21,6 +17,18 @@
 //! `Send` only if the observer and the event are `Sync`: hence `Send + Sync` on the trait and
 //! `E: Sync`. A subject handed to `tokio::spawn` must be `Send` and borrow nothing: hence
 //! `E: Send + 'static`, and observers that are `Send`.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! Observers now *wait* (write to a store, call a webhook), so they can wait **together**:
@@ -212,11 +220,6 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// | 100 no-op observers    | 32-33 µs (320-330 ns each)      | 15-18 µs (150-180 ns each)    |
     /// | 10,000 no-op observers | 4.3-11.6 ms (430-1,160 ns each) | 1.7-2.0 ms (170-200 ns each)  |
     /// | 100 observers of 10 ms | 11.3 ms (1.13x the ideal 10 ms) | 1.14 s (the sum, 100 x 10 ms) |
-    ///
-    /// Concurrency costs about twice as much per observer when observers do nothing (each call
-    /// is a boxed future that `join_all` also has to track and wake; with 10,000 of them, memory
-    /// rather than work sets the pace), and pays back as soon as observers wait: 100 observers
-    /// of 10 ms take 10 ms instead of a second.
     pub async fn notify_in_order(&self, event: &E) -> Report {
         let observers = self.registry.snapshot();
         // The sync shape's loop, with `.await`: each observer starts when the last one ended.
@@ -236,11 +239,11 @@ impl<E: Send + Sync + 'static> Subject<E> {
         let call = crate::support::catch_panic(entry.call(event));
         let outcome = match self.timeout {
             Some(after) => match tokio::time::timeout(after, call).await {
-                Ok(caught) => outcome_of(caught)?,
+                Ok(caught) => Outcome::of_call(caught)?,
                 // The call was dropped at its current `.await`: cancelled, not left running.
                 Err(_elapsed) => Outcome::TimedOut(after),
             },
-            None => outcome_of(call.await)?,
+            None => Outcome::of_call(call.await)?,
         };
         Some(Delivery {
             id: entry.id,
@@ -248,17 +251,6 @@ impl<E: Send + Sync + 'static> Subject<E> {
             outcome,
             elapsed: start.elapsed(),
         })
-    }
-}
-
-/// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`); `None` for one
-/// that never began (the observer was unsubscribed first).
-fn outcome_of(caught: Result<Option<Result<(), BoxError>>, String>) -> Option<Outcome> {
-    match caught {
-        Ok(None) => None,
-        Ok(Some(Ok(()))) => Some(Outcome::Delivered),
-        Ok(Some(Err(e))) => Some(Outcome::from_error(e)),
-        Err(message) => Some(Outcome::Panicked(message)),
     }
 }
 

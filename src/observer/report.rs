@@ -65,6 +65,17 @@ impl Outcome {
         }
     }
 
+    /// The outcome of a call that returned (`Ok`) or panicked (`Err(message)`); `None` for one
+    /// that never began (the observer was unsubscribed first).
+    pub(super) fn of_call(caught: Result<Option<Result<(), BoxError>>, String>) -> Option<Outcome> {
+        match caught {
+            Ok(None) => None,
+            Ok(Some(Ok(()))) => Some(Outcome::Delivered),
+            Ok(Some(Err(e))) => Some(Outcome::from_error(e)),
+            Err(message) => Some(Outcome::Panicked(message)),
+        }
+    }
+
     /// The outcome of an observer that returned `error`: [`Outcome::Refused`] when it is a
     /// refusing stream's refusal, [`Outcome::Failed`] otherwise.
     pub(super) fn from_error(error: BoxError) -> Outcome {

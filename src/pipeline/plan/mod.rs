@@ -14,15 +14,11 @@
 //! steps run in order, an async one a tree of sequences and parallels. The classic patterns
 //! (strategy, factory, observer) keep theirs; so does the Composite that holds the tree.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** `run` became an `async fn` under `#[async_trait]` and each call got an
 //! `.await`; the tree gained the one node only async makes cheap, `Parallel` (`join_all`). And
@@ -31,6 +27,18 @@
 //! `.await`, so `#[async_trait]` makes `run`'s future `Send`; that future holds `&self`, which
 //! is `Send` only if the step is `Sync`, and a `Box<dyn Step>` moves into a task only if the
 //! step is `Send`. The sync shape runs on the thread that calls it and needs neither.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! The real [`Step::run`] also takes `cx: &`[`StepContext`]: the step's path and the plan's

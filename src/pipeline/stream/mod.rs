@@ -7,15 +7,11 @@
 //! Unlike a [plan] (a fixed tree of steps), a pipeline never holds all its items at once: they
 //! stream through.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they behave alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** `async` on each `fn`, `.await` after each call, `#[async_trait]` with its
 //! `use` line, and the bounds the real [`Stage`] carries: `Send + Sync` on the stage, `Send +
@@ -24,6 +20,18 @@
 //! worker thread: the stage is then used from several threads at once (`Sync`) and moved to
 //! them (`Send`), and an item moves into a task that may outlive the caller's borrows (`Send +
 //! 'static`). The sync shape calls each stage on the caller's thread and needs none of them.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! The async shape still runs one item at a time. [`Pipeline`] keeps the chain of stages and
