@@ -13,19 +13,21 @@ use std::error::Error;
 use std::time::Duration;
 
 use async_patterns::basics::parallel::{self, calibrate, cores, cpu_work};
-use async_patterns::timing::{Table, Target, measure_sync};
+use async_patterns::timing::{Page, Table, Target, measure_sync};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    run(false)
+    run(&mut Page::new("concurrency_vs_parallelism"), false)
 }
 
 /// Run the demo; `brief` is the tour's shorter version.
-pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
+pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
     let cores = cores();
     let jobs = cores.max(2) * 2;
     let job = Duration::from_millis(if brief { 50 } else { 150 });
     let iterations = calibrate(job);
-    println!("== concurrency vs parallelism: {jobs} CPU jobs of about {job:?} on {cores} cores");
+    page.heading(format!(
+        "concurrency vs parallelism: {jobs} CPU jobs of about {job:?} on {cores} cores"
+    ));
 
     let ideal = job * jobs.div_ceil(cores) as u32;
     let mut cpu = Table::new(format!("{jobs} CPU-bound jobs")).ideal(ideal);
@@ -46,7 +48,7 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
         "spawn_blocking",
         parallel::parallel_blocking(jobs, iterations)?,
     );
-    println!("{cpu}");
+    page.table(&cpu);
 
     let wait = Duration::from_millis(100);
     let mut io = Table::new(format!("{jobs} waits of {wait:?}")).ideal(wait);
@@ -66,38 +68,31 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
         })
     });
     io.add("concurrent, current_thread", took);
-    println!("{io}");
+    page.table(&io);
 
     let concurrent = cpu.speedup("async tasks, current_thread").unwrap_or(0.0);
     let parallel = cpu
         .speedup(&format!("tasks, multi_thread ({cores} workers)"))
         .unwrap_or(0.0);
     let want = 0.85 * cores.min(jobs) as f64;
-    println!(
-        "{}",
-        Target::at_least(
-            format!("parallel >= {want:.1}x on {cores} cores"),
-            parallel,
-            want
-        )
-    );
-    println!(
-        "{}",
-        Target::at_most(
-            "concurrent-only CPU work about 1.0x (<= 1.15x)",
-            concurrent,
-            1.15
-        )
-    );
-    println!(
-        "{}",
-        Target::at_least(
-            format!("concurrent waits >= {:.1}x", jobs as f64 * 0.8),
-            io.speedup("concurrent, current_thread").unwrap_or(0.0),
-            jobs as f64 * 0.8,
-        )
-    );
-    println!("what to notice:");
+    page.target(Target::at_least(
+        format!("parallel >= {want:.1}x the plain loop ({jobs} jobs on {cores} cores)"),
+        parallel,
+        want,
+    ));
+    page.target(Target::at_most(
+        format!("concurrent-only CPU work <= 1.15x the plain loop ({jobs} jobs)"),
+        concurrent,
+        1.15,
+    ));
+    page.target(Target::at_least(
+        format!(
+            "concurrent waits >= {:.1}x one by one ({jobs} waits)",
+            jobs as f64 * 0.8
+        ),
+        io.speedup("concurrent, current_thread").unwrap_or(0.0),
+        jobs as f64 * 0.8,
+    ));
     let most = cores.min(jobs) as f64;
     // A parallel speedup well under the core count means the cores were not all ours.
     let busy = if parallel < 0.75 * most {
@@ -105,14 +100,14 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
     } else {
         ""
     };
-    println!(
-        "  computing: tasks on one thread ran at {concurrent:.2}x the plain loop (concurrency alone \
+    page.notice(format!(
+        "computing: tasks on one thread ran at {concurrent:.2}x the plain loop (concurrency alone \
          adds no core); on {cores} worker threads {parallel:.2}x of at most {most:.0}x{busy}."
-    );
-    println!(
-        "  waiting: {jobs} waits on one thread took {:.2} times one wait: concurrency overlaps \
+    ));
+    page.notice(format!(
+        "waiting: {jobs} waits on one thread took {:.2} times one wait: concurrency overlaps \
          waiting without any extra thread.",
         io.vs_ideal("concurrent, current_thread").unwrap_or(0.0)
-    );
+    ));
     Ok(())
 }

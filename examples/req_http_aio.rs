@@ -20,10 +20,15 @@ use async_patterns::http::native::NativeHttp;
 use async_patterns::http::threaded::ThreadedHttp;
 use async_patterns::http::{HttpConfig, HttpGet};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, Timeline, compare, measure};
+use async_patterns::timing::{Page, Table, Target, Timeline, compare, measure, record_spans};
+use tracing::Instrument;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    run(std::env::args().nth(1), false)
+    run(
+        &mut Page::new("req_http_aio"),
+        std::env::args().nth(1),
+        false,
+    )
 }
 
 /// The number of threads in this process, where the OS tells (Linux `/proc`).
@@ -34,12 +39,8 @@ fn threads_now() -> Option<usize> {
 }
 
 /// Fetch `urls` concurrently while sampling the thread count; returns (failures, peak threads).
-/// With a timeline, each request records when it ran.
-async fn batch(
-    http: &dyn HttpGet,
-    urls: &[String],
-    timeline: Option<&Timeline>,
-) -> (usize, Option<usize>) {
+/// Each request runs in a span, so a recorded batch draws when each ran.
+async fn batch(http: &dyn HttpGet, urls: &[String]) -> (usize, Option<usize>) {
     let peak = Arc::new(AtomicUsize::new(0));
     let sampler = {
         let peak = Arc::clone(&peak);
@@ -52,15 +53,9 @@ async fn batch(
             }
         })
     };
-    let out = gather::all_at_once(urls.iter().enumerate().map(|(i, u)| async move {
-        match timeline {
-            Some(timeline) => {
-                timeline
-                    .record(format!("GET #{:02}", i + 1), http.get(u))
-                    .await
-            }
-            None => http.get(u).await,
-        }
+    let out = gather::all_at_once(urls.iter().enumerate().map(|(i, u)| {
+        let span = tracing::debug_span!("GET", request = %format_args!("GET #{:02}", i + 1));
+        http.get(u).instrument(span)
     }))
     .await;
     sampler.abort();
@@ -70,11 +65,13 @@ async fn batch(
 }
 
 /// Run the demo against `url` (or the loopback server); `brief` is the tour's shorter version.
-pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
+pub fn run(page: &mut Page, url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     let server = TestServer::start()?;
     let url = url.unwrap_or_else(|| server.delay_url(100));
     let sizes: &[usize] = if brief { &[20, 200] } else { &[20, 500] };
-    println!("== req_http_aio: threaded (spawn_blocking) vs native async, GET {url}");
+    page.heading(format!(
+        "req_http_aio: threaded (spawn_blocking) vs native async, GET {url}"
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -88,7 +85,10 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
         threaded.get(&url).await?;
         let (_, one) = measure(native.get(&url)).await;
         let before = threads_now();
-        println!("   threads in this process before: {}", before.map_or("unknown".into(), |t| t.to_string()));
+        page.line(format!(
+            "threads in this process before: {}",
+            before.map_or("unknown".into(), |t| t.to_string())
+        ));
         // When each request of the first batch ran, per client.
         let mut timelines = Vec::new();
         let mut threads_seen = Vec::new();
@@ -103,37 +103,46 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
                 let urls = vec![url.clone(); n];
                 // Untimed warm-up: opens the connections a long-running client would already
                 // hold, so the row measures waiting, not n TCP handshakes.
-                batch(http, &urls, None).await;
-                let timeline = Timeline::new();
-                let draw = (n == sizes[0]).then_some(&timeline);
-                let (failed, threads) = table.measure(name, batch(http, &urls, draw)).await;
-                if draw.is_some() {
+                batch(http, &urls).await;
+                // The first batch of each client is recorded from its requests' spans.
+                let timeline = Arc::new(Timeline::new());
+                let run = batch(http, &urls);
+                let (failed, threads) = if n == sizes[0] {
+                    let recorded = record_spans(&timeline, module_path!(), run);
+                    let measured = table.measure(name, recorded).await;
                     timelines.push((name, timeline));
-                }
+                    measured
+                } else {
+                    table.measure(name, run).await
+                };
                 threads_seen.push((name, n, threads));
                 let threads = threads.map_or("unknown".into(), |t| t.to_string());
-                println!("   {name:>8} x {n:>3}: peak threads in this process {threads:>4}, failed {failed}");
+                page.line(format!(
+                    "{name:>8} x {n:>3}: peak threads in this process {threads:>4}, failed {failed}"
+                ));
             }
         }
-        let scale = tables.first().and_then(|t| t.rows().iter().map(|r| r.elapsed).max());
+        let scale = tables
+            .first()
+            .and_then(|t| t.rows().iter().map(|r| r.elapsed).max());
         for (name, timeline) in &timelines {
-            println!("when each request ran, {name}, {} GETs:", sizes[0]);
-            print!("{}", timeline.draw_to_scale(40, scale.unwrap_or(one)));
-        }
-        for table in &tables {
-            println!("{table}");
-        }
-        if let Some(table) = tables.last() {
-            println!(
-                "{}",
-                Target::at_most(
-                    "native, the largest batch, within 1.5x of one request",
-                    table.vs_ideal("native").unwrap_or(f64::MAX),
-                    1.5,
-                )
+            page.timeline_to_scale(
+                format!("{name}, {} GETs", sizes[0]),
+                timeline,
+                scale.unwrap_or(one),
             );
         }
-        notice(&tables, &threads_seen, sizes, before);
+        for table in &tables {
+            page.table(table);
+        }
+        if let (Some(table), Some(n)) = (tables.last(), sizes.last()) {
+            page.target(Target::at_most(
+                format!("native, {n} GETs, within 1.5x of one request"),
+                table.vs_ideal("native").unwrap_or(f64::MAX),
+                1.5,
+            ));
+        }
+        notice(page, &tables, &threads_seen, sizes, before);
         Ok::<(), Box<dyn Error>>(())
     });
     // Blocking threads of requests abandoned by an early `?` run on until their timeout;
@@ -144,20 +153,20 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
 
 /// What to notice, from the tables and the thread counts measured.
 fn notice(
+    page: &mut Page,
     tables: &[Table],
     threads: &[(&str, usize, Option<usize>)],
     sizes: &[usize],
     before: Option<usize>,
 ) {
-    println!("what to notice:");
     for (table, n) in tables.iter().zip(sizes) {
         let time = |name| table.row(name).map(|r| r.elapsed);
         if let (Some(native), Some(threaded)) = (time("native"), time("threaded")) {
             let waits = table.vs_ideal("native").unwrap_or(0.0);
-            println!(
-                "  {n} GETs: {}; native took {waits:.2} times one request.",
+            page.notice(format!(
+                "{n} GETs: {}; native took {waits:.2} times one request.",
                 compare("native", native, "threaded", threaded)
-            );
+            ));
         }
     }
     let peak = |name, n| {
@@ -167,15 +176,14 @@ fn notice(
             .and_then(|t| t.2)
     };
     let largest = sizes.last().copied().unwrap_or(0);
-    match (before, peak("native", largest), peak("threaded", largest)) {
-        (Some(before), Some(native), Some(threaded)) => println!(
-            "  at {largest} GETs the native client added {} threads to the {before} the process \
+    page.notice(match (before, peak("native", largest), peak("threaded", largest)) {
+        (Some(before), Some(native), Some(threaded)) => format!(
+            "at {largest} GETs the native client added {} threads to the {before} the process \
              had, the threaded one {}: about one per request in flight.",
             native.saturating_sub(before),
             threaded.saturating_sub(before)
         ),
-        _ => println!(
-            "  this OS does not report a thread count, so the threads each client needs are not shown."
-        ),
-    }
+        _ => "this OS does not report a thread count, so the threads each client needs are not shown."
+            .to_owned(),
+    });
 }

@@ -19,14 +19,15 @@ use async_patterns::basics::parallel::cores;
 use async_patterns::http::HttpConfig;
 use async_patterns::http::blocking::BlockingHttp;
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, measure_sync};
+use async_patterns::timing::{Page, Table, Target, measure_sync};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    run(std::env::args().nth(1), false)
+    run(&mut Page::new("to_thread"), std::env::args().nth(1), false)
 }
 
-/// Twenty `to_thread` GETs on a runtime whose blocking pool has at most `threads` threads.
+/// `n` `to_thread` GETs on a runtime whose blocking pool has at most `threads` threads.
 fn batch_on_pool(
+    page: &mut Page,
     http: &Arc<BlockingHttp>,
     url: &str,
     n: usize,
@@ -48,18 +49,20 @@ fn batch_on_pool(
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let failed = results.iter().filter(|r| !matches!(r, Ok(Ok(_)))).count();
     if failed > 0 {
-        println!("   {failed} of {n} requests failed on the {threads}-thread pool");
+        page.line(format!(
+            "{failed} of {n} requests failed on the {threads}-thread pool"
+        ));
     }
     Ok(took)
 }
 
 /// Run the demo against `url` (or the loopback server); `brief` is the tour's shorter version.
-pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
+pub fn run(page: &mut Page, url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     let n = if brief { 10 } else { 20 };
     let server = TestServer::start()?;
     let url = url.unwrap_or_else(|| server.delay_url(100));
     let python_pool = 32.min(cores() + 4);
-    println!("== to_thread: {n} blocking GETs of {url}");
+    page.heading(format!("to_thread: {n} blocking GETs of {url}"));
     // Plain code: no runtime on this thread, so the blocking client may be built and used here.
     let http = Arc::new(BlockingHttp::new(HttpConfig::default())?);
     http.get(&url)?; // warm the connection pool
@@ -74,42 +77,36 @@ pub fn run(url: Option<String>, brief: bool) -> Result<(), Box<dyn Error>> {
     });
     table.add(
         "to_thread, tokio's pool (512)",
-        batch_on_pool(&http, &url, n, 512)?,
+        batch_on_pool(page, &http, &url, n, 512)?,
     );
     let python = format!("to_thread, pool of {python_pool} (Python's default)");
-    table.add(&python, batch_on_pool(&http, &url, n, python_pool)?);
+    table.add(&python, batch_on_pool(page, &http, &url, n, python_pool)?);
     table.set_ideal(&python, one * n.div_ceil(python_pool) as u32);
-    println!(
-        "   Python's ThreadPoolExecutor defaults to min(32, cores + 4) = {python_pool} threads here,"
-    );
-    println!(
-        "   so {n} calls run in {} waves; tokio's pool grows to 512 threads.",
+    page.line(format!(
+        "Python's ThreadPoolExecutor defaults to min(32, cores + 4) = {python_pool} threads here, \
+         so {n} calls run in {} waves; tokio's pool grows to 512 threads.",
         n.div_ceil(python_pool)
-    );
-    println!("{table}");
-    println!(
-        "{}",
-        Target::at_least(
-            format!(
-                "to_thread >= {:.1}x the plain loop ({n} requests)",
-                n as f64 * 0.75
-            ),
-            table
-                .speedup("to_thread, tokio's pool (512)")
-                .unwrap_or(0.0),
-            n as f64 * 0.75,
-        )
-    );
+    ));
+    page.table(&table);
+    page.target(Target::at_least(
+        format!(
+            "to_thread >= {:.1}x the plain loop ({n} requests)",
+            n as f64 * 0.75
+        ),
+        table
+            .speedup("to_thread, tokio's pool (512)")
+            .unwrap_or(0.0),
+        n as f64 * 0.75,
+    ));
     let speedup = |label: &str| table.speedup(label).unwrap_or(0.0);
-    println!("what to notice:");
-    println!(
-        "  to_thread on tokio's pool was {:.1}x faster than the plain loop: all {n} calls overlapped.",
+    page.notice(format!(
+        "to_thread on tokio's pool was {:.1}x faster than the plain loop: all {n} calls overlapped.",
         speedup("to_thread, tokio's pool (512)")
-    );
-    println!(
-        "  on a pool of {python_pool} threads it was {:.1}x: {} waves, as Python's default executor would run them.",
+    ));
+    page.notice(format!(
+        "on a pool of {python_pool} threads it was {:.1}x: {} waves, as Python's default executor would run them.",
         speedup(&python),
         n.div_ceil(python_pool)
-    );
+    ));
     Ok(())
 }

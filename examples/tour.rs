@@ -33,6 +33,7 @@ mod observer;
 mod pipeline_plan;
 #[path = "pipeline_stream.rs"]
 mod pipeline_stream;
+#[allow(dead_code)]
 #[path = "pitfalls.rs"]
 mod pitfalls;
 #[allow(dead_code)]
@@ -56,21 +57,21 @@ fn main() -> Result<(), Box<dyn Error>> {
         "async-patterns: a tour of the async basics, measured (loopback server, no network)\n"
     );
     // The talk's order: concurrency vs parallelism first, then async/await and gather.
-    concurrency_vs_parallelism::run(true)?;
-    println!();
-    recap::run(true)?;
-    println!();
     let mut page = async_patterns::timing::Page::new("async-patterns: the tour");
+    concurrency_vs_parallelism::run(&mut page, true)?;
+    println!();
+    recap::run(&mut page, true)?;
+    println!();
     gather::run(&mut page, None, true)?;
     println!();
-    wrong_way::run(true)?;
+    wrong_way::run(&mut page, true)?;
     println!();
-    to_thread::run(None, true)?;
+    to_thread::run(&mut page, None, true)?;
     println!();
-    req_http_aio::run(None, true)?;
+    req_http_aio::run(&mut page, None, true)?;
     println!();
     // Not in the talk: the traps met right after the basics, each measured and fixed.
-    pitfalls::main()?;
+    pitfalls::run(&mut page)?;
     println!();
     println!("== the patterns: the same shapes, with .await\n");
     strategy::main()?;

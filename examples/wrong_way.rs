@@ -20,10 +20,10 @@ use async_patterns::basics::blocking::{right_way, wrong_way};
 use async_patterns::http::HttpConfig;
 use async_patterns::http::blocking::BlockingHttp;
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Table, Target, ratio};
+use async_patterns::timing::{Page, Table, Target, ratio};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    run(false)
+    run(&mut Page::new("wrong_way"), false)
 }
 
 /// Count heartbeats every 10 ms while `work` runs on the same runtime.
@@ -44,10 +44,12 @@ async fn with_heartbeat<F: Future<Output = Duration>>(work: F) -> (Duration, u32
 }
 
 /// Run the demo; `brief` is the tour's shorter version.
-pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
+pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
     let tasks = if brief { 5 } else { 10 };
     let each = Duration::from_millis(100);
-    println!("== wrong_way: {tasks} tasks that each block for {each:?}, on a one-thread runtime");
+    page.heading(format!(
+        "wrong_way: {tasks} tasks that each block for {each:?}, on a one-thread runtime"
+    ));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -58,29 +60,33 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
         table.add("blocking in tasks (wrong)", wrong);
         table.add("to_thread (right)", right);
         let expected = (right.as_millis() / 10) as u32;
-        println!("   heartbeats every 10 ms while blocking in tasks: {wrong_beats} (the runtime was frozen)");
-        println!("   heartbeats while using to_thread: {right_beats} (about {expected} expected)");
+        page.line(format!(
+            "heartbeats every 10 ms while blocking in tasks: {wrong_beats} (the runtime was frozen)"
+        ));
+        page.line(format!(
+            "heartbeats while using to_thread: {right_beats} (about {expected} expected)"
+        ));
 
         let server = TestServer::start()?;
         let url = server.delay_url(10);
         // Built on a plain thread: reqwest refuses to build its blocking client on a runtime thread.
-        let blocking = std::thread::spawn(|| BlockingHttp::new(HttpConfig::default())).join().map_err(|_| "thread panicked")??;
-        match blocking.get(&url) {
-            Ok(_) => println!("   blocking GET on the runtime thread returned (it should not have)"),
-            Err(e) => println!("   blocking GET on the runtime thread refused: {e}"),
-        }
+        let blocking = std::thread::spawn(|| BlockingHttp::new(HttpConfig::default()))
+            .join()
+            .map_err(|_| "thread panicked")??;
+        page.line(match blocking.get(&url) {
+            Ok(_) => "blocking GET on the runtime thread returned (it should not have)".to_owned(),
+            Err(e) => format!("blocking GET on the runtime thread refused: {e}"),
+        });
         drop(blocking); // released on a helper thread: safe here too
         Ok::<_, Box<dyn Error>>((wrong_beats, right_beats, expected))
     })?;
-    println!("{table}");
-    println!(
-        "{}",
-        Target::at_least(
-            "to_thread >= 0.8 x tasks faster than the wrong way",
-            table.speedup("to_thread (right)").unwrap_or(0.0),
-            tasks as f64 * 0.8,
-        )
-    );
+    page.table(&table);
+    let want = tasks as f64 * 0.8;
+    page.target(Target::at_least(
+        format!("to_thread >= {want:.1}x the wrong way ({tasks} calls)"),
+        table.speedup("to_thread (right)").unwrap_or(0.0),
+        want,
+    ));
     let (wrong_beats, right_beats, expected) = beats;
     let in_waits = |label| {
         table
@@ -88,15 +94,14 @@ pub fn run(brief: bool) -> Result<(), Box<dyn Error>> {
             .and_then(|r| ratio(r.elapsed, each))
             .unwrap_or(0.0)
     };
-    println!("what to notice:");
-    println!(
-        "  blocking in {tasks} tasks took {:.1} times one call: one after another, as a plain loop would.",
+    page.notice(format!(
+        "blocking in {tasks} tasks took {:.1} times one call: one after another, as a plain loop would.",
         in_waits("blocking in tasks (wrong)")
-    );
-    println!(
-        "  to_thread took {:.2} times one call, and the heartbeat beat {right_beats} times (of about \
+    ));
+    page.notice(format!(
+        "to_thread took {:.2} times one call, and the heartbeat beat {right_beats} times (of about \
          {expected}) instead of {wrong_beats}: the runtime stayed free.",
         in_waits("to_thread (right)")
-    );
+    ));
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use async_patterns::basics::blocking::{TaskError, blocking_allowed_here, to_thread};
+use async_patterns::basics::blocking::{
+    TaskError, blocking_allowed_here, to_thread, with_heartbeat,
+};
 use async_patterns::basics::gather;
 use async_patterns::basics::parallel::{self, ParallelError};
 use tokio::time::{Instant, sleep};
@@ -190,4 +192,18 @@ fn the_cpu_runners_compute_from_plain_code() {
     assert!(parallel::parallel(3, 1000, 2).is_ok());
     assert!(parallel::parallel_blocking(3, 1000).is_ok());
     assert!(parallel::cores() >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_counts_the_beats_a_wait_lets_through_and_a_block_does_not() {
+    // Beats at 10, 20, ... 100 ms: ten of them before the work ends at 105 ms.
+    let (out, beats) = with_heartbeat(ms(10), async {
+        sleep(ms(105)).await;
+        7
+    })
+    .await;
+    assert_eq!((out, beats), (7, 10));
+    // A blocking call holds the only thread: the heartbeat cannot beat meanwhile.
+    let ((), beats) = with_heartbeat(ms(10), async { std::thread::sleep(ms(30)) }).await;
+    assert_eq!(beats, 0);
 }

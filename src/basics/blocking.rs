@@ -36,6 +36,7 @@
 //! and queue the rest. For I/O, the native async client ([`crate::http::native`]) needs no thread
 //! per request at all.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 // Written once in `support`, because the HTTP clients need them too and sit beside this module,
@@ -69,6 +70,34 @@ where
     tokio::task::spawn_blocking(move || crate::support::marked_blocking(f))
         .await
         .map_err(TaskError::from_join)
+}
+
+/// Await `work` while a heartbeat task on the same runtime beats every `period`, and return
+/// its output with the number of beats that happened meanwhile: how a frozen runtime shows.
+///
+/// A runtime whose threads are all blocked cannot run the heartbeat, so a blocking `work`
+/// counts few beats (none on a current-thread runtime); one that waits counts about
+/// `elapsed / period`. Must be called from within a tokio runtime; the heartbeat task is
+/// aborted before this returns.
+pub async fn with_heartbeat<F: Future>(period: Duration, work: F) -> (F::Output, u32) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let beats = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&beats);
+    let heart = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period.max(Duration::from_millis(1)));
+        loop {
+            tick.tick().await;
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
+    // Let the heartbeat take its first beat (at once) before the work starts: not counted.
+    tokio::task::yield_now().await;
+    let start = beats.load(Ordering::Relaxed);
+    let out = work.await;
+    let during = beats.load(Ordering::Relaxed).saturating_sub(start);
+    drop(heart);
+    (out, during)
 }
 
 /// The wrong way, on purpose: `tasks` async tasks that each *block* their thread for `each`.
