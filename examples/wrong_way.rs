@@ -12,35 +12,20 @@
 //! panicking).
 
 use std::error::Error;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use async_patterns::basics::blocking::{right_way, wrong_way};
+use async_patterns::basics::blocking::{right_way, with_heartbeat, wrong_way};
 use async_patterns::http::HttpConfig;
 use async_patterns::http::blocking::BlockingHttp;
 use async_patterns::testkit::TestServer;
 use async_patterns::timing::{Page, Table, Target, ratio};
 
-fn main() -> Result<(), Box<dyn Error>> {
-    run(&mut Page::new("wrong_way"), false)
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
 }
 
-/// Count heartbeats every 10 ms while `work` runs on the same runtime.
-async fn with_heartbeat<F: Future<Output = Duration>>(work: F) -> (Duration, u32) {
-    let beats = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&beats);
-    let heart = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        loop {
-            tick.tick().await;
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    });
-    tokio::task::yield_now().await; // let the heartbeat take its first beat
-    let took = work.await;
-    heart.abort();
-    (took, beats.load(Ordering::Relaxed))
+fn main() -> Result<(), Box<dyn Error>> {
+    run(&mut Page::new("wrong_way"), false)
 }
 
 /// Run the demo; `brief` is the tour's shorter version.
@@ -55,8 +40,8 @@ pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
         .build()?;
     let mut table = Table::new(format!("{tasks} blocking calls of {each:?}")).ideal(each);
     let beats = runtime.block_on(async {
-        let (wrong, wrong_beats) = with_heartbeat(wrong_way(tasks, each)).await;
-        let (right, right_beats) = with_heartbeat(right_way(tasks, each)).await;
+        let (wrong, wrong_beats) = with_heartbeat(ms(10), wrong_way(tasks, each)).await;
+        let (right, right_beats) = with_heartbeat(ms(10), right_way(tasks, each)).await;
         table.add("blocking in tasks (wrong)", wrong);
         table.add("to_thread (right)", right);
         let expected = (right.as_millis() / 10) as u32;
