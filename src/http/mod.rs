@@ -102,7 +102,7 @@ pub use threaded::ThreadedHttp;
 /// /// A fetcher that answers every URL with its own length: enough for a unit test.
 /// struct Echo;
 ///
-/// #[async_trait::async_trait]
+/// #[async_patterns::async_trait]
 /// impl HttpGet for Echo {
 ///     async fn get(&self, url: &str) -> Result<String, HttpError> {
 ///         Ok(url.len().to_string())

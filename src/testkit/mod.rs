@@ -23,7 +23,7 @@
 //!
 //! mockall::mock! {
 //!     Parse {}
-//!     #[async_trait::async_trait]
+//!     #[async_patterns::async_trait]
 //!     impl Stage<String, usize> for Parse {
 //!         async fn process(&self, input: String) -> Result<usize, BoxError>;
 //!     }
