@@ -1,11 +1,12 @@
-//! Hardening, written once: panics to errors, locks that survive poisoning, forwarding impls.
+//! Hardening, written once: panics to errors, locks that survive poisoning, threads that may
+//! block.
 //!
-//! Every pattern needs the same three guards, and none of them is the pattern. They live here
+//! Every pattern needs the same guards, and none of them is the pattern. They live here
 //! so that a pattern's `mod.rs` shows the idea, and a reader who wants the guards finds them in
 //! one place:
 //!
-//! * [`catch_panic`], [`catch_panic_now`] and [`catch_stream_panics`]: a user's code (an observer, a step, a constructor,
-//!   a fetcher) that panics becomes an error of *its* call, with the panic's message, instead of
+//! * [`catch_panic`], [`catch_panic_now`] and [`catch_stream_panics`]: a user's code (an
+//!   observer, a step, a constructor, a fetcher) that panics becomes an error of *its* call, with the panic's message, instead of
 //!   unwinding through `join_all` and losing every other call's result.
 //! * [`lock`], [`read`] and [`write`]: a `std::sync` lock whose holder panicked is *poisoned*;
 //!   every lock here guards a value that a panic cannot leave half-written (an `Arc` swapped
@@ -14,9 +15,9 @@
 //!   return became, and the mark that tells a thread made for blocking (a
 //!   [`to_thread`](crate::basics::blocking::to_thread) closure, a threaded HTTP call) from a
 //!   runtime worker. They are public through [`basics::blocking`](crate::basics::blocking).
-//! * [`forward!`](crate::support::forward): `Arc<T>`, `Box<T>` and `&T` implement each
-//!   user-implemented trait by delegating to `T`, so a caller can pass a shared, boxed or
-//!   borrowed implementation wherever one is expected.
+//!
+//! What is *not* here: the `Arc<T>`, `Box<T>` and `&T` impls of each user-implemented trait.
+//! A downstream implementer looks for them beside the trait, so each pattern writes them out.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -135,67 +136,6 @@ pub(crate) fn read<T: ?Sized>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 pub(crate) fn write<T: ?Sized>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
-
-/// Implement an `#[async_trait]` trait for `Arc<T>`, `Box<T>` and `&T` by delegating to `T`.
-///
-/// ```text
-/// forward!(Arc, Box, Ref => [E: Send + Sync + 'static] Observer<E> {
-///     async fn notify(&self, event: &E) -> Result<(), BoxError>;
-/// });
-/// ```
-///
-/// `Delayed` (for `testkit::Delayed<T>`) waits before delegating; the testkit uses it.
-///
-/// The pointers come first, because coherence does not always allow all three: a blanket impl
-/// over another trait (as `FetchStrategy` has over `NativeFetch`) rules out `Box` and `&`, which
-/// a downstream crate may implement that other trait for. The generics in brackets are the
-/// trait's own; `T` is added. Plain methods are listed before `async` ones.
-macro_rules! forward {
-    ($($ptr:ident),+ => $generics:tt $trait_:path { $($methods:tt)* }) => {
-        $crate::support::forward!(@each [$($ptr)+] $generics ($trait_) { $($methods)* });
-    };
-    // One impl per pointer, peeled off the list one at a time.
-    (@each [] $($rest:tt)*) => {};
-    (@each [$ptr:ident $($more:ident)*] $generics:tt ($trait_:path) $methods:tt) => {
-        $crate::support::forward!(@impl $ptr $generics ($trait_) $methods);
-        $crate::support::forward!(@each [$($more)*] $generics ($trait_) $methods);
-    };
-    // `testkit::Delayed<T>`: wait (counted on its gauge), then delegate.
-    (@impl Delayed [$($generics:tt)*] ($trait_:path) {
-        $(fn $sync:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)*
-        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
-    }) => {
-        #[async_trait::async_trait]
-        impl<T: $trait_, $($generics)*> $trait_ for $crate::testkit::Delayed<T> {
-            $(fn $sync(&self $(, $sarg: $sty)*) -> $sret {
-                self.inner().$sync($($sarg),*)
-            })*
-            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
-                let _call = self.wait().await;
-                self.inner().$method($($arg),*).await
-            })*
-        }
-    };
-    // `Arc<T>`, `Box<T>`, `&T`: delegate to `T`.
-    (@impl $ptr:ident [$($generics:tt)*] ($trait_:path) {
-        $(fn $sync:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)*
-        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
-    }) => {
-        #[async_trait::async_trait]
-        impl<T: $trait_ + ?Sized, $($generics)*> $trait_ for $crate::support::forward!(@ty $ptr) {
-            $(fn $sync(&self $(, $sarg: $sty)*) -> $sret {
-                (**self).$sync($($sarg),*)
-            })*
-            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
-                (**self).$method($($arg),*).await
-            })*
-        }
-    };
-    (@ty Arc) => { std::sync::Arc<T> };
-    (@ty Box) => { Box<T> };
-    (@ty Ref) => { &T };
-}
-pub(crate) use forward;
 
 #[cfg(test)]
 mod tests {

@@ -94,6 +94,28 @@ async fn delayed_waits_before_delegating() {
     assert_eq!(slow.gauge().total(), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_delayed_native_strategy_makes_two_static_batches_overlap() {
+    use async_patterns::strategy::StaticDownloader;
+    use async_patterns::testkit::MockNativeFetch;
+    use std::sync::Arc;
+    let mut strategy = MockNativeFetch::new();
+    strategy
+        .expect_fetch_all()
+        .times(2)
+        .returning(|_, urls| urls.iter().map(|u| Ok(format!("page {u}"))).collect());
+    let slow = Delayed::new(strategy, Duration::from_millis(100));
+    let downloader = StaticDownloader::new(Arc::new(MockHttpGet::new()), slow);
+    let (first, second) = (["a".to_owned()], ["b".to_owned()]);
+    let start = tokio::time::Instant::now();
+    let (a, b) = tokio::join!(downloader.download(&first), downloader.download(&second));
+    // Both batches waited their 100 ms together, then reached the mock.
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    assert_eq!(a.unwrap()[0].as_deref().unwrap(), "page a");
+    assert_eq!(b.unwrap()[0].as_deref().unwrap(), "page b");
+    assert_eq!(downloader.strategy().gauge().peak(), 2);
+}
+
 /// Holds a task's future up: its destructor takes a while, as a big buffer's or a socket's can.
 struct SlowDrop;
 

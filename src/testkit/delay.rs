@@ -6,9 +6,9 @@
 //! the sleeps cost no real time, and the virtual clock proves the shape: ten 100 ms calls made
 //! concurrently end at 100 ms, made one by one at 1000 ms.
 //!
-//! [`Delayed`] implements every trait a user implements ([`HttpGet`], [`FetchStrategy`],
-//! [`Device`], [`Observer`], [`Step`], [`Stage`]) the same way, written once at the end of this
-//! file: `let _call = self.wait().await; self.inner().method(..).await`. The wait comes before
+//! [`Delayed`] implements every trait a user implements ([`HttpGet`], [`FetchStrategy`] and
+//! [`NativeFetch`], [`Device`], [`Observer`], [`Step`], [`Stage`]) the same way, at the end of
+//! this file: `let _call = self.wait().await; self.inner().method(..).await`. The wait comes before
 //! delegating, so a call cancelled during the wait never reaches the inner implementation: a
 //! mock with `times(0)` behind a `Delayed` proves a cancellation.
 
@@ -21,7 +21,7 @@ use crate::http::{BoxError, HttpError, HttpGet};
 use crate::observer::Observer;
 use crate::pipeline::plan::{Step, StepContext, StepError};
 use crate::pipeline::stream::Stage;
-use crate::strategy::{FetchStrategy, Fetched};
+use crate::strategy::{FetchStrategy, Fetched, NativeFetch};
 
 /// Counts calls in flight and remembers the peak, so a test can assert how many overlapped.
 /// Clones share the same counters.
@@ -141,26 +141,57 @@ impl<T> Delayed<T> {
 }
 
 // Every user-implemented trait, through `Delayed`: wait (counted on the gauge), then delegate.
-use crate::support::forward;
-forward!(Delayed => [] HttpGet {
+// The impls differ only in their trait's methods, so a small macro writes them; this is test
+// plumbing, not a lesson (each pattern's own `Arc`/`Box`/`&` impls are written out by hand).
+macro_rules! delayed {
+    ([$($generics:tt)*] $trait_:path {
+        $(fn $sync:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)*
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+    }) => {
+        #[async_trait::async_trait]
+        impl<T: $trait_, $($generics)*> $trait_ for Delayed<T> {
+            $(fn $sync(&self $(, $sarg: $sty)*) -> $sret {
+                self.inner().$sync($($sarg),*)
+            })*
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                let _call = self.wait().await;
+                self.inner().$method($($arg),*).await
+            })*
+        }
+    };
+}
+
+delayed!([] HttpGet {
     async fn get(&self, url: &str) -> Result<String, HttpError>;
 });
-forward!(Delayed => [] FetchStrategy {
+delayed!([] FetchStrategy {
     fn name(&self) -> &str;
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched;
 });
-forward!(Delayed => [] Device {
+delayed!([] Device {
     fn name(&self) -> &str;
     fn kind(&self) -> &str;
     async fn send(&self, message: &str) -> Result<String, DeviceError>;
 });
-forward!(Delayed => [E: Send + Sync + 'static] Observer<E> {
+delayed!([E: Send + Sync + 'static] Observer<E> {
     async fn notify(&self, event: &E) -> Result<(), BoxError>;
 });
-forward!(Delayed => [] Step {
+delayed!([] Step {
     fn name(&self) -> &str;
     async fn run(&self, cx: &StepContext) -> Result<(), StepError>;
 });
-forward!(Delayed => [I: Send + 'static, O: Send + 'static] Stage<I, O> {
+delayed!([I: Send + 'static, O: Send + 'static] Stage<I, O> {
     async fn process(&self, input: I) -> Result<O, BoxError>;
 });
+
+// The static-dispatch strategy trait has a native `async fn`, so its impl is written plainly.
+impl<T: NativeFetch> NativeFetch for Delayed<T> {
+    fn name(&self) -> &str {
+        self.inner().name()
+    }
+
+    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
+        let _call = self.wait().await;
+        self.inner().fetch_all(http, urls).await
+    }
+}
