@@ -20,9 +20,9 @@
 //! | `asyncio.to_thread` | [`basics::blocking::to_thread`] (`spawn_blocking`) | `to_thread` | `tests/basics.rs`: `to_thread_returns_the_value_or_the_panic` |
 //! | a `req_http` module: `requests` on threads | [`http::threaded::ThreadedHttp`] (blocking reqwest through `to_thread`) | `req_http_aio` | `tests/http.rs`: `threaded_requests_overlap_too` |
 //! | the aiohttp alternative, `req_http_aio` | [`http::native::NativeHttp`] (async reqwest) | `req_http_aio` | `tests/http.rs`: `join_all_overlaps_requests_on_the_server` |
-//! | Strategy with async methods | [`strategy`]: [`FetchStrategy`](strategy::FetchStrategy), [`Downloader`](strategy::Downloader) | `strategy` | `tests/strategy.rs`: `a_swapped_strategy_is_used_from_the_next_batch_on_in_order` |
+//! | Strategy with async methods | [`strategy`]: [`FetchStrategy`](strategy::FetchStrategy), [`Downloader`](strategy::Downloader) | `strategy` | `tests/strategy/context.rs`: `a_swapped_strategy_is_used_from_the_next_batch_on_in_order` |
 //! | Factory with async methods | [`factory`]: [`Registry`](factory::Registry) of async constructors | `factory` | `tests/factory.rs`: `concurrent_creation_takes_the_slowest_constructor_not_the_sum` |
-//! | the IoT talk: `run_sequence(*steps)`, `run_parallel(*steps)`, nested | [`pipeline::plan`]: [`sequence`](pipeline::plan::sequence), [`parallel`](pipeline::plan::parallel) | `pipeline_plan` | `tests/pipeline_plan.rs`: `the_smart_home_plan_takes_its_critical_path` |
+//! | the IoT talk: `run_sequence(*steps)`, `run_parallel(*steps)`, nested | [`pipeline::plan`]: [`sequence`](pipeline::plan::sequence), [`parallel`](pipeline::plan::parallel) | `pipeline_plan` | `tests/pipeline_plan/time.rs`: `the_smart_home_plan_takes_its_critical_path` |
 //!
 //! **What the crate adds** that the talks do not have: the pitfalls met right after the basics,
 //! each reproduced, detected in a test and fixed ([`basics::pitfalls`], example `pitfalls`,
