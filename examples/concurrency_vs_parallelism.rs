@@ -19,35 +19,48 @@ fn main() -> Result<(), Box<dyn Error>> {
     run(&mut Page::new("concurrency_vs_parallelism"), false)
 }
 
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
 /// Run the demo; `brief` is the tour's shorter version.
 pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
     let cores = cores();
     let jobs = cores.max(2) * 2;
-    let job = Duration::from_millis(if brief { 50 } else { 150 });
+    let (job, rounds) = if brief { (ms(30), 3) } else { (ms(100), 4) };
     let iterations = calibrate(job);
     page.heading(format!(
         "concurrency vs parallelism: {jobs} CPU jobs of about {job:?} on {cores} cores"
     ));
 
-    let ideal = job * jobs.div_ceil(cores) as u32;
-    let mut cpu = Table::new(format!("{jobs} CPU-bound jobs")).ideal(ideal);
-    cpu.measure_sync("plain loop", || {
+    // Each way once a round, the rounds interleaved, the best time of each kept: other
+    // processes only ever add time, so the best is the closest to what the work itself costs,
+    // and a burst of noise lands on one round of one way, not on a whole row.
+    let plain = || {
         (0..jobs)
             .map(|_| cpu_work(iterations))
             .fold(0, u64::wrapping_add)
-    });
-    cpu.add(
-        "async tasks, current_thread",
-        parallel::concurrent(jobs, iterations)?,
-    );
-    cpu.add(
-        format!("tasks, multi_thread ({cores} workers)"),
-        parallel::parallel(jobs, iterations, cores)?,
-    );
-    cpu.add(
-        "spawn_blocking",
-        parallel::parallel_blocking(jobs, iterations)?,
-    );
+    };
+    let mut best = [Duration::MAX; 4];
+    for _ in 0..rounds {
+        let times = [
+            measure_sync(plain).1,
+            parallel::concurrent(jobs, iterations)?,
+            parallel::parallel(jobs, iterations, cores)?,
+            parallel::parallel_blocking(jobs, iterations)?,
+        ];
+        for (best, time) in best.iter_mut().zip(times) {
+            *best = (*best).min(time);
+        }
+    }
+    // The ideal: the plain loop's work shared by every core that has a job.
+    let ideal = best[0] / cores.min(jobs).max(1) as u32;
+    let title = format!("{jobs} CPU-bound jobs, the best of {rounds} interleaved rounds");
+    let mut cpu = Table::new(title).ideal(ideal);
+    cpu.add("plain loop", best[0]);
+    cpu.add("async tasks, current_thread", best[1]);
+    cpu.add(format!("tasks, multi_thread ({cores} workers)"), best[2]);
+    cpu.add("spawn_blocking", best[3]);
     page.table(&cpu);
 
     let wait = Duration::from_millis(100);

@@ -6,11 +6,15 @@
 //! cargo run --release --example tour
 //! ```
 //!
-//! Each part prints what to notice, then its timing table. Each also runs on its own
-//! (`cargo run --release --example gather`), some with a URL argument for the real network.
+//! Each part prints its tables and timelines, then what to notice; the whole run is also saved
+//! as one self-contained HTML page (`target/tour.html`, every timeline drawn as a picture), and
+//! its path printed at the end. Each part also runs on its own (`cargo run --release --example
+//! gather`), some with a URL argument for the real network.
 
 use std::error::Error;
 use std::time::Instant;
+
+use async_patterns::timing::Page;
 
 // Each example is compiled here as a module so the tour reuses it. The basics examples expose
 // `run(.., brief)` and their own `main`s go unused here; the pattern examples' `main`s build their
@@ -53,41 +57,37 @@ mod wrong_way;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
-    println!(
-        "async-patterns: a tour of the async basics, measured (loopback server, no network)\n"
+    let mut page = Page::new("async-patterns: the tour");
+    page.line(
+        "A tour of the async basics and the patterns, measured (loopback server, no network).",
     );
     // The talk's order: concurrency vs parallelism first, then async/await and gather.
-    let mut page = async_patterns::timing::Page::new("async-patterns: the tour");
     concurrency_vs_parallelism::run(&mut page, true)?;
-    println!();
     recap::run(&mut page, true)?;
-    println!();
     gather::run(&mut page, None, true)?;
-    println!();
     wrong_way::run(&mut page, true)?;
-    println!();
     to_thread::run(&mut page, None, true)?;
-    println!();
     req_http_aio::run(&mut page, None, true)?;
-    println!();
     // Not in the talk: the traps met right after the basics, each measured and fixed.
     pitfalls::run(&mut page)?;
-    println!();
-    println!("== the patterns: the same shapes, with .await\n");
+    page.heading("the patterns: the same shapes, with .await");
     strategy::main()?;
-    println!();
     factory::main()?;
-    println!();
     observer::main()?;
-    println!();
     pipeline_plan::main()?;
-    println!();
     pipeline_stream::main()?;
-    println!();
     decorator::main()?;
-    println!();
     actor::main()?;
-    println!();
-    println!("tour finished in {:.1} s", start.elapsed().as_secs_f64());
+    let took = start.elapsed().as_secs_f64();
+    page.line(format!(
+        "tour finished in {took:.1} s, {} targets missed",
+        page.missed()
+    ));
+    // The whole run as one page: every table, every timeline as a picture, every note.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("tour.html");
+    page.save(&path)?;
+    println!("\nthe whole tour as one page: {}", path.display());
     Ok(())
 }
