@@ -12,6 +12,7 @@
 mod delivery;
 mod isolation;
 mod policies;
+mod spans;
 mod streams;
 mod subscriptions;
 mod yielding;
