@@ -49,6 +49,27 @@
 //!   observer's own code may run (for an `#[async_trait]` method, the start of its body); a
 //!   call that began before may run to its end.
 //!
+//! # What it looks like
+//! The same five observers notified with [`Subject::notify_in_order`], then with
+//! [`Subject::notify`], drawn from the subject's spans on tokio's paused clock
+//! (`tests/pictures`). In order, each call starts when the last one ended, and the notification
+//! takes the sum: 5 + 40 + 70 + 20 + 90 = 225 ms. Concurrently, all five start at once and it
+//! takes the longest, 90 ms, where the subject's timeout cut the archive off (orange). The alarm
+//! gateway's failure (red) stops nobody, either way.
+//!
+#![doc = include_str!("pictures/in_order_vs_concurrent.svg")]
+//!
+//! Each delivery policy on one burst: three events 10 ms apart to a stream subscriber with room
+//! for two, whose reader reads one every 25 ms (a diamond on the policy's row per read; the
+//! label says what it got). Under each policy, a row per delivery (the `notify` around it lasts
+//! as long, and is left out). *Drop oldest* pushes event 1 out to make room for event 3 (a
+//! diamond on that delivery), and its reader is told it missed one; *wait* holds the third
+//! `notify` for 5 ms, until the reader makes room, and loses nothing; *latest* keeps one event,
+//! so 1 and 2 are pushed out; *refuse* turns event 3 away (red, under its diamond) and its
+//! reader is told so after reading 1 and 2. Only *wait* ever made `notify` wait.
+//!
+#![doc = include_str!("pictures/delivery_policies.svg")]
+//!
 //! # What it costs
 //! * **Time**: a few hundred nanoseconds per observer, about twice the loop's (a boxed future
 //!   that `join_all` also tracks), repaid as soon as observers wait (the measurements are under
