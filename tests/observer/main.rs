@@ -16,6 +16,7 @@ mod spans;
 mod streams;
 mod subscriptions;
 mod yielding;
+mod yields_once;
 
 use std::time::Duration;
 
