@@ -240,15 +240,16 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// is skipped, and left out of the report.
     ///
     /// What each costs, measured by `cargo bench --bench observer` (release build) on a 2-core
-    /// machine shared with other builds (load average 6 to 12): the lowest and the median of ten
-    /// runs.
+    /// machine shared with other builds (load average 10 to 13), spans in place and nobody
+    /// listening: the lowest and the median of six runs (`spans.rs` compares them with six runs
+    /// of the code before the spans, interleaved).
     ///
     /// | one event to           | `notify` (concurrent)           | `notify_in_order`             |
     /// |------------------------|---------------------------------|-------------------------------|
-    /// | 1 no-op observer       | 0.25-0.30 µs                    | 0.21 µs                       |
-    /// | 100 no-op observers    | 32-33 µs (320-330 ns each)      | 15-18 µs (150-180 ns each)    |
-    /// | 10,000 no-op observers | 4.3-11.6 ms (430-1,160 ns each) | 1.7-2.0 ms (170-200 ns each)  |
-    /// | 100 observers of 10 ms | 11.3 ms (1.13x the ideal 10 ms) | 1.14 s (the sum, 100 x 10 ms) |
+    /// | 1 no-op observer       | 0.26-0.27 µs                    | 0.22 µs                       |
+    /// | 100 no-op observers    | 33 µs (325-328 ns each)         | 16 µs (156-157 ns each)       |
+    /// | 10,000 no-op observers | 7.7-13.8 ms (770-1,380 ns each) | 1.8-2.0 ms (180-200 ns each)  |
+    /// | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.15 s (the sum, 100 x 10 ms) |
     pub async fn notify_in_order(&self, event: &E) -> Report {
         let observers = self.registry.snapshot();
         // The sync shape's loop, with `.await`: each observer starts when the last one ended.

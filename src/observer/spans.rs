@@ -17,9 +17,17 @@
 //!
 //! When nobody listens, each span is a disabled handle: making one checks a cached level, and
 //! entering or recording it does nothing (the recording below does not even look its field
-//! up). What remains is a larger future per call: counted by callgrind, 50 to 80 instructions
-//! per observer (4 to 6 % of a call), too little for `cargo bench --bench observer` to tell
-//! apart from its noise.
+//! up). What remains is a larger future per call. `cargo bench --bench observer`, six runs of
+//! this code interleaved with six of the code before the spans, no subscriber installed, on a
+//! shared 2-core machine (load average 10 to 13), medians per observer:
+//!
+//! | one event to        | `notify` before | after  | `notify_in_order` before | after  |
+//! |---------------------|-----------------|--------|--------------------------|--------|
+//! | 1 no-op observer    | 256 ns          | 265 ns | 218 ns                   | 218 ns |
+//! | 100 no-op observers | 322 ns          | 328 ns | 158 ns                   | 157 ns |
+//!
+//! Counted by callgrind, which is not noisy: 50 (in order) to 70 (concurrently) more
+//! instructions per observer (6 % and 3.5 % of a call), mostly the larger future's copy.
 //!
 //! The notification's span is entered once, when it begins (a timeline starts a bar at the
 //! first entry), and is the explicit parent of each call's; it is not entered around the calls,
