@@ -22,6 +22,17 @@ fn bars(timeline: &Timeline) -> Vec<(String, usize, u128, u128, BarOutcome)> {
         .collect()
 }
 
+/// Run `body` on the paused clock, the subject's spans recorded: the timeline and its output.
+fn recorded<T: Send + 'static>(
+    body: impl Future<Output = T> + Send + 'static,
+) -> (Arc<Timeline>, T) {
+    within_paused(HANG, async {
+        let timeline = Arc::new(Timeline::new());
+        let out = record_spans(&timeline, TARGET, body).await;
+        (timeline, out)
+    })
+}
+
 fn bar(
     label: &str,
     depth: usize,
@@ -50,15 +61,10 @@ fn four_observers() -> (Subject<Home>, Vec<async_patterns::observer::Subscriptio
 #[test]
 fn a_notification_is_a_span_and_each_call_a_span_inside_it_with_its_outcome() {
     use BarOutcome::{Failed, Ok, TimedOut};
-    let timeline = within_paused(HANG, async {
-        let timeline = Arc::new(Timeline::new());
+    let (timeline, ()) = recorded(async {
         let (subject, _guards) = four_observers();
-        record_spans(&timeline, TARGET, async {
-            assert_eq!(subject.notify_in_order(&DOOR).await.delivered(), 1);
-            assert_eq!(subject.notify(&DOOR).await.delivered(), 1);
-        })
-        .await;
-        timeline
+        assert_eq!(subject.notify_in_order(&DOOR).await.delivered(), 1);
+        assert_eq!(subject.notify(&DOOR).await.delivered(), 1);
     });
     // In order, each call starts when the last ended (10 + 0 + 0 + 50 ms); concurrently, all
     // start at once and the notification takes the longest (the timeout).
@@ -81,17 +87,12 @@ fn a_notification_is_a_span_and_each_call_a_span_inside_it_with_its_outcome() {
 
 #[test]
 fn a_notification_dropped_midway_is_drawn_cancelled_with_its_unfinished_calls() {
-    let timeline = within_paused(HANG, async {
-        let timeline = Arc::new(Timeline::new());
+    let (timeline, ()) = recorded(async {
         let subject = Subject::new();
         let _fast = subject.subscribe_named("fast", slow_ok(ms(10)));
         let _slow = subject.subscribe_named("slow", slow_ok(ms(100)));
-        record_spans(&timeline, TARGET, async {
-            let cut = tokio::time::timeout(ms(30), subject.notify(&DOOR)).await;
-            assert!(cut.is_err(), "the notification should have been cut");
-        })
-        .await;
-        timeline
+        let cut = tokio::time::timeout(ms(30), subject.notify(&DOOR)).await;
+        assert!(cut.is_err(), "the notification should have been cut");
     });
     use BarOutcome::{Cancelled, Ok};
     assert_eq!(
@@ -106,8 +107,7 @@ fn a_notification_dropped_midway_is_drawn_cancelled_with_its_unfinished_calls() 
 
 #[test]
 fn an_observers_own_spans_nest_inside_its_call() {
-    let timeline = within_paused(HANG, async {
-        let timeline = Arc::new(Timeline::new());
+    let (timeline, ()) = recorded(async {
         let subject = Subject::<Home>::new();
         let traced = FnObserver::new(|_: &Home| {
             let span = tracing::debug_span!(target: TARGET, "store", write = "row 1");
@@ -118,8 +118,7 @@ fn an_observers_own_spans_nest_inside_its_call() {
             write.instrument(span)
         });
         let _traced = subject.subscribe_named("traced", traced);
-        record_spans(&timeline, TARGET, subject.notify(&DOOR)).await;
-        timeline
+        subject.notify(&DOOR).await;
     });
     let ok = BarOutcome::Ok;
     assert_eq!(
@@ -134,8 +133,7 @@ fn an_observers_own_spans_nest_inside_its_call() {
 
 #[test]
 fn stream_subscribers_mark_each_event_they_drop_or_refuse_on_their_call() {
-    let (timeline, names) = within_paused(HANG, async {
-        let timeline = Arc::new(Timeline::new());
+    let (timeline, names) = recorded(async {
         let subject = Subject::<u32>::new();
         // Nobody reads: with room for one, every event after the first pushes one out or is
         // turned away; a waiting stream would hold `notify` up, so it is not here.
@@ -145,14 +143,10 @@ fn stream_subscribers_mark_each_event_they_drop_or_refuse_on_their_call() {
             StreamPolicy::Refuse,
         ]
         .map(|policy| subject.subscribe_stream_with(policy, 1));
-        record_spans(&timeline, TARGET, async {
-            for n in 1..=3 {
-                subject.notify(&n).await;
-            }
-        })
-        .await;
-        let names = streams.map(|s| format!("stream {}", s.id()));
-        (timeline, names)
+        for n in 1..=3 {
+            subject.notify(&n).await;
+        }
+        streams.map(|s| format!("stream {}", s.id()))
     });
     let markers: Vec<(String, Option<String>)> = timeline
         .markers()
