@@ -217,7 +217,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
         // The list is copied (one `Arc`) and its lock released before any `.await`, so an
         // observer may subscribe or unsubscribe, even on this subject, without deadlocking.
         let observers = self.registry.snapshot();
-        // Its span, each call's inside it: free when nobody listens (`spans.rs`).
+        // Its span, each call's inside it: next to free when nobody listens (`spans.rs`).
         let span = spans::begun(debug_span!("notify", outcome = Empty));
         // The loop of the sync shape, made concurrent: every call is polled from this task.
         let calls = observers
