@@ -22,6 +22,11 @@ use async_patterns::observer::{BoxError, Observer, Received, StreamPolicy, Subje
 use async_patterns::timing::{Table, Target, human};
 use futures::StreamExt;
 
+// The observer the yielding tests check, so this measures the same one.
+#[path = "../tests/observer/yields_once.rs"]
+mod yields_once;
+use yields_once::YieldsOnce;
+
 /// Does nothing: what remains is the subject's own cost.
 struct NoOp;
 
@@ -202,17 +207,6 @@ fn streams() -> Result<(), Box<dyn std::error::Error>> {
         )
     );
     Ok(())
-}
-
-/// Yields to the scheduler once, then answers: the smallest observer that really waits.
-struct YieldsOnce;
-
-#[async_trait::async_trait]
-impl Observer<u64> for YieldsOnce {
-    async fn notify(&self, _event: &u64) -> Result<(), BoxError> {
-        tokio::task::yield_now().await;
-        Ok(())
-    }
 }
 
 /// The resident set size now, in MiB (`None` where `/proc/self/status` does not exist).

@@ -1,5 +1,5 @@
-//! How a [`Subject`] is made and shown: its builder (a per-observer timeout), `Default` and
-//! `Debug`.
+//! How a [`Subject`] is made and shown: `new`, its builder (a per-observer timeout), `Default`
+//! and `Debug`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,6 +7,23 @@ use std::time::Duration;
 
 use super::Subject;
 use super::subscription::Registry;
+
+impl<E: Send + Sync + 'static> Subject<E> {
+    /// A subject with no observers and no timeout: `notify` waits for the slowest observer.
+    pub fn new() -> Self {
+        SubjectBuilder::default().build()
+    }
+
+    /// A builder, to set a per-observer timeout.
+    pub fn builder() -> SubjectBuilder {
+        SubjectBuilder::default()
+    }
+
+    /// The per-observer timeout, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
 
 /// Builds a [`Subject`] with a per-observer timeout.
 #[derive(Debug, Clone, Default)]

@@ -49,6 +49,27 @@
 //!   observer's own code may run (for an `#[async_trait]` method, the start of its body); a
 //!   call that began before may run to its end.
 //!
+//! # What it looks like
+//! The same five observers notified with [`Subject::notify_in_order`], then with
+//! [`Subject::notify`], drawn from the subject's spans on tokio's paused clock
+//! (`tests/pictures`). In order, each call starts when the last one ended, and the notification
+//! takes the sum: 5 + 40 + 70 + 20 + 90 = 225 ms. Concurrently, all five start at once and it
+//! takes the longest, 90 ms, where the subject's timeout cut the archive off (orange). The alarm
+//! gateway's failure (red) stops nobody, either way.
+//!
+#![doc = include_str!("pictures/in_order_vs_concurrent.svg")]
+//!
+//! Each delivery policy on one burst: three events 10 ms apart to a stream subscriber with room
+//! for two, whose reader reads one every 25 ms (a diamond on the policy's row per read; the
+//! label says what it got). Under each policy, a row per delivery (the `notify` around it lasts
+//! as long, and is left out). *Drop oldest* pushes event 1 out to make room for event 3 (a
+//! diamond on that delivery), and its reader is told it missed one; *wait* holds the third
+//! `notify` for 5 ms, until the reader makes room, and loses nothing; *latest* keeps one event,
+//! so 1 and 2 are pushed out; *refuse* turns event 3 away (red, under its diamond) and its
+//! reader is told so after reading 1 and 2. Only *wait* ever made `notify` wait.
+//!
+#![doc = include_str!("pictures/delivery_policies.svg")]
+//!
 //! # What it costs
 //! * **Time**: a few hundred nanoseconds per observer, about twice the loop's (a boxed future
 //!   that `join_all` also tracks), repaid as soon as observers wait (the measurements are under
@@ -70,11 +91,12 @@
 //! received the event, others not. Nothing is spawned, so nothing keeps running afterwards.
 //!
 //! # Around the core
-//! The list of observers and the [`Subscription`] guards live in `subscription.rs`, the
-//! [`SubjectBuilder`] in `builder.rs`, closures as observers ([`FnObserver`],
-//! [`OwnedFnObserver`]) in `closures.rs`, stream subscribers ([`EventStream`]) in `stream.rs` and
-//! their delivery policies ([`StreamPolicy`]) in `policy.rs`, the [`Report`] in `report.rs` and
-//! the [`ObserverError`]s in `errors.rs`.
+//! Subscribing, the list of observers and the [`Subscription`] guards live in
+//! `subscription.rs`, [`Subject::new`] and the [`SubjectBuilder`] in `builder.rs`, closures as
+//! observers ([`FnObserver`], [`OwnedFnObserver`]) in `closures.rs`, stream subscribers
+//! ([`EventStream`]) in `stream.rs` and their delivery policies ([`StreamPolicy`]) in
+//! `policy.rs`, the [`Report`] in `report.rs`, the [`ObserverError`]s in `errors.rs`, and what
+//! the `tracing` spans of a notification say in `spans.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +106,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use tracing::{Span, debug_span, field::Empty};
 
 mod builder;
 mod closures;
@@ -92,6 +115,7 @@ mod policy;
 mod report;
 #[cfg(test)]
 mod shapes;
+mod spans;
 mod stream;
 mod subscription;
 
@@ -103,7 +127,7 @@ pub use report::{Delivery, ObserverId, Outcome, Report};
 pub use stream::{EventStream, MAX_STREAM_CAPACITY, Received};
 pub use subscription::Subscription;
 
-use subscription::{Name, Registry};
+use subscription::Registry;
 
 /// A boxed error that can cross threads: what an observer returns when it fails.
 pub use crate::http::BoxError;
@@ -193,9 +217,14 @@ impl<E: Send + Sync + 'static> Subject<E> {
         // The list is copied (one `Arc`) and its lock released before any `.await`, so an
         // observer may subscribe or unsubscribe, even on this subject, without deadlocking.
         let observers = self.registry.snapshot();
+        // Its span, each call's inside it: next to free when nobody listens (`spans.rs`).
+        let span = spans::begun(debug_span!("notify", outcome = Empty));
         // The loop of the sync shape, made concurrent: every call is polled from this task.
-        let calls = observers.iter().map(|entry| self.deliver(entry, event));
+        let calls = observers
+            .iter()
+            .map(|entry| self.deliver(entry, event, &span));
         let deliveries = futures::future::join_all(calls).await;
+        spans::completed(&span);
         // `None` marks an observer unsubscribed before its call began: it is left out.
         Report {
             deliveries: deliveries.into_iter().flatten().collect(),
@@ -211,32 +240,38 @@ impl<E: Send + Sync + 'static> Subject<E> {
     /// is skipped, and left out of the report.
     ///
     /// What each costs, measured by `cargo bench --bench observer` (release build) on a 2-core
-    /// machine shared with other builds (load average 6 to 12): the lowest and the median of ten
-    /// runs.
+    /// machine shared with other builds (load average 10 to 13), spans in place and nobody
+    /// listening: the lowest and the median of six runs (`spans.rs` compares them with six runs
+    /// of the code before the spans, interleaved).
     ///
     /// | one event to           | `notify` (concurrent)           | `notify_in_order`             |
     /// |------------------------|---------------------------------|-------------------------------|
-    /// | 1 no-op observer       | 0.25-0.30 µs                    | 0.21 µs                       |
-    /// | 100 no-op observers    | 32-33 µs (320-330 ns each)      | 15-18 µs (150-180 ns each)    |
-    /// | 10,000 no-op observers | 4.3-11.6 ms (430-1,160 ns each) | 1.7-2.0 ms (170-200 ns each)  |
-    /// | 100 observers of 10 ms | 11.3 ms (1.13x the ideal 10 ms) | 1.14 s (the sum, 100 x 10 ms) |
+    /// | 1 no-op observer       | 0.26-0.27 µs                    | 0.22 µs                       |
+    /// | 100 no-op observers    | 33 µs (325-328 ns each)         | 16 µs (156-157 ns each)       |
+    /// | 10,000 no-op observers | 7.7-13.8 ms (770-1,380 ns each) | 1.8-2.0 ms (180-200 ns each)  |
+    /// | 100 observers of 10 ms | 11.2 ms (1.12x the ideal 10 ms) | 1.15 s (the sum, 100 x 10 ms) |
     pub async fn notify_in_order(&self, event: &E) -> Report {
         let observers = self.registry.snapshot();
         // The sync shape's loop, with `.await`: each observer starts when the last one ended.
+        let span = spans::begun(debug_span!("notify_in_order", outcome = Empty));
         let mut deliveries = Vec::with_capacity(observers.len());
         for entry in observers.iter() {
-            deliveries.extend(self.deliver(entry, event).await);
+            deliveries.extend(self.deliver(entry, event, &span).await);
         }
+        spans::completed(&span);
         Report { deliveries }
     }
 
     /// Call one observer: its panic caught, its timeout enforced, its time measured. `None` if
     /// it was unsubscribed before the call began.
-    async fn deliver(&self, entry: &Entry<E>, event: &E) -> Option<Delivery> {
+    async fn deliver(&self, entry: &Entry<E>, event: &E, notification: &Span) -> Option<Delivery> {
+        // The call's span, named as reports name the observer; it ends with this function.
+        let span =
+            debug_span!(parent: notification, "call", observer = &*entry.name, outcome = Empty);
         let start = tokio::time::Instant::now();
         // The whole call, its start included, happens inside the caught future, so a panic
         // while building the observer's future is caught as well as one while polling it.
-        let call = crate::support::catch_panic(entry.call(event));
+        let call = crate::support::catch_panic(entry.call(event, &span));
         let outcome = match self.timeout {
             Some(after) => match tokio::time::timeout(after, call).await {
                 Ok(caught) => Outcome::of_call(caught)?,
@@ -245,6 +280,7 @@ impl<E: Send + Sync + 'static> Subject<E> {
             },
             None => Outcome::of_call(call.await)?,
         };
+        spans::ended(&span, &outcome);
         Some(Delivery {
             id: entry.id,
             name: Arc::clone(&entry.name),
@@ -281,9 +317,12 @@ impl<E: Send + Sync + 'static> Entry<E> {
     fn call<'a>(
         &'a self,
         event: &'a E,
+        span: &'a Span,
     ) -> impl Future<Output = Option<Result<(), BoxError>>> + Send + 'a {
         let mut call: Option<BoxFuture<'a, Result<(), BoxError>>> = None;
         std::future::poll_fn(move |cx| {
+            // Every poll runs in the call's span, so the observer's own spans nest in it.
+            let _in_span = span.enter();
             // After the first poll the call has begun: poll it like any future, so whatever
             // it returns (`Pending` after a `yield_now`, too) goes straight back to `notify`.
             if let Some(call) = call.as_mut() {
@@ -322,68 +361,5 @@ impl<E> Entry<E> {
         if BEGINNING.try_with(|()| ()).is_err() {
             drop(crate::support::write(&self.beginning));
         }
-    }
-}
-
-impl<E: Send + Sync + 'static> Subject<E> {
-    /// A subject with no observers and no timeout: `notify` waits for the slowest observer.
-    pub fn new() -> Self {
-        SubjectBuilder::default().build()
-    }
-
-    /// A builder, to set a per-observer timeout.
-    pub fn builder() -> SubjectBuilder {
-        SubjectBuilder::default()
-    }
-
-    /// The per-observer timeout, if any.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
-    }
-
-    /// Subscribe `observer`, named `observer #{id}` in reports, until the guard is dropped.
-    ///
-    /// Pass an `Arc<YourObserver>` to keep a handle on it for yourself.
-    pub fn subscribe(&self, observer: impl Observer<E> + 'static) -> Subscription {
-        self.registry
-            .insert(Name::Default("observer"), Box::new(observer))
-    }
-
-    /// Subscribe `observer` under `name` (shown in reports), until the guard is dropped.
-    pub fn subscribe_named(
-        &self,
-        name: impl Into<String>,
-        observer: impl Observer<E> + 'static,
-    ) -> Subscription {
-        self.registry
-            .insert(Name::Given(name.into()), Box::new(observer))
-    }
-
-    /// How many observers are subscribed (stream subscribers included).
-    pub fn len(&self) -> usize {
-        self.registry.len()
-    }
-
-    /// Whether nobody is subscribed.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl<E: Clone + Send + Sync + 'static> Subject<E> {
-    /// Subscribe a stream: every event notified from now on arrives as [`Received::Event`]
-    /// through a channel of `capacity` events (each stream gets its own copy: `E: Clone`). With
-    /// the default policy, [`StreamPolicy::DropOldest`], `notify` never waits, and a consumer
-    /// that falls behind loses the oldest events and reads [`Received::Missed`] with how many.
-    /// [`EventStream`] shows one read; `capacity` is normalised as its docs say.
-    pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
-        self.subscribe_stream_with(StreamPolicy::DropOldest, capacity)
-    }
-
-    /// Subscribe a stream whose channel holds up to `capacity` events and, when full, does
-    /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or refuse
-    /// the new event ([`StreamPolicy`] compares them).
-    pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
-        stream::subscribe(&self.registry, policy, capacity)
     }
 }

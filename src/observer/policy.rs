@@ -140,6 +140,7 @@ impl<E: Clone + Send + Sync + 'static> Observer<E> for QueueObserver<E> {
             match self.sender.try_reserve() {
                 Ok(permit) => permit,
                 Err(TrySendError::Full(())) => {
+                    tracing::debug!("refused: the channel is full");
                     self.missed.fetch_add(1, Ordering::AcqRel);
                     let capacity = self.capacity;
                     return Err(Refusal { capacity }.into());

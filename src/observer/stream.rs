@@ -34,14 +34,32 @@ use tokio::sync::broadcast;
 
 use super::policy::{self, StreamPolicy};
 use super::subscription::{Name, Registry};
-use super::{BoxError, Observer, ObserverError, ObserverId, Subscription};
+use super::{BoxError, Observer, ObserverError, ObserverId, Subject, Subscription};
 
 /// The most events a stream subscriber's channel holds; larger capacities are lowered to it.
 pub const MAX_STREAM_CAPACITY: usize = 1 << 16;
 
+impl<E: Clone + Send + Sync + 'static> Subject<E> {
+    /// Subscribe a stream: every event notified from now on arrives as [`Received::Event`]
+    /// through a channel of `capacity` events (each stream gets its own copy: `E: Clone`). With
+    /// the default policy, [`StreamPolicy::DropOldest`], `notify` never waits, and a consumer
+    /// that falls behind loses the oldest events and reads [`Received::Missed`] with how many.
+    /// [`EventStream`] shows one read; `capacity` is normalised as its docs say.
+    pub fn subscribe_stream(&self, capacity: usize) -> EventStream<E> {
+        self.subscribe_stream_with(StreamPolicy::DropOldest, capacity)
+    }
+
+    /// Subscribe a stream whose channel holds up to `capacity` events and, when full, does
+    /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or refuse
+    /// the new event ([`StreamPolicy`] compares them).
+    pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
+        subscribe(&self.registry, policy, capacity)
+    }
+}
+
 /// A stream subscription with `policy` on `registry`: what
-/// [`Subject::subscribe_stream_with`](super::Subject::subscribe_stream_with) does.
-pub(super) fn subscribe<E: Clone + Send + Sync + 'static>(
+/// [`Subject::subscribe_stream_with`] does.
+fn subscribe<E: Clone + Send + Sync + 'static>(
     registry: &Arc<Registry<E>>,
     policy: StreamPolicy,
     capacity: usize,
@@ -53,7 +71,8 @@ pub(super) fn subscribe<E: Clone + Send + Sync + 'static>(
     let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
         StreamPolicy::DropOldest | StreamPolicy::Latest => {
             let (sender, receiver) = broadcast::channel(capacity);
-            (Box::new(StreamObserver { sender }), ring(receiver))
+            let observer = StreamObserver { sender, capacity };
+            (Box::new(observer), ring(receiver))
         }
         StreamPolicy::Wait | StreamPolicy::Refuse => {
             let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
@@ -89,11 +108,17 @@ fn ring<E: Clone + Send + 'static>(
 /// broadcast channel.
 struct StreamObserver<E> {
     sender: broadcast::Sender<E>,
+    capacity: usize,
 }
 
 #[async_trait]
 impl<E: Clone + Send + Sync + 'static> Observer<E> for StreamObserver<E> {
     async fn notify(&self, event: &E) -> Result<(), BoxError> {
+        // A full channel holds an event its consumer has not read, which this send pushes out.
+        // Said only to a listener: `len` takes the channel's lock.
+        if tracing::enabled!(tracing::Level::DEBUG) && self.sender.len() >= self.capacity {
+            tracing::debug!("dropped an unread event");
+        }
         // `send` never waits: when the channel is full it overwrites the oldest event, and the
         // receiver learns how many it lost. It fails only when the stream is gone.
         self.sender

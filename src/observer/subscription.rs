@@ -1,4 +1,4 @@
-//! Subscriptions: the list of observers, and the guards that take them off it.
+//! Subscriptions: `subscribe`, the list of observers, and the guards that take them off it.
 //!
 //! # Subscribing while notifying
 //! Observers live in a copy-on-write list behind a [`std::sync::Mutex`]. `notify` takes the
@@ -28,7 +28,37 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use super::{Entry, Observer, ObserverId};
+use super::{Entry, Observer, ObserverId, Subject};
+
+impl<E: Send + Sync + 'static> Subject<E> {
+    /// Subscribe `observer`, named `observer #{id}` in reports, until the guard is dropped.
+    ///
+    /// Pass an `Arc<YourObserver>` to keep a handle on it for yourself.
+    pub fn subscribe(&self, observer: impl Observer<E> + 'static) -> Subscription {
+        self.registry
+            .insert(Name::Default("observer"), Box::new(observer))
+    }
+
+    /// Subscribe `observer` under `name` (shown in reports), until the guard is dropped.
+    pub fn subscribe_named(
+        &self,
+        name: impl Into<String>,
+        observer: impl Observer<E> + 'static,
+    ) -> Subscription {
+        self.registry
+            .insert(Name::Given(name.into()), Box::new(observer))
+    }
+
+    /// How many observers are subscribed (stream subscribers included).
+    pub fn len(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Whether nobody is subscribed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// Keeps an observer subscribed; dropping it unsubscribes.
 ///

@@ -12,9 +12,11 @@
 mod delivery;
 mod isolation;
 mod policies;
+mod spans;
 mod streams;
 mod subscriptions;
 mod yielding;
+mod yields_once;
 
 use std::time::Duration;
 

@@ -10,19 +10,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_patterns::observer::{BoxError, Observer, Subject};
+use async_patterns::observer::{Observer, Subject};
 use futures::poll;
 
-/// Yields to the scheduler once, then answers.
-struct YieldsOnce;
-
-#[async_trait::async_trait]
-impl Observer<u64> for YieldsOnce {
-    async fn notify(&self, _event: &u64) -> Result<(), BoxError> {
-        tokio::task::yield_now().await;
-        Ok(())
-    }
-}
+use super::yields_once::YieldsOnce;
 
 #[tokio::test]
 async fn a_yielding_observer_is_pending_on_its_first_poll_through_notify_as_when_called_directly() {
