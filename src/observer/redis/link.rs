@@ -47,11 +47,6 @@ impl Link {
         }
     }
 
-    /// The client the link connects with.
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Run `request`, waiting at most `block` (how long the command itself may block, as
     /// `XREADGROUP`'s `BLOCK`) plus the timeout.
     pub(crate) async fn run<T: FromRedisValue>(

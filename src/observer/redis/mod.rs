@@ -111,7 +111,6 @@ pub use publisher::{Published, RedisPublisher};
 pub use subscriber::{Notice, RedisSubscriber, Totals};
 
 pub(crate) use envelope::decode;
-pub(crate) use options::millis;
 
 /// What a remote subscriber is promised: the two ways Redis carries events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
