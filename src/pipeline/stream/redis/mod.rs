@@ -35,7 +35,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = redis::Client::open("unix:///tmp/r.sock")?;
 //! let options = RedisOptions::default().max_unacked(32);
-//! let worker = RedisWorker::<u64>::join(client, "orders", "billing", "worker-1", options)
+//! let worker = RedisWorker::join::<u64>(client, "orders", "billing", "worker-1", options)
 //!     .await?
 //!     .stage_fn("price", StageOptions::unordered(8), |order: Envelope<u64>| async move {
 //!         Ok::<_, String>(order.event * 100)
@@ -114,17 +114,18 @@ pub struct RedisWorker<O> {
     stopping: CancellationToken,
 }
 
-impl<T: DeserializeOwned + Send + 'static> RedisWorker<Envelope<T>> {
+impl RedisWorker<()> {
     /// Join the consumer group `group` on the stream `topic` as `consumer` (creating the group
-    /// at the stream's start, so entries already there are work too). Nothing is read until
-    /// [`run`](Self::run).
-    pub async fn join(
+    /// at the stream's start, so entries already there are work too), for jobs of type `T`:
+    /// `RedisWorker::join::<Order>(..)`. Its first stage gets each job's [`Envelope`]. Nothing
+    /// is read until [`run`](Self::run).
+    pub async fn join<T: DeserializeOwned + Send + 'static>(
         client: redis::Client,
         topic: impl Into<String>,
         group: impl Into<String>,
         consumer: impl Into<String>,
         options: RedisOptions,
-    ) -> Result<Self, RemoteError> {
+    ) -> Result<RedisWorker<Envelope<T>>, RemoteError> {
         let topic = topic.into();
         let group = Group {
             stream: topic,

@@ -37,6 +37,16 @@ pub(super) struct Held {
     _permit: OwnedSemaphorePermit,
 }
 
+impl Held {
+    fn new(incoming: Incoming, attempt: u64, permit: OwnedSemaphorePermit) -> Held {
+        Held {
+            incoming,
+            attempt,
+            _permit: permit,
+        }
+    }
+}
+
 /// What the source tells the worker's loop.
 pub(super) enum Event {
     /// Dead-letter this entry (its permit is released once it is sent).
@@ -98,8 +108,16 @@ impl Source {
                     None => continue,
                 }
             }
-            // 2. Stopping: read nothing more (what is held finishes, or is handed back).
+            // 2. Stopping: start nothing more. What is in flight finishes; what was read and not
+            // started joins the retries, which the worker hands back to the group.
             if self.stopping.is_cancelled() {
+                let mut shared = crate::support::lock(&self.shared);
+                for (incoming, permit) in self.ready.drain(..) {
+                    let attempt = incoming.deliveries;
+                    shared
+                        .retries
+                        .push_back(Held::new(incoming, attempt, permit));
+                }
                 return None;
             }
             // 3. An entry already read.
@@ -150,11 +168,7 @@ impl Source {
         };
         let index = self.next_index;
         self.next_index += 1;
-        let held = Held {
-            incoming,
-            attempt,
-            _permit: permit,
-        };
+        let held = Held::new(incoming, attempt, permit);
         crate::support::lock(&self.shared).held.insert(index, held);
         Some(Job { index, value })
     }
@@ -163,10 +177,12 @@ impl Source {
     /// fatal error.
     async fn fill(&mut self) -> bool {
         let first = tokio::select! {
+            // Stopping first: a permit free at the same moment must not start another read.
+            biased;
+            () = self.stopping.cancelled() => return false,
             permit = Arc::clone(&self.permits).acquire_owned() => permit,
             // A job to try again holds its own permit: go back and take it.
             () = self.retry.notified() => return true,
-            () = self.stopping.cancelled() => return false,
         };
         let Ok(first) = first else {
             return false; // The semaphore is never closed; treat it as stopping.
