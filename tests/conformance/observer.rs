@@ -250,7 +250,7 @@ pub(crate) async fn an_idempotent_observer_has_exactly_once_effects<B: Bus>(test
             let mut tries = t.lock().unwrap();
             let n = tries.entry(ev.id.clone()).or_default();
             *n += 1;
-            let fail = ev.event % 3 == 0 && *n == 1;
+            let fail = ev.event.is_multiple_of(3) && *n == 1;
             async move {
                 if fail {
                     Err::<(), BoxError>("first try fails".into())
