@@ -249,22 +249,7 @@ impl<O: Send + 'static> RedisWorker<O> {
                     }
                     self.settle(finished, &mut report).await;
                 }
-                Some(event) = self.events.recv() => match event {
-                    Event::Reject(incoming, reason) => {
-                        match self.group.dead_letter(&mut self.control, &incoming, &reason).await {
-                            Ok(()) => report.dead_lettered += 1,
-                            Err(_) => report.errors += 1,
-                        }
-                    }
-                    Event::Failed(error) => {
-                        report.errors += 1;
-                        tracing::debug!(error = %error, "read failed");
-                        if !error.is_transient() {
-                            fatal = Some(error);
-                            self.stopping.cancel();
-                        }
-                    }
-                },
+                Some(event) = self.events.recv() => self.handle(event, &mut report, &mut fatal).await,
                 () = shutdown.cancelled(), if deadline.is_none() => {
                     // Stop reading; what is in flight has until the deadline to finish.
                     tracing::debug!("drain");
@@ -274,8 +259,12 @@ impl<O: Send + 'static> RedisWorker<O> {
                 () = drain_over => break,
             }
         }
-        // Whatever is still held (in flight at the deadline, or waiting for a retry) goes back.
+        // Whatever is still held (in flight at the deadline, or waiting for a retry) goes back,
+        // after what the source said last (it may have ended the stream with a fatal error).
         drop(outputs);
+        while let Ok(event) = self.events.try_recv() {
+            self.handle(event, &mut report, &mut fatal).await;
+        }
         let left: Vec<Held> = {
             let mut shared = crate::support::lock(&self.shared);
             let mut left: Vec<Held> = shared.held.drain().map(|(_, held)| held).collect();
@@ -296,6 +285,35 @@ impl<O: Send + 'static> RedisWorker<O> {
         match fatal {
             Some(error) => Err(error),
             None => Ok(report),
+        }
+    }
+
+    /// Dead-letter what the source rejected; count a failed read, and stop at a fatal one.
+    async fn handle(
+        &mut self,
+        event: Event,
+        report: &mut WorkerReport,
+        fatal: &mut Option<RemoteError>,
+    ) {
+        match event {
+            Event::Reject(incoming, reason) => {
+                match self
+                    .group
+                    .dead_letter(&mut self.control, &incoming, &reason)
+                    .await
+                {
+                    Ok(()) => report.dead_lettered += 1,
+                    Err(_) => report.errors += 1,
+                }
+            }
+            Event::Failed(error) => {
+                report.errors += 1;
+                tracing::debug!(error = %error, "read failed");
+                if !error.is_transient() {
+                    *fatal = Some(error);
+                    self.stopping.cancel();
+                }
+            }
         }
     }
 
