@@ -330,13 +330,13 @@ mod redis_group {
             shutdown.cancel();
             let report = run.await.unwrap().unwrap();
             assert_eq!((report.acked, report.handed_back), (0, 4), "{report:?}");
-            // ... and claimed at once by the next worker (its claim idle is 150 ms; handed back
-            // entries count as idle that long already).
+            // ... and claimed at once by the next worker, although it claims only entries idle
+            // for a minute: handed back entries count as idle for a day.
             let third = worker(
                 &client,
                 &topic,
                 "third",
-                super::options(),
+                super::options().claim_idle(Duration::from_secs(60)),
                 Duration::ZERO,
                 Arc::clone(&done),
             )

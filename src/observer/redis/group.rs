@@ -8,7 +8,7 @@
 //! | done with entries             | `XACK stream group id...`                           |
 //! | take a dead consumer's        | `XAUTOCLAIM stream group me min-idle 0-0 COUNT n`, then `XPENDING` for their delivery counts |
 //! | give up on one                | `MULTI`, `XADD stream:dead * ...`, `XACK`, `EXEC`   |
-//! | hand entries back             | `XCLAIM stream group me 0 id... IDLE min-idle JUSTID` |
+//! | hand entries back             | `XCLAIM stream group me 0 id... IDLE 86400000 JUSTID` |
 //!
 //! An entry read is *pending* (in the group's pending entries list, owned by this consumer)
 //! until it is acknowledged: that list is what makes a crash lose nothing. Its length per
@@ -180,14 +180,14 @@ impl Group {
         Ok(())
     }
 
-    /// Give `entries` back to the group: still pending, but idle for `idle` already, so the next
-    /// `XAUTOCLAIM` of any consumer takes them at once.
+    /// Give `entries` back to the group: still pending, but marked idle for a day, so the next
+    /// `XAUTOCLAIM` of any consumer (whatever its own idle time, up to a day) takes them at once.
     pub(crate) async fn hand_back(
         &self,
         link: &mut Link,
         entries: &[String],
-        idle: Duration,
     ) -> Result<(), RemoteError> {
+        let idle = Duration::from_secs(24 * 60 * 60);
         if entries.is_empty() {
             return Ok(());
         }

@@ -274,11 +274,7 @@ impl<O: Send + 'static> RedisWorker<O> {
             left
         };
         let entries: Vec<String> = left.iter().map(|h| h.incoming.entry.clone()).collect();
-        match self
-            .group
-            .hand_back(&mut self.control, &entries, self.options.claim_idle_len())
-            .await
-        {
+        match self.group.hand_back(&mut self.control, &entries).await {
             Ok(()) => report.handed_back = entries.len() as u64,
             Err(_) => report.errors += 1,
         }
