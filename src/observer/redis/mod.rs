@@ -103,7 +103,8 @@
 //! conformance suite here are how to check that a new backend keeps them.
 //!
 //! # Reading it
-//! `subscriber.rs` reads from [`RedisSubscriber::next`] down to your observer; `publisher.rs`
+//! `subscriber.rs` reads from [`RedisSubscriber::next`] down to your observer, and
+//! `source.rs` where its events come from (a channel, or a consumer group); `publisher.rs`
 //! holds the publisher; `group.rs` the consumer-group commands (shared with the pipeline
 //! worker); `link.rs` the connection that reconnects; `envelope.rs` what travels; `errors.rs`
 //! and `options.rs` the rest.
@@ -117,6 +118,7 @@ pub(crate) mod group;
 pub(crate) mod link;
 mod options;
 mod publisher;
+mod source;
 mod subscriber;
 
 pub use envelope::{Envelope, EventId};
