@@ -112,6 +112,8 @@ mod builder;
 mod closures;
 mod errors;
 mod policy;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod report;
 #[cfg(test)]
 mod shapes;

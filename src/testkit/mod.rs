@@ -39,6 +39,7 @@
 
 mod delay;
 mod mocks;
+pub mod redis;
 mod server;
 mod tasks;
 

@@ -105,6 +105,8 @@ mod closures;
 mod errors;
 mod options;
 mod output;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod running;
 #[cfg(test)]
 mod shapes;
