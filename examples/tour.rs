@@ -31,6 +31,7 @@ mod factory;
 #[allow(dead_code)]
 #[path = "gather.rs"]
 mod gather;
+#[allow(dead_code)]
 #[path = "observer.rs"]
 mod observer;
 #[path = "pipeline_plan.rs"]
@@ -43,6 +44,9 @@ mod pitfalls;
 #[allow(dead_code)]
 #[path = "recap.rs"]
 mod recap;
+#[allow(dead_code)]
+#[path = "redis.rs"]
+mod redis;
 #[allow(dead_code)]
 #[path = "req_http_aio.rs"]
 mod req_http_aio;
@@ -73,11 +77,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     page.heading("the patterns: the same shapes, with .await");
     strategy::main()?;
     factory::main()?;
-    observer::main()?;
+    observer::run(&mut page, true)?;
     pipeline_plan::main()?;
     pipeline_stream::main()?;
     decorator::main()?;
     actor::main()?;
+    // Beyond one process: the same Observer and Pipeline on Redis (when redis-server is here).
+    redis::run(&mut page, true)?;
     let took = start.elapsed().as_secs_f64();
     page.line(format!(
         "tour finished in {took:.1} s, {} targets missed",
