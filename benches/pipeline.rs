@@ -2,7 +2,9 @@
 //! ideal throughput.
 //!
 //! Run: `cargo bench --bench pipeline` (`-- --overhead` for parts 1 and 2 alone; the
-//! environment variable `PIPELINE_ITEMS` sets part 1's item count, for a run under callgrind).
+//! environment variables `PIPELINE_ITEMS` and `PIPELINE_RUNS` set part 1's item count and
+//! part 2's runs, so two runs under callgrind give the instructions per item or per step by
+//! difference).
 //!
 //! 1. 1,000,000 items through three no-op stages vs the same three calls in a hand-written loop:
 //!    the overhead per item per stage (target: under 1 µs), and the ratio.
@@ -28,15 +30,14 @@ use async_patterns::timing::{Table, Target, human, measure};
 use futures::StreamExt;
 
 const STAGES: u32 = 3;
-/// Part 2: leaves per parallel, parallels in the plan, runs of the plan.
+/// Part 2: leaves per parallel, parallels in the plan.
 const LEAVES: usize = 100;
 const GROUPS: usize = 10;
-const RUNS: usize = 100;
 
-/// Part 1's item count: `PIPELINE_ITEMS`, or a million.
-fn items() -> u64 {
-    let set = std::env::var("PIPELINE_ITEMS").ok();
-    set.and_then(|n| n.parse().ok()).unwrap_or(1_000_000)
+/// The number in the environment variable `name`, or `default`.
+fn env_or(name: &str, default: usize) -> usize {
+    let set = std::env::var(name).ok();
+    set.and_then(|n| n.parse().ok()).unwrap_or(default)
 }
 
 async fn noop(x: u64) -> Result<u64, Infallible> {
@@ -150,13 +151,13 @@ async fn stage_overhead(items: u64) {
 }
 
 /// Part 2: what a plan costs per step.
-async fn plan_overhead() {
+async fn plan_overhead(runs: usize) {
     let plan = noop_plan();
     let steps = 1 + GROUPS * (1 + LEAVES);
-    let mut table = Table::new(format!("{RUNS} runs of a plan of {steps} no-op steps"));
+    let mut table = Table::new(format!("{runs} runs of a plan of {steps} no-op steps"));
     table
         .measure("the leaves' closures in a loop", async {
-            for _ in 0..RUNS * GROUPS * LEAVES {
+            for _ in 0..runs * GROUPS * LEAVES {
                 let _ = black_box(leaf().await);
             }
         })
@@ -164,7 +165,7 @@ async fn plan_overhead() {
     let ran = table
         .measure("run_traced", async {
             let mut spans = 0;
-            for _ in 0..RUNS {
+            for _ in 0..runs {
                 let (result, trace) = run_traced(&plan).await;
                 assert!(result.is_ok());
                 spans += trace.spans().len();
@@ -172,11 +173,11 @@ async fn plan_overhead() {
             spans
         })
         .await;
-    assert_eq!(ran, RUNS * steps, "every step ran");
+    assert_eq!(ran, runs * steps, "every step ran");
     println!("{table}");
     let times = |label: &str| table.row(label).map(|r| r.elapsed).unwrap_or_default();
     let extra = times("run_traced").saturating_sub(times("the leaves' closures in a loop"));
-    let per_step = extra / (RUNS * steps) as u32;
+    let per_step = extra / (runs * steps) as u32;
     println!("run_traced: {} per step", human(per_step));
     println!(
         "{}\n",
@@ -268,8 +269,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let overhead_only = std::env::args().any(|a| a == "--overhead");
     rt.block_on(async {
-        stage_overhead(items()).await;
-        plan_overhead().await;
+        stage_overhead(env_or("PIPELINE_ITEMS", 1_000_000) as u64).await;
+        plan_overhead(env_or("PIPELINE_RUNS", 100)).await;
         if !overhead_only {
             slow_stage_throughput().await;
         }
