@@ -38,6 +38,8 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, FusedStream, Stream, StreamExt};
+use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
 
 use super::options::PULLS_PER_POLL;
 use super::running::{AbortOnDrop, Running};
@@ -168,12 +170,29 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             Err(error) => return futures::future::ready((index, Err(error))).boxed(),
         };
         let (stage, name) = (Arc::clone(&self.stage), Arc::clone(&self.name));
-        let work = run_item(stage, name, (index, input), self.options.item_timeout());
+        // The item's `tracing` span in this stage (DEBUG; its fields are evaluated only if
+        // someone listens). Made here, where its work starts: it nests under whatever span
+        // polls the pipeline, and a spawned item carries it into its task.
+        let span = tracing::debug_span!(
+            "item",
+            item = %format_args!("{name} #{index}"),
+            stage = &*name,
+            index,
+            outcome = tracing::field::Empty,
+        );
+        let (timeout, listened) = (self.options.item_timeout(), !span.is_disabled());
+        let work = run_item(stage, name, (index, input), timeout, span);
         if self.options.is_spawned()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            // Aborted if dropped: a dropped pipeline leaves no task behind.
-            let task = AbortOnDrop(runtime.spawn(work));
+            // Aborted if dropped: a dropped pipeline leaves no task behind. If someone listens,
+            // the task runs under the subscriber in place here, so the span ends where it began
+            // (a subscriber installed for one future only would otherwise never see it end).
+            let task = AbortOnDrop(if listened {
+                runtime.spawn(work.with_current_subscriber())
+            } else {
+                runtime.spawn(work)
+            });
             let name = Arc::clone(&self.name);
             return async move {
                 task.await.unwrap_or_else(|_| {
@@ -187,13 +206,14 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
     }
 }
 
-/// Run `stage` on the item at `index`, within `timeout` if any: its output, or its error, its
-/// timeout or its panic as a [`StageError`].
+/// Run `stage` on the item at `index`, within `timeout` if any, inside `span`: its output, or
+/// its error, its timeout or its panic as a [`StageError`], whose outcome `span` records.
 async fn run_item<I, O, S>(
     stage: Arc<S>,
     name: Arc<str>,
     (index, input): (usize, I),
     timeout: Option<Duration>,
+    span: tracing::Span,
 ) -> Tagged<O>
 where
     I: Send + 'static,
@@ -213,7 +233,8 @@ where
         }
     };
     let stage = || name.to_string();
-    let result = match catch_panic(limited).await {
+    // Inside the item's span, which ends when this function returns, inside the poll.
+    let result = match catch_panic(limited).instrument(span.clone()).await {
         Ok(Some(Ok(output))) => Ok(output),
         Ok(Some(Err(source))) => Err(StageError::Failed {
             stage: stage(),
@@ -231,6 +252,16 @@ where
             message,
         }),
     };
+    // Nobody listening: skip even the lookup of the field by its name. (A span dropped before
+    // this line, its item cancelled, records nothing, and is drawn cancelled.)
+    if !span.is_disabled() {
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(StageError::TimedOut { .. }) => "timed out",
+            Err(_) => "failed",
+        };
+        span.record("outcome", outcome);
+    }
     (index, result)
 }
 
