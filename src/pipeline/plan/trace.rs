@@ -171,8 +171,8 @@ impl Trace {
             .unwrap_or(Duration::ZERO)
     }
 
-    /// Sum of the leaf steps' durations: what running them one by one would take.
-    pub fn one_by_one(&self) -> Duration {
+    /// The spans of the leaf steps (the ones with no children that ran), in tree order.
+    pub fn leaves(&self) -> Vec<&Span> {
         // In tree order a span is a leaf when the next span is not nested under it. (Comparing
         // paths would miscount a leaf that shares its name with a sibling composite.)
         let next_depths = self.spans.iter().skip(1).map(|s| Some(s.depth));
@@ -180,9 +180,16 @@ impl Trace {
             .iter()
             .zip(next_depths.chain([None]))
             .filter(|(span, next)| next.is_none_or(|d| d <= span.depth))
-            .fold(Duration::ZERO, |sum, (span, _)| {
-                sum.saturating_add(span.duration())
-            })
+            .map(|(span, _)| span)
+            .collect()
+    }
+
+    /// Sum of the leaf steps' durations: what running them one by one would take.
+    pub fn one_by_one(&self) -> Duration {
+        let leaves = self.leaves().into_iter();
+        leaves.fold(Duration::ZERO, |sum, span| {
+            sum.saturating_add(span.duration())
+        })
     }
 
     /// A text timeline, one bar per step, `width` characters for the plan's whole duration.
