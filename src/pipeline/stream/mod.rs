@@ -79,9 +79,9 @@
 //! a time, the slow one with a buffer of one, drawn from the items' spans on tokio's paused
 //! clock (`tests/pictures`). The slow stage sets the pace: an item leaves it every 40 ms, the
 //! last at 250 ms. The fast stage runs only while the slow one has room: its first two items
-//! go at once (one into the slow stage, one into its buffer); after that, each of its items
-//! starts when the slow stage takes one from its buffer, and the fast stage waits 30 ms of
-//! every 40 (the gaps on its rows). That is back-pressure: nothing is pulled into a full stage,
+//! run back to back (the first into the slow stage, the second into its buffer); after that,
+//! each of its items starts when the slow stage takes one from its buffer, and the fast stage
+//! waits 30 ms of every 40 (the gaps on its rows). That is back-pressure: nothing is pulled into a full stage,
 //! so nothing piles up in front of it.
 //!
 #![doc = include_str!("pictures/back_pressure.svg")]
