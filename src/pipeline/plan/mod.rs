@@ -84,10 +84,10 @@
 //! ```
 //!
 //! # What it looks like
-//! The morning of `tests/pipeline_plan`, drawn from its steps' spans on tokio's paused clock
-//! (`tests/pictures`): 210 ms, its critical path (connect the speaker, 80 ms, then its volume
-//! and news, 10 + 120 ms), where one by one would take 410 ms. A diamond (hover it) marks the
-//! child each parallel waited for last: the speaker, twice.
+//! The morning of `tests/pipeline_plan`, drawn from its steps' spans on the paused clock
+//! (`tests/pictures`): 210 ms, its critical path (connect the speaker, 80 ms, then its volume and
+//! news, 10 + 120 ms), not the 410 ms of one by one. A diamond marks the child each parallel
+//! waited for last (hover it): the speaker, twice.
 //!
 #![doc = include_str!("pictures/critical_path.svg")]
 //!
@@ -115,6 +115,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -231,29 +232,30 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
     }
     // The child's context, one level deeper, its span opened in the trace.
     let cx = parent.child(child.name());
-    // The same step as a `tracing` span, for whoever listens (DEBUG, so an INFO log stays
-    // quiet). Its fields are evaluated only if someone does: nobody else builds the path.
+    // Closes that span; if this future is dropped first, as cancelled.
+    let mut guard = trace::SpanGuard::new(&cx);
+    // The same step as a `tracing` span (DEBUG), its fields evaluated only if someone listens.
     let span = tracing::debug_span!("step", path = cx.path(), outcome = tracing::field::Empty);
-    // Ends both spans; if this future is dropped first, as cancelled.
-    let mut span = trace::SpanGuard::new(&cx, span);
-    // Your step runs here, inside its span. The call sits inside the caught future: a
-    // hand-written `run` may panic before it returns its future, and that panic must be this
-    // step's error too.
-    let run = async { child.run(&cx).await };
-    let result = match catch_panic(run).instrument(span.span().clone()).await {
+    // Your step runs here, in its span, called inside the caught future: a hand-written `run`
+    // may panic before it returns its future, and that is this step's error too.
+    let mut run = pin!(catch_panic(async { child.run(&cx).await }).instrument(span));
+    let result = match run.as_mut().await {
         Ok(result) => result,
         Err(message) => {
-            span.span()
-                .in_scope(|| tracing::debug!(panic = %message, "panicked"));
-            Err(StepError::Panicked {
-                path: String::new(),
-                message,
-            })
+            let panicked = || tracing::debug!(panic = %message, "panicked");
+            run.span().in_scope(panicked);
+            let path = String::new();
+            Err(StepError::Panicked { path, message })
         }
     }
     // The path's text is built only here, on failure.
     .map_err(|e| e.at(cx.path()));
-    span.close(StepOutcome::of(&result, || cx.path()));
+    let outcome = StepOutcome::of(&result, || cx.path());
+    guard.close(outcome);
+    // Nobody listening: no lookup of the field. (Dropped before here: no outcome, cancelled.)
+    if !run.span().is_disabled() {
+        run.span().record("outcome", outcome.bar().word());
+    }
     result
 }
 
@@ -308,10 +310,8 @@ impl Step for Parallel {
     async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
         // `FuturesUnordered` rather than `join_all`: it yields each child as it ends, so a
         // failure is seen the moment it happens, not when the slowest sibling is done.
-        let mut running: FuturesUnordered<_> = self
-            .steps
-            .iter()
-            .enumerate()
+        let children = self.steps.iter().enumerate();
+        let mut running: FuturesUnordered<_> = children
             .map(|(i, step)| run_child(step.as_ref(), cx).map(move |result| (i, result)))
             .collect();
         let (mut errors, mut last) = (Vec::new(), None);

@@ -88,7 +88,8 @@
 //!
 //! # What it costs
 //! Two small boxed futures and a queue slot per item per stage: 0.2 to 0.3 µs per item per stage
-//! in `benches/pipeline.rs`, next to a hand-written loop (details in `running.rs`).
+//! in `benches/pipeline.rs`, next to a hand-written loop; the item's span, nobody listening,
+//! 28 instructions more (details in `running.rs`).
 //!
 //! # Cancellation
 //! The pipeline is one value: dropping the output stream drops every in-flight future (each

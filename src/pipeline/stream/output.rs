@@ -172,7 +172,8 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
         let (stage, name) = (Arc::clone(&self.stage), Arc::clone(&self.name));
         // The item's `tracing` span in this stage (DEBUG; its fields are evaluated only if
         // someone listens). Made here, where its work starts: it nests under whatever span
-        // polls the pipeline, and a spawned item carries it into its task.
+        // polls the pipeline, and a spawned item carries it into its task. Nobody listening,
+        // it is disabled, and the item runs bare, not even wrapped.
         let span = tracing::debug_span!(
             "item",
             item = %format_args!("{name} #{index}"),
@@ -180,18 +181,17 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             index,
             outcome = tracing::field::Empty,
         );
-        let (timeout, listened) = (self.options.item_timeout(), !span.is_disabled());
-        let work = run_item(stage, name, (index, input), timeout, span);
+        let work = run_item(stage, name, (index, input), self.options.item_timeout());
         if self.options.is_spawned()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             // Aborted if dropped: a dropped pipeline leaves no task behind. If someone listens,
             // the task runs under the subscriber in place here, so the span ends where it began
             // (a subscriber installed for one future only would otherwise never see it end).
-            let task = AbortOnDrop(if listened {
-                runtime.spawn(work.with_current_subscriber())
-            } else {
+            let task = AbortOnDrop(if span.is_disabled() {
                 runtime.spawn(work)
+            } else {
+                runtime.spawn(in_span(work, span).with_current_subscriber())
             });
             let name = Arc::clone(&self.name);
             return async move {
@@ -202,18 +202,35 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             }
             .boxed();
         }
-        work.boxed()
+        if span.is_disabled() {
+            work.boxed()
+        } else {
+            in_span(work, span).boxed()
+        }
     }
 }
 
-/// Run `stage` on the item at `index`, within `timeout` if any, inside `span`: its output, or
-/// its error, its timeout or its panic as a [`StageError`], whose outcome `span` records.
+/// Run an item's `work` inside its `span`, and record how it ended: the span ends in the poll
+/// that finishes the item. (A span dropped before, its item cancelled, records nothing, and is
+/// drawn cancelled.)
+async fn in_span<O>(work: impl Future<Output = Tagged<O>>, span: tracing::Span) -> Tagged<O> {
+    let (index, result) = work.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(StageError::TimedOut { .. }) => "timed out",
+        Err(_) => "failed",
+    };
+    span.record("outcome", outcome);
+    (index, result)
+}
+
+/// Run `stage` on the item at `index`, within `timeout` if any: its output, or its error, its
+/// timeout or its panic as a [`StageError`].
 async fn run_item<I, O, S>(
     stage: Arc<S>,
     name: Arc<str>,
     (index, input): (usize, I),
     timeout: Option<Duration>,
-    span: tracing::Span,
 ) -> Tagged<O>
 where
     I: Send + 'static,
@@ -233,8 +250,7 @@ where
         }
     };
     let stage = || name.to_string();
-    // Inside the item's span, which ends when this function returns, inside the poll.
-    let result = match catch_panic(limited).instrument(span.clone()).await {
+    let result = match catch_panic(limited).await {
         Ok(Some(Ok(output))) => Ok(output),
         Ok(Some(Err(source))) => Err(StageError::Failed {
             stage: stage(),
@@ -252,16 +268,6 @@ where
             message,
         }),
     };
-    // Nobody listening: skip even the lookup of the field by its name. (A span dropped before
-    // this line, its item cancelled, records nothing, and is drawn cancelled.)
-    if !span.is_disabled() {
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(StageError::TimedOut { .. }) => "timed out",
-            Err(_) => "failed",
-        };
-        span.record("outcome", outcome);
-    }
     (index, result)
 }
 
