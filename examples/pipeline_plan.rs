@@ -73,7 +73,7 @@ fn send(home: &Arc<Home>, kind: &'static str, message: &'static str) -> BoxStep 
 fn morning(together: Together, dim: &'static str, toilet_ms: u64) -> BoxStep {
     let h = &Arc::new(Home { registry: device_registry(), devices: Mutex::default() });
     let in_turn = |name, steps| sequence(name, steps).boxed();
-    sequence("home", vec![
+    sequence("morning", vec![
         together("connect", vec![
             connect(h, "light", 60), connect(h, "speaker", 200), connect(h, "toilet", toilet_ms),
         ]),
@@ -128,7 +128,7 @@ fn critical_path(trace: &Trace) -> (Duration, Vec<&str>) {
     );
     while let Some(at) = leaf {
         (took, leaf) = (took + at.duration(), before(at.start).max_by_key(|s| s.end));
-        chain.insert(0, at.path.trim_start_matches("home/"));
+        chain.insert(0, at.path.trim_start_matches("morning/"));
     }
     (took, chain)
 }
