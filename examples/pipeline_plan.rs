@@ -1,473 +1,238 @@
-//! The smart-home morning as a plan, with devices made by the factory: the two patterns
-//! chained, as in the earlier IoT talk. The plan connects the devices at once (each `connect`
-//! step asks the factory `Registry` for a device, which costs a handshake), then runs one
-//! sequence of messages per device, the three at once, then says goodbye to two of them.
+//! The smart-home morning as a plan, its devices made by the factory: connect the three devices
+//! at once, then one sequence of messages per device, the three at once, then say goodbye.
 //!
-//! Run: `cargo run --release --example pipeline_plan`
+//! ```text
+//! cargo run --release --example pipeline_plan
+//! ```
 //!
-//! It runs the plan four ways: as planned, with every parallel turned into a sequence (one by
-//! one), with a message the light does not understand, and with a toilet that never answers
-//! its handshake (cut by a timeout). Each run draws its timeline from the plan's trace, and
-//! the failure runs say, from the trace, why some steps never started.
-//!
-//! The devices are the factory's demo devices: their handshake and messages are
-//! `tokio::time::sleep`s (standing for network round-trips), so the example runs offline.
+//! It runs the plan as planned and one by one (every parallel made a sequence), then with a
+//! message the light refuses and with a toilet that never answers its handshake, each drawn
+//! from its steps' spans, and ends with what to notice: the plan against its critical path
+//! (found in its trace), and what a failure left undone. The devices sleep: it runs offline.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::error::Error;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_patterns::factory::{Config, Device, Registry, device_registry};
 use async_patterns::pipeline::plan::{
-    BoxStep, Step, StepContext, StepError, StepExt, StepOutcome, Trace, parallel, run_traced,
-    sequence,
+    BoxStep, StepError, StepExt, StepOutcome, Trace, parallel, run_traced, sequence, step,
 };
-use async_patterns::timing::{Table, Target, human, ratio};
+use async_patterns::timing::{Page, Table, Target, Timeline, human, ratio, record_spans};
 
-/// A handshake that takes longer than this is cut (the slowest normal one takes 200 ms).
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(400);
-/// A message that takes longer than this is cut (the slowest normal one takes 20 ms).
-const MESSAGE_TIMEOUT: Duration = Duration::from_millis(100);
-/// The handshake of a toilet that does not answer: a minute, unless a timeout cuts it.
-const STUCK_HANDSHAKE_MS: u64 = 60_000;
+fn main() -> Result<(), Box<dyn Error>> {
+    run(&mut Page::new("pipeline_plan"), false)
+}
 
-/// The home: the factory that makes devices, and a slot per kind for the device once made.
+// 1. The pattern, plainly
+
+/// The longest a handshake (the slowest takes 200 ms) and a message (20 ms) may take.
+const HANDSHAKE: Duration = Duration::from_millis(400);
+const MESSAGE: Duration = Duration::from_millis(100);
+
+/// The factory that makes the devices, and the devices connected so far, by kind.
 struct Home {
     registry: Registry<dyn Device>,
-    devices: HashMap<&'static str, OnceLock<Box<dyn Device>>>,
-    verbose: bool,
+    devices: Mutex<HashMap<&'static str, Arc<dyn Device>>>,
 }
 
-impl Home {
-    fn new(verbose: bool) -> Arc<Home> {
-        let registry = device_registry();
-        let devices = ["light", "speaker", "toilet"].map(|kind| (kind, OnceLock::new()));
-        Arc::new(Home {
-            registry,
-            devices: devices.into_iter().collect(),
-            verbose,
-        })
-    }
-
-    fn device(&self, kind: &str) -> Result<&dyn Device, StepError> {
-        let slot = self.devices.get(kind).and_then(OnceLock::get);
-        slot.map(|device| device.as_ref())
-            .ok_or_else(|| StepError::failed(format!("no {kind} is connected")))
-    }
-
-    /// Print what a step did, when, and where it sits in the plan.
-    fn say(&self, cx: &StepContext, what: &str) {
-        if self.verbose {
-            println!("  [{:>8}] {:<34} {what}", human(cx.elapsed()), cx.path());
+/// A leaf: make a `kind` device through the factory, its handshake taking `ms`.
+fn connect(home: &Arc<Home>, kind: &'static str, ms: u64) -> BoxStep {
+    let home = Arc::clone(home);
+    let make = move || {
+        let home = Arc::clone(&home);
+        async move {
+            let config = Config::new(kind).with("latency_ms", ms.to_string());
+            let device = home.registry.create(kind, config).await;
+            let device = Arc::from(device.map_err(StepError::failed)?);
+            home.devices.lock().unwrap().insert(kind, device);
+            Ok(())
         }
-    }
-}
-
-/// A leaf: make a device of `kind` through the factory (its handshake takes `latency_ms`).
-struct Connect {
-    home: Arc<Home>,
-    kind: &'static str,
-    /// The device's own name ("hall"), for its config.
-    device: &'static str,
-    latency_ms: u64,
-}
-
-#[async_trait::async_trait]
-impl Step for Connect {
-    fn name(&self) -> &str {
-        self.kind
-    }
-
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        let config = Config::new(self.device).with("latency_ms", self.latency_ms.to_string());
-        let device = self.home.registry.create(self.kind, config).await;
-        let device = device.map_err(StepError::failed)?;
-        self.home.say(cx, &format!("{} connected", device.name()));
-        let slot = self.home.devices.get(self.kind);
-        let slot =
-            slot.ok_or_else(|| StepError::failed(format!("no place for a {}", self.kind)))?;
-        let twice = |_| StepError::failed(format!("the {} was connected twice", self.kind));
-        slot.set(device).map_err(twice)
-    }
-}
-
-/// A leaf: send `message` to the device of `kind`, print its answer.
-struct Message {
-    home: Arc<Home>,
-    label: &'static str,
-    kind: &'static str,
-    message: &'static str,
-}
-
-#[async_trait::async_trait]
-impl Step for Message {
-    fn name(&self) -> &str {
-        self.label
-    }
-
-    async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
-        let device = self.home.device(self.kind)?;
-        let answer = device.send(self.message).await.map_err(StepError::failed)?;
-        self.home.say(cx, &answer);
-        Ok(())
-    }
-}
-
-/// The plan as data, so that the example can build it and also reason about its trace.
-enum Node {
-    /// Connect(kind, device name, handshake ms).
-    Connect(&'static str, &'static str, u64),
-    /// Message(step label, device kind, message).
-    Message(&'static str, &'static str, &'static str),
-    Sequence(&'static str, Vec<Node>),
-    Parallel(&'static str, Vec<Node>),
-}
-
-use Node::{Connect as C, Message as M, Parallel as P, Sequence as S};
-
-/// What to break in the morning.
-#[derive(Clone, Copy, PartialEq)]
-enum Trouble {
-    None,
-    /// The light is asked for `dim 150`, which it does not understand.
-    BadMessage,
-    /// The toilet's handshake never ends (until its timeout).
-    StuckToilet,
-}
-
-/// Connect: light 60 ms, speaker 200 ms, toilet 150 ms (messages take a tenth of that).
-/// Critical path: connect the speaker, its three messages, its goodbye.
-#[rustfmt::skip] // laid out as the tree it is
-fn morning(trouble: Trouble) -> Node {
-    let toilet_ms = if trouble == Trouble::StuckToilet { STUCK_HANDSHAKE_MS } else { 150 };
-    let dim = if trouble == Trouble::BadMessage { "dim 150" } else { "dim 30" };
-    S("morning", vec![
-        P("connect", vec![
-            C("light", "hall", 60),
-            C("speaker", "kitchen", 200),
-            C("toilet", "bathroom", toilet_ms),
-        ]),
-        P("routines", vec![
-            S("light", vec![
-                M("on", "light", "on"),
-                M(dim, "light", dim),
-                M("dim 60", "light", "dim 60"),
-            ]),
-            S("speaker", vec![
-                M("volume 20", "speaker", "volume 20"),
-                M("news", "speaker", "play news"),
-                M("weather", "speaker", "play weather"),
-            ]),
-            S("toilet", vec![
-                M("warm seat", "toilet", "warm seat"),
-                M("flush", "toilet", "flush"),
-            ]),
-        ]),
-        P("leave", vec![
-            M("light off", "light", "off"),
-            M("speaker stop", "speaker", "stop"),
-        ]),
-    ])
-}
-
-impl Node {
-    fn name(&self) -> &'static str {
-        match self {
-            C(kind, ..) => kind,
-            M(label, ..) | S(label, _) | P(label, _) => label,
-        }
-    }
-
-    fn children(&self) -> &[Node] {
-        match self {
-            S(_, children) | P(_, children) => children,
-            C(..) | M(..) => &[],
-        }
-    }
-
-    /// The step for this node; `one_by_one` turns every parallel into a sequence.
-    fn build(&self, home: &Arc<Home>, one_by_one: bool) -> BoxStep {
-        let home = Arc::clone(home);
-        let steps = |children: &[Node]| {
-            children
-                .iter()
-                .map(|c| c.build(&home, one_by_one))
-                .collect()
-        };
-        match *self {
-            C(kind, device, latency_ms) => {
-                let step = Connect {
-                    home,
-                    kind,
-                    device,
-                    latency_ms,
-                };
-                step.with_timeout(CONNECT_TIMEOUT).boxed()
-            }
-            M(label, kind, message) => {
-                let step = Message {
-                    home,
-                    label,
-                    kind,
-                    message,
-                };
-                step.with_timeout(MESSAGE_TIMEOUT).boxed()
-            }
-            S(name, ref children) => sequence(name, steps(children)).boxed(),
-            P(name, ref children) if one_by_one => sequence(name, steps(children)).boxed(),
-            P(name, ref children) => parallel(name, steps(children)).boxed(),
-        }
-    }
-
-    /// The critical path at `at` (this node's path), from the time each leaf took in `trace`:
-    /// a sequence adds its children's, a parallel takes its slowest child's. With the leaves
-    /// on it, in order.
-    fn critical_path(&self, at: &str, trace: &Trace) -> (Duration, Vec<String>) {
-        let child = |c: &Node| c.critical_path(&format!("{at}/{}", c.name()), trace);
-        match self {
-            C(..) | M(..) => {
-                let took = trace.span(at).map_or(Duration::ZERO, |s| s.duration());
-                (took, vec![at.to_owned()])
-            }
-            S(_, children) => children.iter().map(child).fold(
-                (Duration::ZERO, Vec::new()),
-                |(sum, mut path), (took, leaves)| {
-                    path.extend(leaves);
-                    (sum + took, path)
-                },
-            ),
-            P(_, children) => children
-                .iter()
-                .map(child)
-                .max_by_key(|(took, _)| *took)
-                .unwrap_or_default(),
-        }
-    }
-
-    /// How many leaves under this node (itself, if a leaf) `pick` accepts.
-    fn count(&self, pick: &dyn Fn(&Node) -> bool) -> usize {
-        match self {
-            C(..) | M(..) => usize::from(pick(self)),
-            S(_, children) | P(_, children) => children.iter().map(|c| c.count(pick)).sum(),
-        }
-    }
-
-    /// How each leaf under this node (itself, if a leaf) ended; `None` if it never started.
-    fn leaf_outcomes(&self, at: &str, trace: &Trace) -> Vec<Option<StepOutcome>> {
-        match self {
-            C(..) | M(..) => vec![trace.span(at).map(|s| s.outcome)],
-            S(_, children) | P(_, children) => children
-                .iter()
-                .flat_map(|c| c.leaf_outcomes(&format!("{at}/{}", c.name()), trace))
-                .collect(),
-        }
-    }
-
-    /// Why steps under this composite (at `at`) never started or were cut short, read from
-    /// the trace: follow the failed child down; per composite on the way, its rule and what
-    /// the rule did.
-    fn explain(&self, at: &str, trace: &Trace, why: &mut Vec<(String, String)>) {
-        let path = |c: &Node| format!("{at}/{}", c.name());
-        let outcome = |c: &Node| trace.span(&path(c)).map(|s| s.outcome);
-        let failed = self.children().iter().find(|c| {
-            matches!(
-                outcome(c),
-                Some(StepOutcome::Failed | StepOutcome::TimedOut | StepOutcome::Panicked)
-            )
-        });
-        let Some(failed) = failed else { return };
-        let how = outcome(failed).map(|o| o.to_string()).unwrap_or_default();
-        let f = failed.name();
-        let names = |pick: &dyn Fn(&Node) -> bool| -> Vec<&str> {
-            self.children()
-                .iter()
-                .filter(|c| pick(c))
-                .map(Node::name)
-                .collect()
-        };
-        match self {
-            S(..) => {
-                let never = names(&|c| outcome(c).is_none());
-                if !never.is_empty() {
-                    let rule = format!("'{at}' is a sequence: it stops at its first error.");
-                    let never = quoted(&never);
-                    why.push((rule, format!("'{f}' {how}, so {never} never started.")));
-                }
-            }
-            P(..) => {
-                let cancelled = names(&|c| outcome(c) == Some(StepOutcome::Cancelled));
-                let unreached = self
-                    .children()
-                    .iter()
-                    .filter(|c| outcome(c) == Some(StepOutcome::Cancelled))
-                    .flat_map(|c| c.leaf_outcomes(&path(c), trace))
-                    .filter(Option::is_none)
-                    .count();
-                let rule =
-                    format!("'{at}' is a fail-fast parallel: a failed child cancels the rest.");
-                let what = if cancelled.is_empty() {
-                    format!("'{f}' {how} after its siblings had finished: nothing to cancel.")
-                } else {
-                    let cancelled = quoted(&cancelled);
-                    format!(
-                        "'{f}' {how}, so {cancelled} stopped mid-run \
-                         ({unreached} of their steps never started)."
-                    )
-                };
-                why.push((rule, what));
-            }
-            C(..) | M(..) => {}
-        }
-        failed.explain(&path(failed), trace, why);
-    }
-}
-
-fn quoted(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    quoted.join(", ")
-}
-
-/// What a failure run left behind, read from its trace.
-struct Damage {
-    /// When the plan returned its error.
-    at: Duration,
-    /// Leaves that never started.
-    never_started: usize,
-    /// Leaves cut mid-run.
-    cancelled: usize,
-}
-
-/// Run a morning with `trouble`, print its error, timeline, and why steps did not run.
-async fn show_failure(trouble: Trouble) -> Damage {
-    let plan = morning(trouble);
-    let (result, trace) = run_traced(plan.build(&Home::new(false), false).as_ref()).await;
-    match &result {
-        Err(e) => println!("error: {e}\n"),
-        Ok(()) => println!("(no error: the trouble did not happen)\n"),
-    }
-    print!("{}", trace.timeline(50));
-    let mut why = Vec::new();
-    plan.explain(plan.name(), &trace, &mut why);
-    println!("\nWhy, read from the trace:");
-    for (rule, what) in &why {
-        println!("  * {rule}\n    {what}");
-    }
-    let outcomes = plan.leaf_outcomes(plan.name(), &trace);
-    let count = |outcome| outcomes.iter().filter(|o| **o == outcome).count();
-    Damage {
-        at: trace.total(),
-        never_started: count(None),
-        cancelled: count(Some(StepOutcome::Cancelled)),
-    }
-}
-
-#[tokio::main]
-pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let plan = morning(Trouble::None);
-    let steps = plan.count(&|_| true);
-    let connects = plan.count(&|n| matches!(n, C(..)));
-
-    println!("The morning as planned (when each step ended, its path, what the device said):");
-    let (result, trace) = run_traced(plan.build(&Home::new(true), false).as_ref()).await;
-    result?;
-    let (result, one_by_one) = run_traced(plan.build(&Home::new(false), true).as_ref()).await;
-    result?;
-
-    // Both timelines on one scale: 72 columns for the slower run.
-    let width = |t: &Trace| {
-        let share = ratio(t.total(), one_by_one.total().max(trace.total())).unwrap_or(1.0);
-        (72.0 * share).round() as usize
     };
-    println!("\nTimeline as planned ('#' = running). The bars of each parallel overlap:\n");
-    print!("{}", trace.timeline(width(&trace)));
-    println!("\nThe same steps one by one (every parallel made a sequence), same scale:\n");
-    print!("{}", one_by_one.timeline(width(&one_by_one)));
+    step(kind, make).with_timeout(HANDSHAKE).boxed()
+}
 
-    let (critical, chain) = plan.critical_path(plan.name(), &trace);
-    let chain: Vec<&str> = chain
-        .iter()
-        .map(|p| p.trim_start_matches("morning/"))
-        .collect();
-    let sum = trace.one_by_one();
-    let title = format!(
-        "smart-home morning, {connects} connects + {} messages",
-        steps - connects
+/// A leaf: send `message` to the `kind` device, connected by an earlier step.
+fn send(home: &Arc<Home>, kind: &'static str, message: &'static str) -> BoxStep {
+    let home = Arc::clone(home);
+    let send = move || {
+        let device = home.devices.lock().unwrap().get(kind).cloned();
+        async move {
+            let device = device.ok_or_else(|| StepError::failed(format!("no {kind} yet")))?;
+            let answer = device.send(message).await;
+            answer.map(drop).map_err(StepError::failed)
+        }
+    };
+    step(message, send).with_timeout(MESSAGE).boxed()
+}
+
+/// The morning, its groups made by `together`: `parallel`, or `sequence` to compare. The light
+/// is asked to `dim`; the toilet's handshake takes `toilet_ms`.
+#[rustfmt::skip] // laid out as the tree it is
+fn morning(together: Together, dim: &'static str, toilet_ms: u64) -> BoxStep {
+    let h = &Arc::new(Home { registry: device_registry(), devices: Mutex::default() });
+    let in_turn = |name, steps| sequence(name, steps).boxed();
+    sequence("morning", vec![
+        together("connect", vec![
+            connect(h, "light", 60), connect(h, "speaker", 200), connect(h, "toilet", toilet_ms),
+        ]),
+        together("routines", vec![
+            in_turn("light", vec![send(h, "light", "on"), send(h, "light", dim)]),
+            in_turn("speaker", vec![
+                send(h, "speaker", "volume 20"), send(h, "speaker", "play news"),
+            ]),
+            in_turn("toilet", vec![send(h, "toilet", "warm seat"), send(h, "toilet", "flush")]),
+        ]),
+        together("leave", vec![send(h, "light", "off"), send(h, "speaker", "stop")]),
+    ]).boxed()
+}
+type Together = fn(&'static str, Vec<BoxStep>) -> BoxStep;
+const AT_ONCE: Together = |name, steps| parallel(name, steps).boxed();
+
+/// Run the demo; `brief` is the tour's shorter version (no stuck handshake).
+pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        // The plan is a value: build the tree, run it, read its trace.
+        let (result, trace) = run_traced(&*morning(AT_ONCE, "dim 30", 150)).await;
+        result?;
+        let (steps, took) = (trace.spans().len(), human(trace.total()));
+        page.heading(format!(
+            "pipeline::plan: the morning, {steps} steps in {took}"
+        ));
+        measured(page, brief).await
+    })
+}
+
+// 2. Measured
+
+const IN_TURN: Together = |name, steps| sequence(name, steps).boxed();
+
+/// Run `plan` with its steps' spans recorded: its result, its trace, and their timeline.
+async fn recorded(plan: BoxStep) -> (Result<(), StepError>, Trace, Arc<Timeline>) {
+    let timeline = Arc::new(Timeline::new());
+    let run = async { run_traced(&*plan).await };
+    let (result, trace) = record_spans(&timeline, "async_patterns::pipeline", run).await;
+    (result, trace, timeline)
+}
+
+/// The critical path as the schedule shows it: from the leaf that ended last, back through the
+/// leaf that ended last before each one started. Its length is the least the plan can take.
+fn critical_path(trace: &Trace) -> (Duration, Vec<&str>) {
+    let leaves = trace.leaves();
+    let before = |at: Duration| leaves.iter().filter(move |s| s.end <= at);
+    let (mut leaf, mut took, mut chain) = (
+        before(trace.total()).max_by_key(|s| s.end),
+        Duration::ZERO,
+        vec![],
     );
-    let mut table = Table::new(title);
+    while let Some(at) = leaf {
+        (took, leaf) = (took + at.duration(), before(at.start).max_by_key(|s| s.end));
+        chain.insert(0, at.path.trim_start_matches("morning/"));
+    }
+    (took, chain)
+}
+
+/// How many leaves of `trace` ended `outcome`.
+fn ended(trace: &Trace, outcome: StepOutcome) -> usize {
+    let leaves = trace.leaves().into_iter();
+    leaves.filter(|s| s.outcome == outcome).count()
+}
+
+async fn measured(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
+    let (result, planned, timeline) = recorded(morning(AT_ONCE, "dim 30", 150)).await;
+    result?;
+    let (result, one_by_one, in_turn) = recorded(morning(IN_TURN, "dim 30", 150)).await;
+    result?;
+    let scale = one_by_one.total().max(planned.total());
+    page.timeline_to_scale("as planned", &timeline, scale);
+    page.timeline_to_scale(
+        "one by one (every parallel made a sequence)",
+        &in_turn,
+        scale,
+    );
+
+    let (critical, chain) = critical_path(&planned);
+    let (all, steps) = (planned.leaves().len(), planned.spans().len());
+    let mut table = Table::new(format!("the morning: {all} leaves in {steps} steps"));
     table.add_with_ideal("one by one", one_by_one.total(), one_by_one.one_by_one());
-    table.add_with_ideal("as planned", trace.total(), critical);
-    println!("\n{table}");
-    println!(
-        "The ideal of 'as planned' is its critical path, {}: each step's own time",
-        human(critical)
-    );
-    println!("from the trace, a sequence adding its children, a parallel taking its slowest:");
-    println!("  {}", chain.join(" -> "));
-
-    println!(
-        "\nThe same plan when the light is asked for 'dim 150' ('x' failed, '-' cancelled):\n"
-    );
-    let failed = show_failure(Trouble::BadMessage).await;
-
-    let timeout = human(CONNECT_TIMEOUT);
-    println!(
-        "\nAnd when the toilet never answers its handshake (cut by its {timeout} timeout, 't'):\n"
-    );
-    let stuck = show_failure(Trouble::StuckToilet).await;
-
-    let vs_critical = ratio(trace.total(), critical).unwrap_or(f64::INFINITY);
+    table.add_with_ideal("as planned", planned.total(), critical);
+    page.table(&table);
+    page.line(format!(
+        "its critical path, {}: {}",
+        human(critical),
+        chain.join(" -> ")
+    ));
+    let vs_critical = table.vs_ideal("as planned").unwrap_or(f64::INFINITY);
     let speedup = table.speedup("as planned").unwrap_or(0.0);
-    let allowed = ratio(sum, critical).unwrap_or(0.0);
-    let of_allowed = speedup / allowed;
-    println!();
-    println!(
-        "{}",
-        Target::at_most("as planned <= 1.1x its critical path", vs_critical, 1.1)
-    );
-    let name = "as planned >= 0.9x the speedup sum / critical path allows";
-    println!("{}", Target::at_least(name, of_allowed, 0.9));
+    let allowed = ratio(planned.one_by_one(), critical).unwrap_or(1.0);
+    let on_it = chain.len();
+    let name = format!("as planned <= 1.10x its critical path ({on_it} of {all} leaves)");
+    page.target(Target::at_most(name, vs_critical, 1.10));
+    let name = format!("as planned >= 0.9 of the {allowed:.1}x that sum / critical path allow");
+    page.target(Target::at_least(name, speedup / allowed, 0.9));
 
-    println!("\nWhat to notice:");
-    let (took, ideal) = (human(trace.total()), human(critical));
-    println!(
-        "  * As planned took {took}, its critical path is {ideal}: measured / critical path = {vs_critical:.2}."
-    );
-    if vs_critical <= 1.1 {
-        println!("    The plan ran at its ideal: only shortening that chain would make it faster.");
+    // The light refuses a message: the fail-fast parallel cancels the other routines.
+    let (result, refused, timeline) = recorded(morning(AT_ONCE, "dim 150", 150)).await;
+    page.line(format!(
+        "error: {}",
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    ));
+    page.timeline_to_scale("the light refuses 'dim 150'", &timeline, scale);
+    // The toilet never answers its handshake: its timeout cuts it at 400 ms.
+    let stuck = if brief {
+        None
+    } else {
+        let (result, stuck, timeline) = recorded(morning(AT_ONCE, "dim 30", 60_000)).await;
+        page.line(format!(
+            "error: {}",
+            result.err().map(|e| e.to_string()).unwrap_or_default()
+        ));
+        page.timeline_to_scale("the toilet never answers its handshake", &timeline, scale);
+        Some(stuck)
+    };
+
+    // What to notice, from the numbers above.
+    let (took, ideal) = (human(planned.total()), human(critical));
+    page.notice(if vs_critical <= 1.1 {
+        format!(
+            "as planned took {took}, its critical path {ideal} ({vs_critical:.2}x): only a \
+             shorter chain of those {on_it} leaves would make the morning shorter."
+        )
     } else {
         let over = (vs_critical - 1.0) * 100.0;
-        println!(
-            "    {over:.0} % over the ideal: time spent outside the steps (scheduling, a busy machine)."
-        );
-    }
-    let compared = if (of_allowed - 1.0).abs() <= 0.1 {
-        "about"
-    } else if of_allowed < 1.0 {
-        "short of"
-    } else {
-        "beyond"
+        format!(
+            "as planned took {took}, {over:.0} % over its critical path {ideal}: time spent \
+             outside the steps (scheduling, a busy machine)."
+        )
+    });
+    let compared = match speedup / allowed {
+        r if (r - 1.0).abs() <= 0.1 => "about",
+        r if r < 1.0 => "short of",
+        _ => "beyond",
     };
-    println!(
-        "  * One by one took {} (its steps add up to {}); as planned is {speedup:.1}x faster,",
-        human(one_by_one.total()),
-        human(sum)
-    );
-    println!("    {compared} the {allowed:.1}x that sum / critical path allows.");
-    let share = ratio(failed.at, trace.total()).unwrap_or(0.0) * 100.0;
-    println!(
-        "  * The failed message ended the plan at {} ({share:.0} % of a good morning):",
-        human(failed.at)
-    );
-    println!(
-        "    {} of {steps} steps never started and {} were cut mid-run. Failing fast returns the error",
-        failed.never_started, failed.cancelled
-    );
-    println!("    early, and leaves the home half done.");
-    let stuck_for = human(Duration::from_millis(STUCK_HANDSHAKE_MS));
-    println!(
-        "  * The stuck handshake was cut at {} instead of {stuck_for}; {} of {steps} steps never started.",
-        human(stuck.at),
-        stuck.never_started
-    );
+    let (sum, sum_took) = (human(one_by_one.one_by_one()), human(one_by_one.total()));
+    page.notice(format!(
+        "one by one took {sum_took} (its leaves add up to {sum}); as planned was {speedup:.1}x \
+         faster, {compared} the {allowed:.1}x that the sum over the critical path allows."
+    ));
+    let share = ratio(refused.total(), planned.total()).unwrap_or(0.0) * 100.0;
+    let cut = ended(&refused, StepOutcome::Cancelled);
+    let never = all.saturating_sub(refused.leaves().len());
+    page.notice(format!(
+        "the refused message ended the plan at {} ({share:.0} % of a good morning): the \
+         fail-fast parallel cut {cut} leaves mid-run, and {never} of {all} never started (a \
+         sequence stops at its first error).",
+        human(refused.total())
+    ));
+    if let Some(stuck) = stuck {
+        let never = all.saturating_sub(stuck.leaves().len());
+        let timed_out = ended(&stuck, StepOutcome::TimedOut);
+        page.notice(format!(
+            "the stuck handshake was cut at {} instead of 60 s ({timed_out} leaf timed out, \
+             {never} of {all} never started).",
+            human(stuck.total())
+        ));
+    }
     Ok(())
 }

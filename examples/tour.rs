@@ -34,8 +34,10 @@ mod gather;
 #[allow(dead_code)]
 #[path = "observer.rs"]
 mod observer;
+#[allow(dead_code)]
 #[path = "pipeline_plan.rs"]
 mod pipeline_plan;
+#[allow(dead_code)]
 #[path = "pipeline_stream.rs"]
 mod pipeline_stream;
 #[allow(dead_code)]
@@ -78,8 +80,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     strategy::main()?;
     factory::main()?;
     observer::run(&mut page, true)?;
-    pipeline_plan::main()?;
-    pipeline_stream::main()?;
+    pipeline_plan::run(&mut page, true)?;
+    pipeline_stream::run(&mut page, true)?;
     decorator::main()?;
     actor::main()?;
     // Beyond one process: the same Observer and Pipeline on Redis (when redis-server is here).

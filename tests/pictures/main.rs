@@ -15,4 +15,5 @@
 mod basics;
 mod check;
 mod observer;
+mod pipeline;
 mod shapes;

@@ -1,6 +1,7 @@
 //! Plans of steps: the composites' order, failures and cancellation (`composites.rs`), time and
 //! timeouts on the paused clock (`time.rs`), errors, panics and depth (`failures.rs`), and the
-//! trace they draw (`trace.rs`). One test binary; each topic a module.
+//! trace they draw (`trace.rs`), and the `tracing` spans they emit (`spans.rs`). One test binary;
+//! each topic a module.
 //!
 //! A mock step runs inside `run_child`, which turns a panic into a `StepError`: a mock that
 //! panics over a call it did not expect never fails the test by itself. So every test with a
@@ -18,6 +19,7 @@ use tokio::time::sleep;
 
 mod composites;
 mod failures;
+mod spans;
 mod time;
 mod trace;
 

@@ -1,4 +1,4 @@
-//! The trace a plan records: one bar per step on a timeline that shows overlap, leaves summed
+//! The trace a plan records: one bar per step on a timeline that shows overlap, its leaves, summed
 //! one by one, any width drawn without panicking.
 
 use async_patterns::pipeline::plan::{StepExt, run_traced, sequence};
@@ -50,6 +50,8 @@ async fn one_by_one_sums_the_leaves_even_when_a_leaf_and_a_composite_share_a_nam
     assert!(result.is_ok());
     assert_eq!(trace.total(), ms(30));
     assert_eq!(trace.one_by_one(), ms(10 + 20));
+    let leaves: Vec<_> = trace.leaves().iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(leaves, ["p/x", "p/x/y"]);
 
     // An unnamed root is still a level of its own, not a leaf beside its children.
     let (_, trace) = run_traced(&sequence("", vec![message("x", 10)])).await;

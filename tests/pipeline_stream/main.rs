@@ -22,6 +22,7 @@ mod errors;
 mod exactly_once;
 mod limits;
 mod pace;
+mod spans;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -50,9 +50,10 @@
 //!   [`Parallel::collect_all`], every child finishes and every error is kept
 //!   ([`StepError::Several`]).
 //! * **Timeouts.** [`StepExt::with_timeout`] wraps any step, composites included.
-//! * **A trace.** [`run_traced`] returns a [`Trace`] of when each step ran;
+//! * **A trace, and spans.** [`run_traced`] returns a [`Trace`] of when each step ran;
 //!   [`Trace::timeline`] draws it, so overlap is seen. Times come from tokio's clock, so a test
-//!   on the paused clock can assert them exactly.
+//!   on the paused clock can assert them exactly. Each step is also a `tracing` span named by
+//!   its path, for any subscriber (`trace.rs` says why both, and what a span costs).
 //! * **Errors that say where.** Every error names its step by its path, `morning/light/dim`;
 //!   a panic in a step becomes [`StepError::Panicked`] of that step.
 //! * **A bounded depth.** A step deeper than [`MAX_DEPTH`] is refused ([`StepError::TooDeep`])
@@ -82,10 +83,19 @@
 //! # }
 //! ```
 //!
+//! # What it looks like
+//! The morning of `tests/pipeline_plan`, drawn from its steps' spans on the paused clock
+//! (`tests/pictures`): 210 ms, its critical path (connect the speaker, 80 ms, then its volume and
+//! news, 10 + 120 ms), not the 410 ms of one by one. A diamond marks the child each parallel
+//! waited for last (hover it): the speaker, twice.
+//!
+#![doc = include_str!("pictures/critical_path.svg")]
+//!
 //! # What it costs
-//! Per step: one boxed future, its path, a span pushed under a short lock, a `catch_unwind`
-//! frame; small next to any I/O (details in `trace.rs`). [`Parallel`] polls its children on
-//! the task that awaits it: CPU-heavy steps belong in [`crate::basics::blocking::to_thread`].
+//! Per step: one boxed future, its path, a span pushed under a short lock, a `tracing` span
+//! (disabled when nobody listens), a `catch_unwind` frame; small next to any I/O (figures in
+//! `trace.rs`). [`Parallel`] polls its children on the task that awaits it: CPU-heavy steps
+//! belong in [`crate::basics::blocking::to_thread`].
 //!
 //! # Cancellation
 //! Dropping a plan's future drops every step running under it, and nothing keeps running (the
@@ -105,10 +115,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{FutureExt, StreamExt, stream::FuturesUnordered};
+use tracing::Instrument;
 
 use crate::support::catch_panic;
 
@@ -220,21 +232,30 @@ pub async fn run_child(child: &dyn Step, parent: &StepContext) -> Result<(), Ste
     }
     // The child's context, one level deeper, its span opened in the trace.
     let cx = parent.child(child.name());
-    // Closes the span; if this future is dropped first, as cancelled.
-    let mut span = trace::SpanGuard::new(&cx);
-    // Your step runs here. The call sits inside the caught future: a hand-written `run` may
-    // panic before it returns its future, and that panic must be this step's error too.
-    let run = async { child.run(&cx).await };
-    let result = match catch_panic(run).await {
+    // Closes that span; if this future is dropped first, as cancelled.
+    let mut guard = trace::SpanGuard::new(&cx);
+    // The same step as a `tracing` span (DEBUG), its fields evaluated only if someone listens.
+    let span = tracing::debug_span!("step", path = cx.path(), outcome = tracing::field::Empty);
+    // Your step runs here, in its span, called inside the caught future: a hand-written `run`
+    // may panic before it returns its future, and that is this step's error too.
+    let mut run = pin!(catch_panic(async { child.run(&cx).await }).instrument(span));
+    let result = match run.as_mut().await {
         Ok(result) => result,
-        Err(message) => Err(StepError::Panicked {
-            path: String::new(),
-            message,
-        }),
+        Err(message) => {
+            let panicked = || tracing::debug!(panic = %message, "panicked");
+            run.span().in_scope(panicked);
+            let path = String::new();
+            Err(StepError::Panicked { path, message })
+        }
     }
     // The path's text is built only here, on failure.
     .map_err(|e| e.at(cx.path()));
-    span.close(StepOutcome::of(&result, || cx.path()));
+    let outcome = StepOutcome::of(&result, || cx.path());
+    guard.close(outcome);
+    // Nobody listening: no lookup of the field. (Dropped before here: no outcome, cancelled.)
+    if !run.span().is_disabled() {
+        run.span().record("outcome", outcome.bar().word());
+    }
     result
 }
 
@@ -289,22 +310,26 @@ impl Step for Parallel {
     async fn run(&self, cx: &StepContext) -> Result<(), StepError> {
         // `FuturesUnordered` rather than `join_all`: it yields each child as it ends, so a
         // failure is seen the moment it happens, not when the slowest sibling is done.
-        let mut running: FuturesUnordered<_> = self
-            .steps
-            .iter()
-            .enumerate()
+        let children = self.steps.iter().enumerate();
+        let mut running: FuturesUnordered<_> = children
             .map(|(i, step)| run_child(step.as_ref(), cx).map(move |result| (i, result)))
             .collect();
-        let mut errors = Vec::new();
+        let (mut errors, mut last) = (Vec::new(), None);
         while let Some((i, result)) = running.next().await {
+            last = self.steps.get(i);
             if let Err(error) = result {
                 if self.on_failure == OnFailure::FailFast {
                     // Returning drops `running`: every sibling still pending is cancelled at
                     // its current `.await`, and its span is marked cancelled.
+                    tracing::debug!("failing fast: the rest cancelled");
                     return Err(error);
                 }
                 errors.push((i, error));
             }
+        }
+        // The child that ended last is on the plan's critical path: an instant worth marking.
+        if let Some(last) = last {
+            tracing::debug!("{} ended last: the critical path", last.name());
         }
         // In the children's order, not the order they failed in: the same plan reports the
         // same list however the timings fall.

@@ -28,11 +28,12 @@ impl<S: Step> Step for Timeout<S> {
         match tokio::time::timeout(self.after, self.inner.run(cx)).await {
             Ok(result) => result,
             // The inner future was dropped by `timeout`: its work stops, its children's spans
-            // are marked cancelled.
-            Err(_) => Err(StepError::TimedOut {
-                path: String::new(),
-                after: self.after,
-            }),
+            // are marked cancelled. The deadline is an instant on this step's span.
+            Err(_) => {
+                tracing::debug!("deadline: {:?} passed", self.after);
+                let (path, after) = (String::new(), self.after);
+                Err(StepError::TimedOut { path, after })
+            }
         }
     }
 }

@@ -1,12 +1,31 @@
 //! The trace of a plan: when each step started and ended, and how ([`Span`], [`Trace`],
-//! [`StepOutcome`]).
+//! [`StepOutcome`]), and the `tracing` span of each step beside it.
 //!
 //! Every step a plan runs goes through [`run_child`](super::run_child), which opens a span in
 //! the plan's shared list when the step starts (`context.rs`) and closes it when the step
 //! ends. The closing is done by a guard: if the step's future is dropped first (a fail-fast
 //! sibling failed, or a timeout above it fired), the guard's `Drop` closes the span as
-//! [`StepOutcome::Cancelled`], at the time of the drop. Times come from [`tokio::time::Instant`], so on tokio's paused clock
-//! a test can assert them exactly.
+//! [`StepOutcome::Cancelled`], at the time of the drop. Times come from
+//! [`tokio::time::Instant`], so on tokio's paused clock a test can assert them exactly.
+//!
+//! # A `Trace`, and `tracing` spans beside it: why both
+//! Each step is also a `tracing` span (`step`, fields `path` and `outcome`: `ok`, `failed`,
+//! `timed out` or `cancelled`, a panic being `failed`), run inside it, so its children's spans
+//! nest under it; a deadline, a fail-fast and the child a parallel waited for last are events
+//! in it. [`run_child`](super::run_child) ends both at the same point, with the same outcome,
+//! so they cannot disagree (`tests/pipeline_plan/spans.rs` checks the bars drawn from the
+//! spans against the trace); a span dropped before it records an outcome reads as cancelled.
+//!
+//! The trace is not built from the spans, because spans reach only the subscriber installed
+//! where they are made, and [`run_traced`](super::run_traced) must work with none: a `Trace` is
+//! a value the plan returns, for the program itself (a test asserts on it, the example finds
+//! the critical path in it), whoever listens or not. To build it from spans, `run_traced`
+//! would have to install a subscriber of its own for the plan's run, and a scoped subscriber
+//! *replaces* the one in place: the user's log or tokio-console would lose the plan's steps
+//! while it runs. Forwarding to the user's subscriber instead would be a subscriber written
+//! here, machinery a reader should not need. So the trace stays the plan's own record, and the
+//! spans are for whoever listens: a log, tokio-console, a Chrome trace, or
+//! [`timing::TimelineLayer`](crate::timing) (feature `timeline`), which draws the same timeline.
 //!
 //! # What it costs
 //! Each step run costs a boxed future (`async_trait`), its name (`path.rs`), a span pushed to the
@@ -15,6 +34,14 @@
 //! future per call) is what makes `Box<dyn Step>` and `MockStep` possible; a native `async fn`
 //! in the trait would save the box but could not be stored as `dyn Step`, and a plan is exactly
 //! a list of different step types.
+//!
+//! With nobody listening, the `tracing` span is disabled: its fields (the path's text) are
+//! never evaluated; what is left is a check of the level at its creation and one per poll, and
+//! a future bigger by the span, to move. Measured in `benches/pipeline.rs` (a plan of 1,011
+//! no-op steps, no subscriber): 4,037 instructions per step before the spans and 4,239 after
+//! (+5 %, callgrind), most of it the bigger future; in time, ten interleaved rounds on a
+//! 2-core machine loaded 10 to 11 measured 1.0 to 2.3 µs per step before and 1.3 to 1.9 µs
+//! after, a median ratio of 1.03: within the noise.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -55,6 +82,16 @@ impl StepOutcome {
             Err(StepError::TimedOut { .. }) => StepOutcome::TimedOut,
             Err(StepError::Panicked { .. }) => StepOutcome::Panicked,
             Err(_) => StepOutcome::Failed,
+        }
+    }
+
+    /// How a timeline draws it: a panic is a failure, as its `tracing` span records it.
+    pub(super) fn bar(self) -> BarOutcome {
+        match self {
+            StepOutcome::Ok => BarOutcome::Ok,
+            StepOutcome::Failed | StepOutcome::Panicked => BarOutcome::Failed,
+            StepOutcome::TimedOut => BarOutcome::TimedOut,
+            StepOutcome::Cancelled => BarOutcome::Cancelled,
         }
     }
 
@@ -137,8 +174,8 @@ impl Trace {
             .unwrap_or(Duration::ZERO)
     }
 
-    /// Sum of the leaf steps' durations: what running them one by one would take.
-    pub fn one_by_one(&self) -> Duration {
+    /// The spans of the leaf steps (the ones with no children that ran), in tree order.
+    pub fn leaves(&self) -> Vec<&Span> {
         // In tree order a span is a leaf when the next span is not nested under it. (Comparing
         // paths would miscount a leaf that shares its name with a sibling composite.)
         let next_depths = self.spans.iter().skip(1).map(|s| Some(s.depth));
@@ -146,9 +183,16 @@ impl Trace {
             .iter()
             .zip(next_depths.chain([None]))
             .filter(|(span, next)| next.is_none_or(|d| d <= span.depth))
-            .fold(Duration::ZERO, |sum, (span, _)| {
-                sum.saturating_add(span.duration())
-            })
+            .map(|(span, _)| span)
+            .collect()
+    }
+
+    /// Sum of the leaf steps' durations: what running them one by one would take.
+    pub fn one_by_one(&self) -> Duration {
+        let leaves = self.leaves().into_iter();
+        leaves.fold(Duration::ZERO, |sum, span| {
+            sum.saturating_add(span.duration())
+        })
     }
 
     /// A text timeline, one bar per step, `width` characters for the plan's whole duration.
@@ -166,12 +210,7 @@ impl Trace {
                 end: span.end,
                 mark: span.outcome.mark(),
                 note: span.outcome.to_string(),
-                outcome: match span.outcome {
-                    StepOutcome::Ok => BarOutcome::Ok,
-                    StepOutcome::Failed | StepOutcome::Panicked => BarOutcome::Failed,
-                    StepOutcome::TimedOut => BarOutcome::TimedOut,
-                    StepOutcome::Cancelled => BarOutcome::Cancelled,
-                },
+                outcome: span.outcome.bar(),
             })
             .collect();
         timing::draw(&bars, width)

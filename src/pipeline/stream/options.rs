@@ -50,6 +50,21 @@ pub const MAX_BUFFER: usize = 1 << 16;
 /// input order only when every stage is ordered; an error's input index always says which input
 /// it was.
 ///
+/// **An ordered stage holds a finished item's slot, on purpose.** Six items two at a time, the
+/// first one 60 ms and the others 10 ms, take 80 ms ordered (item 1 is done at 10 ms but keeps
+/// its slot until item 0 ends at 60) and 60 ms unordered, as drawn below from the items' spans
+/// on the paused clock. [`gather::bounded`](crate::basics::gather::bounded) frees a slot the
+/// moment its job ends, and is right to: it returns every output at the end anyway, so the
+/// finished ones cost it nothing extra. A stage streams over a source that may never end:
+/// freeing the slot would start another item while the finished one waits in memory for the
+/// slow head, and behind one slow (or hung) item the finished outputs would pile up without
+/// bound. Counting them as slots keeps what a stage holds within its limit and buffer, which
+/// is what [`Pipeline::capacity`](super::Pipeline::capacity) promises. Where slots matter more
+/// than order, choose `unordered` (the `pipeline_stream` example's fetch stage does), or bound
+/// the slow item with [`StageOptions::timeout`].
+///
+#[doc = include_str!("pictures/head_of_line.svg")]
+///
 /// # Concurrency, not parallelism (unless asked)
 /// By default nothing is spawned: every stage's futures are polled by the one task that polls
 /// the output stream. That is concurrency (plenty for I/O-bound stages) and it needs no

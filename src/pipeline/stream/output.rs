@@ -38,6 +38,8 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, FusedStream, Stream, StreamExt};
+use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
 
 use super::options::PULLS_PER_POLL;
 use super::running::{AbortOnDrop, Running};
@@ -168,12 +170,29 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             Err(error) => return futures::future::ready((index, Err(error))).boxed(),
         };
         let (stage, name) = (Arc::clone(&self.stage), Arc::clone(&self.name));
+        // The item's `tracing` span in this stage (DEBUG; its fields are evaluated only if
+        // someone listens). Made here, where its work starts: it nests under whatever span
+        // polls the pipeline, and a spawned item carries it into its task. Nobody listening,
+        // it is disabled, and the item runs bare, not even wrapped.
+        let span = tracing::debug_span!(
+            "item",
+            item = %format_args!("{name} #{index}"),
+            stage = &*name,
+            index,
+            outcome = tracing::field::Empty,
+        );
         let work = run_item(stage, name, (index, input), self.options.item_timeout());
         if self.options.is_spawned()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            // Aborted if dropped: a dropped pipeline leaves no task behind.
-            let task = AbortOnDrop(runtime.spawn(work));
+            // Aborted if dropped: a dropped pipeline leaves no task behind. If someone listens,
+            // the task runs under the subscriber in place here, so the span ends where it began
+            // (a subscriber installed for one future only would otherwise never see it end).
+            let task = AbortOnDrop(if span.is_disabled() {
+                runtime.spawn(work)
+            } else {
+                runtime.spawn(in_span(work, span).with_current_subscriber())
+            });
             let name = Arc::clone(&self.name);
             return async move {
                 task.await.unwrap_or_else(|_| {
@@ -183,8 +202,26 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             }
             .boxed();
         }
-        work.boxed()
+        if span.is_disabled() {
+            work.boxed()
+        } else {
+            in_span(work, span).boxed()
+        }
     }
+}
+
+/// Run an item's `work` inside its `span`, and record how it ended: the span ends in the poll
+/// that finishes the item. (A span dropped before, its item cancelled, records nothing, and is
+/// drawn cancelled.)
+async fn in_span<O>(work: impl Future<Output = Tagged<O>>, span: tracing::Span) -> Tagged<O> {
+    let (index, result) = work.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(StageError::TimedOut { .. }) => "timed out",
+        Err(_) => "failed",
+    };
+    span.record("outcome", outcome);
+    (index, result)
 }
 
 /// Run `stage` on the item at `index`, within `timeout` if any: its output, or its error, its

@@ -9,6 +9,11 @@
 //! trait uses `#[async_trait]` (a boxed future per call) so stages can be mocked and boxed; the
 //! box is one of those two allocations.
 //!
+//! Each item's `tracing` span, nobody listening, is a check of the level and a branch: the
+//! item then runs bare, not even wrapped (`output.rs`). Callgrind counts 28 instructions more
+//! per item per stage than before the spans (+1.8 %, about 1,580 in all, in the bench's three
+//! no-op stages), and ten interleaved rounds on a loaded 2-core machine tie (median ratio 0.98).
+//!
 //! # Cancellation
 //! A stage owns its upstream and its running items, and the output stream owns the last stage,
 //! so dropping the output drops every in-flight future (each stops at its current `.await`) and

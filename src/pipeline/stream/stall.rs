@@ -14,6 +14,15 @@
 //! The requests, the load and the consumer are the pitfall's own ([`request`], [`Load`],
 //! [`drain`]), so the numbers compare one to one.
 //!
+//! # What it looks like
+//! The pitfall's picture again, the requests now a pipeline stage: six requests of 1 to 3
+//! round trips of 10 ms under a 45 ms deadline, three at a time, read by a consumer that works
+//! 30 ms on each answer, drawn from their spans on the paused clock (`tests/pictures`). Inline,
+//! requests 2, 3 and 6 wait unpolled while the consumer works, and time out, exactly as with
+//! `buffered`; spawned, every request runs while the consumer works, and none does.
+//!
+#![doc = include_str!("pictures/stall.svg")]
+//!
 //! # Cancellation
 //! Dropping any of these futures drops the pipeline, which drops the requests in flight and
 //! aborts the tasks of a spawned stage.
