@@ -32,7 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::errors::{DecoratorError, is_transient};
+use super::errors::{DecoratorError, is_transient, one_line};
 use super::trip::{Seen, Trip};
 use crate::http::{HttpError, HttpGet};
 use crate::support::{lock, read, write};
@@ -233,7 +233,7 @@ impl Permit<'_> {
     pub fn record<T>(mut self, result: &Result<T, HttpError>) {
         let failure = match result {
             // The message is what an open circuit reports as its cause.
-            Err(e) if (self.circuit.0.counts)(e) => Some(e.to_string()),
+            Err(e) if (self.circuit.0.counts)(e) => Some(one_line(e)),
             _ => None,
         };
         self.probe = false; // recorded: the drop must not give the probe's place back

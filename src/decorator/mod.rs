@@ -165,7 +165,10 @@ pub use trip::Trip;
 ///
 /// let stuck = Timeout::new(Slow(Duration::from_secs(60)), Duration::from_secs(1));
 /// let err = stuck.get("/b").await.unwrap_err();
-/// assert_eq!(err.to_string(), "/b took longer than the time limit of 1s; the call was cancelled");
+/// // The error says that a layer stopped the call; its source, which layer and why.
+/// assert_eq!(err.to_string(), "a layer around the client stopped the call to /b");
+/// let why = std::error::Error::source(&err).unwrap().to_string();
+/// assert_eq!(why, "/b took longer than the time limit of 1s; the call was cancelled");
 /// # }
 /// ```
 #[derive(Debug, Clone)]
