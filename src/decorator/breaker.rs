@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
+use tracing::debug;
 
 use super::errors::{DecoratorError, is_transient, one_line};
 use super::trip::{Seen, Trip};
@@ -219,8 +220,15 @@ impl Circuit {
         }
     }
 
+    /// Say that the state changed: an event for the timelines (in whatever span the call
+    /// that changed it runs: a retry's attempt, your own), then each listener.
     fn tell(&self, change: Option<Transition>) {
         if let Some(change) = change {
+            match change.to {
+                BreakerState::Open => debug!("circuit opened"),
+                BreakerState::HalfOpen => debug!("half-open probe"),
+                BreakerState::Closed => debug!("closed"),
+            }
             // Clone the list out, so a listener may add another without a deadlock.
             let listeners = read(&self.0.listeners).clone();
             listeners.iter().for_each(|listener| listener(&change));

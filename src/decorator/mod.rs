@@ -107,9 +107,12 @@
 //! a concurrency limit gets its permit back, a call waiting for a token leaves the queue having
 //! taken none (so callers that give up under overload cost the others nothing).
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::{BoxFuture, Either};
+use tracing::{Instrument, Span, debug_span, field};
 
 use crate::http::{HttpError, HttpGet};
 
@@ -198,14 +201,41 @@ impl<S> Timeout<S> {
 #[async_trait]
 impl<S: HttpGet> HttpGet for Timeout<S> {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
+        // The call's span, which a timeline draws: "timed out" if the limit cuts the call.
+        let span = debug_span!("timeout", url, outcome = field::Empty);
+        let call = traced(span.clone(), self.inner.get(url));
         // `timeout` polls the call and a timer together. If the timer fires first, it returns
         // and the call's future is dropped right here: that drop *is* the cancellation.
-        match tokio::time::timeout(self.limit, self.inner.get(url)).await {
+        match tokio::time::timeout(self.limit, call).await {
             Ok(result) => result,
             Err(_elapsed) => {
+                span.record("outcome", "timed out");
                 let (url, limit) = (url.to_owned(), self.limit);
                 Err(DecoratorError::TimedOut { url, limit }.into())
             }
         }
     }
+}
+
+/// `call` in `span`, which records how the call ended, `"ok"` or `"failed"`: the spans a
+/// timeline draws ([`timing::TimelineLayer`](crate::timing)). A call dropped before it ends
+/// records nothing, which a timeline draws as cancelled.
+///
+/// Free when nobody listens. A span nobody records is disabled (`debug_span!` checks the
+/// level against one atomic), and then `call` comes back as it is; only a span someone
+/// records is boxed with the call. Wrapping every call in a span instead made each
+/// decorator's future larger and cost 100 to 160 instructions a call (callgrind; the
+/// module's "What it costs" has the figures).
+fn traced<'a, F, T, E>(span: Span, call: F) -> Either<F, BoxFuture<'a, Result<T, E>>>
+where
+    F: Future<Output = Result<T, E>> + Send + 'a,
+{
+    if span.is_disabled() {
+        return Either::Left(call);
+    }
+    Either::Right(Box::pin(async move {
+        let result = call.instrument(span.clone()).await;
+        span.record("outcome", if result.is_ok() { "ok" } else { "failed" });
+        result
+    }))
 }

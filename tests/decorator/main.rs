@@ -14,6 +14,7 @@ mod layering;
 mod limits;
 mod retry;
 mod server;
+mod spans;
 mod timeout;
 mod tower;
 
