@@ -57,6 +57,42 @@
 //! [`TokenBucket::take`]) do not know about HTTP calls, so a decorator of another trait can
 //! reuse them in a few lines.
 //!
+//! # What it looks like
+//! The schedules the decorators make, drawn from their own spans (each attempt, each request,
+//! each cut call, each wait) on tokio's paused clock (`tests/pictures`); a blue diamond is an
+//! event (hover it, or a bar, for its name and times).
+//!
+//! A [`Retry`] of 3 attempts (waits of 20, then 40 ms) around a 50 ms [`Timeout`], on a route
+//! that hangs, then fails (a 503 after 15 ms), then answers in 15 ms. Each attempt is a row,
+//! its timeout the row under it: the first is cut at 50 ms (timed out, which the retry counts
+//! as a failure), the second fails at 85 ms, the third answers at 140 ms; the gaps are the
+//! waits.
+//!
+#![doc = include_str!("pictures/retry.svg")]
+//!
+//! A [`Hedge`] after 30 ms, three calls. The first answers in 20 ms: nothing more is sent. The
+//! second's request is still out at 90 ms, so the hedge is sent (the diamond); it answers at
+//! 110 ms, and the first request is cancelled. The third's request answers at 185 ms, before
+//! its hedge (sent at 170 ms), which is cancelled in turn.
+//!
+#![doc = include_str!("pictures/hedge.svg")]
+//!
+//! A [`Breaker`] that opens after 3 failures in a row and cools down for 100 ms, a call every
+//! 20 ms, to a route that fails its first three requests. The third failure opens the circuit
+//! at 50 ms (the diamond on call 3); calls 4 to 8 are refused at once, without a request (the
+//! slivers); at 160 ms call 9 is the half-open probe (its first diamond), which succeeds and
+//! closes the circuit at 170 ms (its second).
+//!
+#![doc = include_str!("pictures/breaker.svg")]
+//!
+//! Under overload: a [`Timeout`] of 50 ms outside a [`RateLimit`] of one call per 20 ms, a
+//! call every 4 ms. Each call is its timeout's row, its wait for a token the row under it. The
+//! first four get tokens at 0, 20, 40 and 60 ms; the next four give up while they queue (at 66
+//! to 78 ms: their waits are cancelled, and take no token); the ninth, which came at 32 ms,
+//! gets the token at 80 ms, on the limiter's beat. Callers that leave cost the others nothing.
+//!
+#![doc = include_str!("pictures/overload.svg")]
+//!
 //! # Extreme settings
 //! Every setting takes its whole range, and none panics: a count of 0 is taken as 1, `MAX`
 //! means "no limit" (or "for good"), every sum of times saturates, and the two windows that

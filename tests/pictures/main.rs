@@ -14,4 +14,5 @@
 
 mod basics;
 mod check;
+mod decorator;
 mod shapes;
