@@ -152,7 +152,8 @@
 //! permit or a token. Nothing is spawned, so nothing keeps running. Each decorator says what
 //! it keeps: a breaker does not count a cancelled call (a cancelled probe gives its place back),
 //! a concurrency limit gets its permit back, a call waiting for a token leaves the queue having
-//! taken none (so callers that give up under overload cost the others nothing).
+//! taken none (so callers that give up under overload cost the others nothing). The spans of
+//! the dropped work close with it, no outcome recorded, and a timeline draws them cancelled.
 
 use std::future::Future;
 use std::time::Duration;
