@@ -37,14 +37,15 @@ fn policy() -> RetryPolicy {
 }
 
 /// A client for a server that is sometimes slow, sometimes wrong and sometimes down. Read inside
-/// out: each request hedged after 50 ms, each attempt cut at 100 ms, three attempts, and a
-/// breaker outside them all that stops calling for 50 ms after five failed calls in a row.
+/// out: each request hedged after 50 ms, each attempt cut at 100 ms, a breaker that stops
+/// calling for 50 ms after five failed attempts in a row, and three attempts (an open circuit
+/// ends them at once: retrying it would only be refused again).
 fn resilient<C: HttpGet>(client: C, circuit: &Circuit) -> impl HttpGet + use<C> {
     Layers::new(client)
         .hedge(HedgeDelay::Fixed(ms(50)))
         .timeout(ms(100))
-        .retry(policy())
         .breaker(circuit)
+        .retry(policy())
         .build()
 }
 
@@ -225,6 +226,12 @@ async fn measured(page: &mut Page, server: &TestServer, n: u32) -> Result<(), Bo
         "all four: {:.1}% of calls succeeded (bare: {:.1}%), p99 {p99} (bare: {bare_p99}), {} requests.",
         all.0, bare.0, all.2
     ));
+    let (with, without) = (all.2, retried.2);
+    page.notice(if with < without {
+        format!("all four sent {with} requests where the timeout and retry alone sent {without}: the open circuit kept retries off a failing route.")
+    } else {
+        format!("all four sent {with} requests, the timeout and retry alone {without}: the hedge's extra requests outweighed what the breaker kept off.")
+    });
     let hedges = hedged.markers().len();
     let lost = ended(&hedged, 0, BarOutcome::Cancelled).len();
     page.notice(format!(
