@@ -6,7 +6,9 @@
 //!    empty body at once), called a million times on a current-thread runtime; the layer's cost
 //!    is its row minus the bare client's. The same three layers from tower (timeout, retry,
 //!    concurrency limit) around the same client as a `tower::Service`, called tower's way
-//!    (`ready`, then `call`). Target: at most 100 ns per layer.
+//!    (`ready`, then `call`). Target: at most 100 ns per layer. The layers open their spans as
+//!    in any program, with no subscriber installed: what a span costs when nobody listens is
+//!    part of each row.
 //! 2. **Hedging on a slow tail**: 1000 requests to a loopback route where one in twenty is ten
 //!    times slower (5 % at 100 ms, the rest at 10 ms), one every 2 ms, without and with a hedge
 //!    at the 90th percentile of recent latencies. Target: p99 at least 3x lower with hedging.

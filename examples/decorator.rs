@@ -1,385 +1,245 @@
-//! Decorator: a flaky, slow-tailed server, met with a timeout, a retry, hedging, a circuit
-//! breaker, all of them, and the same stack through tower.
-//!
-//! 300 calls, one every 2 ms, to a loopback route that answers in 20 ms, except that one
-//! request in ten fails (503) and one in twenty is ten times slower; and from 200 to 350 ms the
-//! server is down (a decorator of the example's own injects that outage: no connection). Each
-//! way of calling it gets a fresh copy of that script. The table says, for each, how many calls
-//! succeeded, how fast (p50 and p99 of the successes), and how many requests were sent; a
-//! timeline draws the breaker's states. It ends with what to notice in the numbers it just
-//! measured.
+//! Decorator: one client stacked with a hedge, a timeout, a retry and a breaker; then each layer
+//! measured against a flaky, slow-tailed route that goes down for a while, a hedge and a rate
+//! limit under overload drawn from the decorators' own spans, and what to notice in the numbers.
 //!
 //! ```text
-//! cargo run --release --example decorator                        # offline, the loopback server
-//! cargo run --release --example decorator -- https://example.com/ # a real URL instead
+//! cargo run --release --example decorator        # offline, against the loopback server
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::error::Error;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_patterns::decorator::{
-    BreakerState, Circuit, FromService, HedgeDelay, HttpService, Layers, RetryPolicy, TowerRetry,
-    Trip,
-};
+use async_patterns::decorator::{Breaker, Circuit, Hedge, HedgeDelay, Layers, Retry, Timeout};
+use async_patterns::decorator::{RetryPolicy, Trip};
 use async_patterns::http::{HttpConfig, HttpError, HttpGet, NativeHttp};
 use async_patterns::testkit::TestServer;
-use async_patterns::timing::{Bar, NOISE, compare, draw_to_scale, human, percentile};
-use futures::StreamExt;
+use async_patterns::timing::{BarOutcome, Page, Table, Target, Timeline, compare, human};
+use async_patterns::timing::{percentile, record_spans};
+use futures::{StreamExt, stream};
 use tokio::time::Instant;
-use tower::ServiceBuilder;
 
-const CALLS: usize = 300;
-/// The time between two calls: they arrive as traffic does, whatever happened to the last one.
-const GAP: Duration = Duration::from_millis(2);
-/// When the server is down, from the start of each run.
-const OUTAGE: std::ops::Range<Duration> = Duration::from_millis(200)..Duration::from_millis(350);
-/// How long an open circuit waits before it lets a probe through.
-const COOL_DOWN: Duration = Duration::from_millis(50);
-
-/// Counts the requests sent, and fails them while the server is "down": a decorator too, one
-/// that injects a fault. The clock is restarted at the start of each run.
-struct Client<S> {
-    inner: S,
-    sent: AtomicU64,
-    origin: Mutex<Instant>,
+fn main() -> Result<(), Box<dyn Error>> {
+    run(&mut Page::new("decorator"), false)
 }
 
-#[async_trait::async_trait]
-impl<S: HttpGet> HttpGet for Client<S> {
-    async fn get(&self, url: &str) -> Result<String, HttpError> {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        let since = self.origin.lock().map(|o| o.elapsed()).unwrap_or_default();
-        if OUTAGE.contains(&since) {
-            let cause = "the server is down (an outage the example injects)".to_owned();
-            return Err(HttpError::Connect {
-                url: url.to_owned(),
-                cause,
-            });
-        }
-        self.inner.get(url).await
-    }
+// 1. The pattern, plainly
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
 }
 
-/// What one way of calling the server did.
-struct Run {
-    name: &'static str,
-    successes: usize,
-    p50: Duration,
-    p99: Duration,
-    sent: u64,
-    /// Calls refused by an open circuit, without a request.
-    shed: usize,
+/// How many attempts, and the waits between them (exponential backoff, full jitter).
+fn policy() -> RetryPolicy {
+    RetryPolicy::default().attempts(3).backoff(ms(10), ms(100))
 }
 
-impl Run {
-    fn per_success(&self) -> f64 {
-        self.sent as f64 / self.successes.max(1) as f64
-    }
-
-    fn success_rate(&self) -> f64 {
-        100.0 * self.successes as f64 / CALLS as f64
-    }
+/// A client for a server that is sometimes slow, sometimes wrong and sometimes down. Read inside
+/// out: each request hedged after 50 ms, each attempt cut at 100 ms, a breaker that stops
+/// calling for 50 ms after five failed attempts in a row, and three attempts (an open circuit
+/// ends them at once: retrying it would only be refused again).
+fn resilient<C: HttpGet>(client: C, circuit: &Circuit) -> impl HttpGet + use<C> {
+    Layers::new(client)
+        .hedge(HedgeDelay::Fixed(ms(50)))
+        .timeout(ms(100))
+        .breaker(circuit)
+        .retry(policy())
+        .build()
 }
 
-/// 20 characters of script, repeated: `s` ten times slower, `f` 503, `o` 20 ms. The failures
-/// come right after the slow request: calls arrive every 2 ms, so a hedge sent some 25 ms after
-/// a slow request lands about 12 requests later, on an `o`. (A periodic script with a failure
-/// exactly where hedges land would fail every hedge, for a reason no real server has.)
+/// One GET through the stack: the caller cannot tell it from the bare client.
+async fn plainly(url: &str) -> Result<String, HttpError> {
+    let circuit = Circuit::new(Trip::Consecutive(5), ms(50));
+    let http = resilient(NativeHttp::new(HttpConfig::default())?, &circuit);
+    http.get(url).await
+}
+
+// 2. Measured
+
+/// 20 requests of script, repeated: `s` ten times slower (200 ms), `f` a 503, `o` 20 ms. The
+/// failures come right after the slow one: calls arrive every 2 ms, so a hedge sent 50 ms
+/// after a slow request lands some 25 requests later, on an `o`.
 const SCRIPT: &str = "sffooooooooooooooooo";
+const THE_ROUTE: &str = "20 ms answers, but one in ten a 503 and one in twenty 200 ms";
+/// When the route is down (no connection), from the start of each measured run; or never.
+const OUTAGE: Range<Duration> = ms(150)..ms(300);
+const NEVER: Range<Duration> = Duration::ZERO..Duration::ZERO;
+const TARGET: &str = "async_patterns::decorator";
 
-/// Call `http` `CALLS` times, one every `GAP`, and sum up what happened.
-async fn drive(
-    name: &'static str,
-    http: &dyn HttpGet,
-    url: &str,
-    client: &Client<NativeHttp>,
-) -> Run {
-    let before = client.sent.load(Ordering::Relaxed);
-    let origin = Instant::now();
-    if let Ok(mut start) = client.origin.lock() {
-        *start = origin;
-    }
-    // Every call is a future of this one task, waiting for its arrival time: nothing spawned.
-    let results: Vec<(Result<String, HttpError>, Duration)> = futures::stream::iter(0..CALLS)
-        .map(|i| async move {
-            tokio::time::sleep_until(origin + GAP * i as u32).await;
-            let start = Instant::now();
-            let result = http.get(url).await;
-            (result, start.elapsed())
-        })
-        .buffer_unordered(CALLS)
-        .collect()
-        .await;
-    let mut latencies: Vec<Duration> = results
-        .iter()
-        .filter(|(r, _)| r.is_ok())
-        .map(|(_, took)| *took)
-        .collect();
-    latencies.sort();
-    let shed = results
-        .iter()
-        .filter(|(r, _)| matches!(r, Err(e) if e.to_string().contains("was not requested")))
-        .count();
-    Run {
-        name,
-        successes: latencies.len(),
-        p50: percentile(&latencies, 0.50).unwrap_or_default(),
-        p99: percentile(&latencies, 0.99).unwrap_or_default(),
-        sent: client.sent.load(Ordering::Relaxed) - before,
-        shed,
-    }
-}
+type Route = Result<(Box<dyn HttpGet>, Arc<AtomicUsize>), HttpError>;
 
-/// Record the circuit's changes of state as (state entered, when), from `origin`.
-fn watch(circuit: &Circuit, origin: Instant) -> Arc<Mutex<Vec<(BreakerState, Duration)>>> {
-    let log = Arc::new(Mutex::new(vec![(BreakerState::Closed, Duration::ZERO)]));
-    let sink = Arc::clone(&log);
-    circuit.on_transition(move |t| {
-        if let Ok(mut log) = sink.lock() {
-            log.push((t.to, t.at - origin));
+/// `/api` as every stack here sees it: the loopback server's `pattern` of answers after
+/// `ms` (counted from its start again), down during `down`, each request counted. A decorator
+/// too, the innermost.
+fn route(server: &TestServer, pattern: &str, ms: u64, down: Range<Duration>) -> Route {
+    server.reset_scripts();
+    let target = format!("{}&slow=10", server.script_url(pattern, ms));
+    let (start, sent) = (Instant::now(), Arc::new(AtomicUsize::new(0)));
+    let counted = Arc::clone(&sent);
+    let client = NativeHttp::new(HttpConfig::default())?;
+    let http = Layers::new(client).around(move |inner: Arc<dyn HttpGet>, _url: String| {
+        let (url, down) = (target.clone(), down.contains(&start.elapsed()));
+        counted.fetch_add(1, Ordering::Relaxed);
+        let cause = "down (the example's outage)".to_owned();
+        async move {
+            if down {
+                Err(HttpError::Connect { url, cause })
+            } else {
+                inner.get(&url).await
+            }
         }
     });
-    log
+    Ok((Box::new(http.build()), sent))
 }
 
-/// The breaker's states as bars: one per stretch of time in a state.
-fn state_bars(log: &[(BreakerState, Duration)], end: Duration) -> Vec<Bar> {
-    log.iter()
-        .enumerate()
-        .map(|(i, (state, start))| {
-            let stop = log.get(i + 1).map_or(end, |next| next.1);
-            let mut bar = Bar::new(state.to_string(), *start, stop);
-            bar.mark = match state {
-                BreakerState::Closed => '#',
-                BreakerState::Open => 'X',
-                BreakerState::HalfOpen => '?',
-            };
-            bar
-        })
+/// `n` calls to `/api` through `http`, one every `gap`: the sorted times of those that
+/// succeeded.
+async fn calls(http: &dyn HttpGet, n: u32, gap: Duration) -> Vec<Duration> {
+    let origin = Instant::now();
+    let each = |i| async move {
+        tokio::time::sleep_until(origin + gap * i).await;
+        let start = Instant::now();
+        http.get("/api").await.ok().map(|_| start.elapsed())
+    };
+    let calls = stream::iter(0..n).map(each).buffer_unordered(n as usize);
+    let mut ok: Vec<Duration> = calls.filter_map(|t| async move { t }).collect().await;
+    ok.sort();
+    ok
+}
+
+/// What one stack did with the traffic: the % of calls that succeeded, their p99, and how many
+/// requests it sent.
+struct Run(f64, Duration, usize);
+
+/// When the bars of `timeline` at `depth` that ended as `outcome` ended.
+fn ended(timeline: &Timeline, depth: usize, outcome: BarOutcome) -> Vec<Duration> {
+    let bars = timeline.bars_by_start().into_iter();
+    bars.filter(|b| b.depth == depth && b.outcome == outcome)
+        .map(|b| b.end)
         .collect()
 }
 
-/// A percentile, or `-` when nothing succeeded.
-fn shown(run: &Run, d: Duration) -> String {
-    if run.successes == 0 {
-        "-".to_owned()
-    } else {
-        human(d)
-    }
-}
+type Stack = fn(Box<dyn HttpGet>, &Circuit) -> Box<dyn HttpGet>;
 
-/// What the runs say, in words derived from their numbers.
-fn notice(runs: &[Run], opened: usize, longest_probe: Duration) -> Vec<String> {
-    let [bare, timed, retried, hedged, broken, full, towered] = runs else {
-        return vec!["seven runs were expected".to_owned()];
-    };
-    let more = |a: &Run, b: &Run| 100.0 * (a.sent as f64 / b.sent.max(1) as f64 - 1.0);
-    let mut lines = Vec::new();
-    let (before, after) = (timed.success_rate(), retried.success_rate());
-    lines.push(if after > before + 1.0 {
-        format!(
-            "retry bought success with load: {before:.1}% -> {after:.1}% of calls succeeded (the \
-             timeout alone, then with a retry around it), for {} requests instead of {} ({:+.0}%);",
-            retried.sent,
-            timed.sent,
-            more(retried, timed)
-        )
-    } else {
-        format!(
-            "retry did not raise success here ({before:.1}% -> {after:.1}%) yet sent {} requests \
-             instead of {}: retrying a server that keeps failing only adds load;",
-            retried.sent, timed.sent
-        )
-    });
-    if bare.successes > 0 && hedged.successes > 0 {
-        let cut = hedged.p99.as_secs_f64() * (1.0 + NOISE) < bare.p99.as_secs_f64();
-        lines.push(format!(
-            "hedging {} the tail for {:+.0}% requests: {}.",
-            if cut { "bought" } else { "did not buy" },
-            more(hedged, bare),
-            compare(
-                "the bare client's p99",
-                bare.p99,
-                "the hedged p99",
-                hedged.p99
-            )
-        ));
-    }
-    lines.push(if broken.shed > 0 {
-        format!(
-            "the breaker shed load: it opened {opened} times, refused {} calls without a request, \
-             and sent {} requests where the bare client sent {} ({:.1}% vs {:.1}% success);",
-            broken.shed,
-            broken.sent,
-            bare.sent,
-            broken.success_rate(),
-            bare.success_rate()
-        )
-    } else {
-        "the breaker never opened: no five calls in a row failed.".to_owned()
-    });
-    if longest_probe > COOL_DOWN {
-        lines.push(format!(
-            "one probe held the circuit half-open for {}, longer than the {} cool-down, and every \
-             call meanwhile was refused: a timeout inside the breaker bounds a probe;",
-            human(longest_probe),
-            human(COOL_DOWN)
-        ));
-    }
-    lines.push(format!(
-        "the timeout changed the wait, not the failures: p99 {} vs {} bare, success {:.1}% vs {:.1}%;",
-        shown(timed, timed.p99),
-        shown(bare, bare.p99),
-        timed.success_rate(),
-        bare.success_rate()
-    ));
-    lines.push(format!(
-        "the full stack: {:.1}% success, p99 {}, {} requests; with tower inside: {:.1}%, p99 {}, {} \
-         requests ({}; a p99 over {} successes rests on its {} slowest, so run it again to see how \
-         far it moves).",
-        full.success_rate(),
-        shown(full, full.p99),
-        full.sent,
-        towered.success_rate(),
-        shown(towered, towered.p99),
-        towered.sent,
-        compare("ours", full.p99, "tower's", towered.p99),
-        full.successes,
-        full.successes.div_ceil(100)
-    ));
-    lines
-}
-
-#[tokio::main]
-pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Run the demo; `brief` is the tour's shorter version.
+pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
     let server = TestServer::start()?;
-    let arg = std::env::args().nth(1);
-    // A fresh counter per run: the route counts per URL, and `run=` makes each URL new.
-    let url_for = |run: usize| match &arg {
-        Some(url) => url.clone(),
-        None => format!("{}&slow=10&run={run}", server.script_url(SCRIPT, 20)),
-    };
-    println!(
-        "{CALLS} calls, one every {GAP:?}, on tokio's multi-thread runtime, to {}",
-        url_for(0)
-    );
-    println!(
-        "(down from {:?} to {:?} of each run)\n",
-        OUTAGE.start, OUTAGE.end
-    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        page.heading("decorator: one client, four behaviours stacked around it");
+        let url = server.flaky_url("ffo");
+        let body = plainly(&url).await?;
+        let sent = server.requests();
+        page.line(format!(
+            "{url}: two 503s, then {body:?}, in {sent} requests"
+        ));
+        measured(page, &server, if brief { 200 } else { 300 }).await
+    })
+}
 
-    let config = HttpConfig::default().timeout(Duration::from_secs(5));
-    let client = Arc::new(Client {
-        inner: NativeHttp::new(config)?,
-        sent: AtomicU64::new(0),
-        origin: Mutex::new(Instant::now()),
-    });
-    let ms = Duration::from_millis;
-    let timeout = ms(100);
-    let policy = RetryPolicy::default()
-        .attempts(3)
-        .backoff(ms(10), ms(100))
-        .budget(ms(1000));
-    let hedge = HedgeDelay::Percentile {
-        percentile: 0.9,
-        window: 100,
-        initial: ms(60),
-    };
-    let breaker = || Circuit::new(Trip::Consecutive(5), COOL_DOWN);
-
+async fn measured(page: &mut Page, server: &TestServer, n: u32) -> Result<(), Box<dyn Error>> {
+    let (from, to) = (OUTAGE.start.as_millis(), OUTAGE.end.as_millis());
+    page.line(format!(
+        "{n} calls to /api, one every 2 ms: {THE_ROUTE}, and no connection from {from} to {to} ms"
+    ));
+    let stacks: [(&str, Stack); 5] = [
+        ("bare client", |r, _| r),
+        ("timeout + retry", |r, _| {
+            Box::new(Retry::new(Timeout::new(r, ms(100)), policy()))
+        }),
+        ("hedge", |r, _| {
+            Box::new(Hedge::new(r, HedgeDelay::Fixed(ms(50))))
+        }),
+        ("breaker", |r, c| Box::new(Breaker::new(r, c))),
+        ("all four (section 1)", |r, c| Box::new(resilient(r, c))),
+    ];
+    let mut table = Table::new("p99 of the calls that succeeded (ideal: a 20 ms answer)");
     let mut runs = Vec::new();
-    let shared = || Arc::clone(&client);
-    runs.push(drive("bare client", &*client, &url_for(1), &client).await);
-    let timed = Layers::new(shared()).timeout(timeout).build();
-    runs.push(drive("+ timeout 100 ms", &timed, &url_for(2), &client).await);
-    let retried = Layers::new(shared())
-        .timeout(timeout)
-        .retry(policy.clone())
-        .build();
-    runs.push(drive("+ retry (3, timeout each)", &retried, &url_for(3), &client).await);
-    let hedged = Layers::new(shared()).hedge(hedge).build();
-    runs.push(drive("+ hedging at p90", &hedged, &url_for(4), &client).await);
-    let circuit = breaker();
-    let origin = Instant::now();
-    let states = watch(&circuit, origin);
-    let broken = Layers::new(shared()).breaker(&circuit).build();
-    runs.push(drive("+ breaker (5 in a row)", &broken, &url_for(5), &client).await);
-    let breaker_end = origin.elapsed();
-
-    // The full stack, read inside out: each request hedged and limited, each call retried,
-    // and the breaker outside, counting calls that failed whatever the retry did.
-    let full_circuit = breaker();
-    let full = Layers::new(shared())
-        .hedge(hedge)
-        .timeout(timeout)
-        .retry(policy.clone())
-        .breaker(&full_circuit)
-        .build();
-    runs.push(drive("full stack", &full, &url_for(6), &client).await);
-    // The same, with tower's retry and timeout in the middle: our hedge inside them (as a
-    // tower service), our breaker outside (the tower stack as an `HttpGet`).
-    let tower_circuit = breaker();
-    let tower_stack = ServiceBuilder::new()
-        .retry(TowerRetry::new(policy))
-        .timeout(timeout)
-        .service(HttpService::new(Layers::new(shared()).hedge(hedge).build()));
-    let through_tower = Layers::new(FromService::new(tower_stack))
-        .breaker(&tower_circuit)
-        .build();
-    runs.push(
-        drive(
-            "full stack, tower inside",
-            &through_tower,
-            &url_for(7),
-            &client,
-        )
-        .await,
-    );
-
-    println!(
-        "{:<26} {:>8} {:>9} {:>9} {:>6} {:>8} {:>6}",
-        "", "success", "p50", "p99", "sent", "sent/ok", "shed"
-    );
-    for run in &runs {
-        println!(
-            "{:<26} {:>7.1}% {:>9} {:>9} {:>6} {:>8.2} {:>6}",
-            run.name,
-            run.success_rate(),
-            human(run.p50),
-            human(run.p99),
-            run.sent,
-            run.per_success(),
-            run.shed
+    for (name, stack) in stacks {
+        let (client, sent) = route(server, SCRIPT, 20, OUTAGE)?;
+        let circuit = Circuit::new(Trip::Consecutive(5), ms(50));
+        let ok = calls(&*stack(client, &circuit), n, ms(2)).await;
+        let p99 = percentile(&ok, 0.99).unwrap_or_default();
+        let run = Run(
+            100.0 * ok.len() as f64 / f64::from(n),
+            p99,
+            sent.load(Ordering::Relaxed),
         );
+        let label = format!("{name}: {:.0}% ok, {} sent", run.0, run.2);
+        table.add_with_ideal(label, p99, ms(20));
+        runs.push(run);
     }
-    println!(
-        "(p50 and p99 of the successful calls; sent: requests for the {CALLS} calls; shed: calls an"
-    );
-    println!(" open circuit refused without a request)\n");
+    page.table(&table);
 
-    let log = states.lock().map(|l| l.clone()).unwrap_or_default();
-    let bars = state_bars(&log, breaker_end);
-    println!("the breaker's states during its run (# closed, X open, ? half-open):");
-    print!(
-        "{}",
-        draw_to_scale(&bars[..bars.len().min(14)], 60, breaker_end)
+    // Drawn from the decorators' spans: ten calls 30 ms apart through a hedge, one request in
+    // four slow; then the overload lesson, a timeout outside a rate limit: callers that give
+    // up while they queue must cost the others nothing, or overload turns into a standstill.
+    let (client, _) = route(server, "sooo", 20, NEVER)?;
+    let hedge = Hedge::new(client, HedgeDelay::Fixed(ms(50)));
+    let hedged = Arc::new(Timeline::new());
+    record_spans(&hedged, TARGET, calls(&hedge, 10, ms(30))).await;
+    page.timeline("ten calls 30 ms apart through a hedge after 50 ms", &hedged);
+    let (client, _) = route(server, "o", 1, NEVER)?;
+    let overloaded = Layers::new(client).rate(1, ms(20)).timeout(ms(50));
+    let limited = Arc::new(Timeline::new());
+    record_spans(&limited, TARGET, calls(&overloaded.build(), 16, ms(4))).await;
+    let title = "16 calls 4 ms apart, a 50 ms timeout outside a limit of 1 per 20 ms";
+    page.timeline(title, &limited);
+    // The waits for a token: those that ended with one (when the limiter let a call through),
+    // and those cancelled (a caller that gave up while it queued).
+    let granted = ended(&limited, 1, BarOutcome::Ok);
+    let gave_up = ended(&limited, 1, BarOutcome::Cancelled).len();
+    let beat = match granted[..] {
+        [first, .., last] => (last - first) / (granted.len() as u32 - 1),
+        _ => Duration::ZERO,
+    };
+    let want = format!(
+        "{} waits for a token, <= 1.25x 20 ms apart on average",
+        granted.len()
     );
-    if bars.len() > 14 {
-        println!("... and {} more changes", bars.len() - 14);
-    }
-    let opened = log.iter().filter(|(s, _)| *s == BreakerState::Open).count();
+    page.target(Target::at_most(want, beat.as_secs_f64() / 0.020, 1.25));
 
-    println!("\nwhat to notice:");
-    // The longest stretch the circuit spent half-open: one probe in flight, all else refused.
-    let longest_probe = bars
-        .iter()
-        .filter(|bar| bar.label == BreakerState::HalfOpen.to_string())
-        .map(|bar| bar.end - bar.start)
-        .max()
-        .unwrap_or_default();
-    for line in notice(&runs, opened, longest_probe) {
-        println!("- {line}");
-    }
+    // What to notice, from the numbers above.
+    let [bare, retried, hedging, breaker, all] = &runs[..] else {
+        return Err("five runs were expected".into());
+    };
+    let more = |run: &Run| 100.0 * (run.2 as f64 / bare.2.max(1) as f64 - 1.0);
+    let (before, after, extra) = (bare.0, retried.0, more(retried));
+    page.notice(format!(
+        "the timeout and retry took success from {before:.1}% to {after:.1}% for {extra:+.0}% requests: retries buy success with load."
+    ));
+    let tail = compare("the bare client's p99", bare.1, "the hedged p99", hedging.1);
+    let extra = more(hedging);
+    page.notice(format!("hedging, for {extra:+.0}% requests: {tail}."));
+    // Behind the breaker alone, each call that was not refused sent one request.
+    let (refused, sent) = (n as usize - breaker.2, breaker.2);
+    page.notice(match refused {
+        0 => "the breaker never opened: no five calls in a row failed.".to_owned(),
+        _ => format!(
+            "the breaker refused {refused} calls without a request, most in the outage: it sent {sent} requests for {n} calls."
+        ),
+    });
+    let (p99, bare_p99) = (human(all.1), human(bare.1));
+    page.notice(format!(
+        "all four: {:.1}% of calls succeeded (bare: {:.1}%), p99 {p99} (bare: {bare_p99}), {} requests.",
+        all.0, bare.0, all.2
+    ));
+    let (with, without) = (all.2, retried.2);
+    page.notice(if with < without {
+        format!("all four sent {with} requests where the timeout and retry alone sent {without}: the open circuit kept retries off a failing route.")
+    } else {
+        format!("all four sent {with} requests, the timeout and retry alone {without}: the hedge's extra requests outweighed what the breaker kept off.")
+    });
+    let hedges = hedged.markers().len();
+    let lost = ended(&hedged, 0, BarOutcome::Cancelled).len();
+    page.notice(format!(
+        "in the drawing, {hedges} hedges were sent (the diamonds); {lost} requests lost their race and were cancelled (grey)."
+    ));
+    page.notice(format!(
+        "under overload, {gave_up} of 16 callers gave up while they queued, yet the limiter let one through every {} on average (its interval: 20 ms): a caller that leaves takes no token.",
+        human(beat)
+    ));
     Ok(())
 }

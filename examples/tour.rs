@@ -24,6 +24,7 @@ mod actor;
 #[allow(dead_code)]
 #[path = "concurrency_vs_parallelism.rs"]
 mod concurrency_vs_parallelism;
+#[allow(dead_code)]
 #[path = "decorator.rs"]
 mod decorator;
 #[path = "factory.rs"]
@@ -82,7 +83,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     observer::run(&mut page, true)?;
     pipeline_plan::run(&mut page, true)?;
     pipeline_stream::run(&mut page, true)?;
-    decorator::main()?;
+    decorator::run(&mut page, true)?;
     actor::main()?;
     // Beyond one process: the same Observer and Pipeline on Redis (when redis-server is here).
     redis::run(&mut page, true)?;

@@ -31,8 +31,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
+use tracing::debug;
 
-use super::errors::{DecoratorError, is_transient};
+use super::errors::{DecoratorError, is_transient, one_line};
 use super::trip::{Seen, Trip};
 use crate::http::{HttpError, HttpGet};
 use crate::support::{lock, read, write};
@@ -219,8 +220,15 @@ impl Circuit {
         }
     }
 
+    /// Say that the state changed: an event for the timelines (in whatever span the call
+    /// that changed it runs: a retry's attempt, your own), then each listener.
     fn tell(&self, change: Option<Transition>) {
         if let Some(change) = change {
+            match change.to {
+                BreakerState::Open => debug!("circuit opened"),
+                BreakerState::HalfOpen => debug!("half-open probe"),
+                BreakerState::Closed => debug!("closed"),
+            }
             // Clone the list out, so a listener may add another without a deadlock.
             let listeners = read(&self.0.listeners).clone();
             listeners.iter().for_each(|listener| listener(&change));
@@ -233,7 +241,7 @@ impl Permit<'_> {
     pub fn record<T>(mut self, result: &Result<T, HttpError>) {
         let failure = match result {
             // The message is what an open circuit reports as its cause.
-            Err(e) if (self.circuit.0.counts)(e) => Some(e.to_string()),
+            Err(e) if (self.circuit.0.counts)(e) => Some(one_line(e)),
             _ => None,
         };
         self.probe = false; // recorded: the drop must not give the probe's place back

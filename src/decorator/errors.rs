@@ -6,8 +6,14 @@
 //! back with [`DecoratorError::of`]). `HttpError` carries it boxed, as tower's `BoxError`
 //! does, so the component's error knows nothing of the decorators built around it: the arrow
 //! runs from the decorator down to the component, never back up. Each error names the URL and
-//! keeps the failure that led to it, so "gave up after 3 attempts" still says what the third
-//! attempt met.
+//! keeps the failure that led to it as its `source()`, so "gave up after 3 attempts" still says
+//! what the third attempt met, and a reporter that prints the chain shows each line once:
+//!
+//! ```text
+//! a layer around the client stopped the call to http://test/a
+//! gave up on http://test/a after 2 attempts in 150ms (the limit of 2 attempts)
+//! http://test/a took longer than the time limit of 50ms; the call was cancelled
+//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -15,11 +21,10 @@ use std::time::Duration;
 use crate::http::{BoxError, HttpError};
 
 /// Why a decorator gave up on a URL, or refused to call the client at all.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum DecoratorError {
     /// The call took longer than a [`Timeout`](super::Timeout)'s limit, and was cancelled.
-    #[error("{url} took longer than the time limit of {limit:?}; the call was cancelled")]
     TimedOut {
         /// The URL requested.
         url: String,
@@ -28,7 +33,6 @@ pub enum DecoratorError {
     },
     /// A [`Retry`](super::Retry) made its last attempt: the attempts ran out, the time budget
     /// did, or the last failure was not worth another try.
-    #[error("gave up on {url} after {attempts} attempts in {elapsed:?} ({reason}): {last}")]
     GaveUp {
         /// The URL requested.
         url: String,
@@ -39,11 +43,9 @@ pub enum DecoratorError {
         /// Why there was no further attempt.
         reason: GiveUp,
         /// What the last attempt met.
-        #[source]
         last: Box<HttpError>,
     },
     /// A [`Breaker`](super::Breaker)'s circuit is open: the client was not called.
-    #[error("{}", open_message(url, *retry_in, cause))]
     CircuitOpen {
         /// The URL requested.
         url: String,
@@ -55,9 +57,6 @@ pub enum DecoratorError {
         cause: String,
     },
     /// A [`RateLimit`](super::RateLimit) would have made the call wait longer than allowed.
-    #[error(
-        "rate limit for {url}: the next slot is {wait:?} away, longer than the {max_wait:?} allowed"
-    )]
     RateLimited {
         /// The URL requested.
         url: String,
@@ -67,19 +66,16 @@ pub enum DecoratorError {
         max_wait: Duration,
     },
     /// The semaphore of a [`ConcurrencyLimit`](super::ConcurrencyLimit) was closed by its owner.
-    #[error("the concurrency limit for {url} was closed: no more calls are let through")]
     LimitClosed {
         /// The URL requested.
         url: String,
     },
     /// A `tower::Service` behind `FromService` (feature `tower`) failed with an error that
     /// is not an [`HttpError`] (one of tower's own, e.g. its timeout's `Elapsed`).
-    #[error("the service fetching {url} failed: {source}")]
     Service {
         /// The URL requested.
         url: String,
         /// The service's error.
-        #[source]
         source: BoxError,
     },
 }
@@ -120,15 +116,94 @@ impl fmt::Display for GiveUp {
     }
 }
 
-fn open_message(url: &str, retry_in: Option<Duration>, cause: &str) -> String {
-    match retry_in {
-        Some(wait) => format!(
-            "the circuit is open, {url} was not requested (a probe in {wait:?}); it opened on: {cause}"
-        ),
-        None => format!(
-            "the circuit is half-open and its probe is in flight, {url} was not requested; it opened on: {cause}"
-        ),
+/// Each message says what the decorator did, and only that: the failure that led to it is the
+/// [`source`](std::error::Error::source), so a reporter that prints the chain (anyhow's `{:#}`,
+/// or a loop over `source()`) shows each line once.
+impl fmt::Display for DecoratorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecoratorError::TimedOut { url, limit } => write!(
+                f,
+                "{url} took longer than the time limit of {limit:?}; the call was cancelled"
+            ),
+            DecoratorError::GaveUp {
+                url,
+                attempts,
+                elapsed,
+                reason,
+                ..
+            } => write!(
+                f,
+                "gave up on {url} after {attempts} attempts in {elapsed:?} ({reason})"
+            ),
+            DecoratorError::CircuitOpen {
+                url,
+                retry_in: Some(wait),
+                cause,
+            } => write!(
+                f,
+                "the circuit is open, {url} was not requested (a probe in {wait:?}); it opened \
+                 on: {cause}"
+            ),
+            DecoratorError::CircuitOpen { url, cause, .. } => write!(
+                f,
+                "the circuit is half-open and its probe is in flight, {url} was not requested; \
+                 it opened on: {cause}"
+            ),
+            DecoratorError::RateLimited {
+                url,
+                wait,
+                max_wait,
+            } => write!(
+                f,
+                "rate limit for {url}: the next slot is {wait:?} away, longer than the \
+                 {max_wait:?} allowed"
+            ),
+            DecoratorError::LimitClosed { url } => write!(
+                f,
+                "the concurrency limit for {url} was closed: no more calls are let through"
+            ),
+            DecoratorError::Service { url, .. } => write!(f, "the service fetching {url} failed"),
+        }
     }
+}
+
+impl std::error::Error for DecoratorError {
+    /// The failure that led here: a retry's last one, a service's error.
+    ///
+    /// A last failure that is itself a layer's ([`HttpError::Layer`], say a timeout inside the
+    /// retry) is passed over for the layer's own error, whose message says what happened: the
+    /// `Layer` wrapper's line would only say again that a layer stopped the call. (The wrapper
+    /// itself is still there, in [`GaveUp`](DecoratorError::GaveUp)'s `last`.)
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecoratorError::GaveUp { last, .. } => match &**last {
+                HttpError::Layer { source, .. } => Some(&**source),
+                last => Some(last),
+            },
+            DecoratorError::Service { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// `error`'s message and those of its sources, joined by `": "` on one line, without the
+/// line of an [`HttpError::Layer`] (its source says what the layer did): what an open circuit
+/// reports as the failure that opened it.
+pub(super) fn one_line(error: &HttpError) -> String {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut line = String::new();
+    while let Some(e) = next {
+        next = e.source();
+        if matches!(e.downcast_ref(), Some(HttpError::Layer { .. })) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&e.to_string());
+    }
+    line
 }
 
 impl DecoratorError {

@@ -24,7 +24,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::{Either, select};
 use tokio::time::Instant;
+use tracing::{debug, debug_span, field};
 
+use super::traced;
 use crate::http::{HttpError, HttpGet};
 use crate::support::lock;
 use crate::timing::nearest_rank;
@@ -97,7 +99,10 @@ impl<S: HttpGet> HttpGet for Hedge<S> {
         // The clock is read only when latencies are learnt (a percentile delay).
         let learning = matches!(self.delay, HedgeDelay::Percentile { .. });
         let start = learning.then(Instant::now);
-        let mut first = pin!(self.inner.get(url));
+        // Each request in a span of its own, which ends "ok", "failed", or (the loser, dropped)
+        // cancelled.
+        let span = debug_span!("request", url, request = "first", outcome = field::Empty);
+        let mut first = pin!(traced(span, self.inner.get(url)));
         // Phase one: the first request alone, until it answers or the delay runs out. The
         // request is borrowed (`as_mut`), so running out of time does not drop it.
         let result = match tokio::time::timeout(self.current_delay(), first.as_mut()).await {
@@ -105,7 +110,9 @@ impl<S: HttpGet> HttpGet for Hedge<S> {
             Err(_) => {
                 // Phase two: both race. The loser is dropped with this scope: cancelled.
                 self.hedged.fetch_add(1, Ordering::Relaxed);
-                let second = pin!(self.inner.get(url));
+                let span = debug_span!("request", url, request = "hedge", outcome = field::Empty);
+                debug!(parent: &span, "hedge sent");
+                let second = pin!(traced(span, self.inner.get(url)));
                 match select(first, second).await {
                     Either::Left((Ok(body), _)) | Either::Right((Ok(body), _)) => Ok(body),
                     // One failed: the other may still succeed.

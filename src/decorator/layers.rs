@@ -50,9 +50,11 @@
 //! # }
 //! ```
 //!
-//! The other orders follow the same rule. A breaker outside a retry counts one failure per
-//! *call* (all its attempts spent), inside it counts every attempt, and its open circuit ends
-//! the retry at once (an open circuit is not [transient](super::is_transient)). A concurrency
+//! The other orders follow the same rule. A breaker inside a retry counts every attempt, and
+//! its open circuit ends the retry at once (an open circuit is not
+//! [transient](super::is_transient)). Outside, it sees one outcome per *call*, and a retry that
+//! gave up is not transient either: a breaker there counts it only when told to
+//! ([`Circuit::counting`](super::Circuit::counting)), else it never opens. A concurrency
 //! limit outside a retry holds its permit through the waits; inside, only during attempts. A
 //! hedge outside a retry races two whole retry loops; inside, each attempt may be hedged.
 //!

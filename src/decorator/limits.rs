@@ -38,10 +38,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError};
 use tokio::time::Instant;
+use tracing::{debug_span, field};
 
 use super::errors::DecoratorError;
+use super::traced;
 use crate::http::{HttpError, HttpGet};
 use crate::support::lock;
 
@@ -77,11 +79,21 @@ impl<S> ConcurrencyLimit<S> {
 #[async_trait]
 impl<S: HttpGet> HttpGet for ConcurrencyLimit<S> {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
+        let closed = || DecoratorError::LimitClosed {
+            url: url.to_owned(),
+        };
         // The permit lives until the end of the call, whichever way it ends.
-        let _permit = self.permits.acquire().await.map_err(|_| {
-            let url = url.to_owned();
-            DecoratorError::LimitClosed { url }
-        })?;
+        let _permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            // None free: wait in turn (tokio's semaphore is fair: nobody takes a permit a
+            // waiter is owed), in a span of its own, so a timeline draws the wait.
+            Err(TryAcquireError::NoPermits) => {
+                let span = debug_span!("permit", url, outcome = field::Empty);
+                let waited = traced(span, self.permits.acquire()).await;
+                waited.map_err(|_| closed())?
+            }
+            Err(TryAcquireError::Closed) => return Err(closed().into()),
+        };
         self.inner.get(url).await
     }
 }
@@ -122,15 +134,19 @@ impl<S> RateLimit<S> {
 #[async_trait]
 impl<S: HttpGet> HttpGet for RateLimit<S> {
     async fn get(&self, url: &str) -> Result<String, HttpError> {
-        // Wait for a token in turn, or be refused at once if the wait would be too long.
-        if let Err(wait) = self.bucket.take(self.max_wait).await {
-            let (url, max_wait) = (url.to_owned(), self.max_wait.unwrap_or_default());
-            return Err(DecoratorError::RateLimited {
-                url,
-                wait,
-                max_wait,
+        // A token at once, or else wait for one in turn (in a span of its own, so a timeline
+        // draws the wait), or be refused at once if the wait would be too long.
+        if !self.bucket.try_take() {
+            let span = debug_span!("token", url, outcome = field::Empty);
+            if let Err(wait) = traced(span, self.bucket.take(self.max_wait)).await {
+                let (url, max_wait) = (url.to_owned(), self.max_wait.unwrap_or_default());
+                let refused = DecoratorError::RateLimited {
+                    url,
+                    wait,
+                    max_wait,
+                };
+                return Err(refused.into());
             }
-            .into());
         }
         self.inner.get(url).await
     }
@@ -180,6 +196,19 @@ impl TokenBucket {
             state,
             queue,
         }
+    }
+
+    /// Take a token if one is there and nobody queues for it, without waiting: whether one was
+    /// taken.
+    pub fn try_take(&self) -> bool {
+        if self.interval.is_zero() {
+            return true;
+        }
+        let mut bucket = lock(&self.state);
+        self.refill(&mut bucket, Instant::now());
+        let free = bucket.queued == 0 && bucket.tokens > 0;
+        bucket.tokens -= u32::from(free);
+        free
     }
 
     /// Take a token, waiting in turn until there is one: `Ok(waited)`; or, without taking one

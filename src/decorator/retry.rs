@@ -31,8 +31,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
+use tracing::{debug_span, field};
 
 use super::errors::{DecoratorError, GiveUp, is_transient};
+use super::traced;
 use crate::http::{HttpError, HttpGet};
 
 /// Retries the inner client's transient failures, as its [`RetryPolicy`] says.
@@ -68,13 +70,18 @@ impl<S: HttpGet> HttpGet for Retry<S> {
         let mut attempt = 0;
         loop {
             attempt += 1; // at most `attempts`: `after_failure` stops the loop there
+            // Each attempt in a span of its own: a timeline draws the attempts and, between
+            // them, the waits.
+            let span = debug_span!("attempt", url, attempt, outcome = field::Empty);
+            let call = traced(span.clone(), self.inner.get(url));
             let result = match deadline {
                 // The budget also cuts an attempt short: the call is dropped at the deadline.
                 Some((budget, deadline)) => {
                     let left = budget.saturating_sub(start.elapsed());
-                    match tokio::time::timeout_at(deadline, self.inner.get(url)).await {
+                    match tokio::time::timeout_at(deadline, call).await {
                         Ok(result) => result,
                         Err(_) => {
+                            span.record("outcome", "timed out");
                             let url = url.to_owned();
                             let cut = DecoratorError::TimedOut {
                                 url: url.clone(),
@@ -85,8 +92,9 @@ impl<S: HttpGet> HttpGet for Retry<S> {
                         }
                     }
                 }
-                None => self.inner.get(url).await,
+                None => call.await,
             };
+            drop(span); // the attempt's span ends with it, before any wait
             let error = match result {
                 Ok(body) => return Ok(body),
                 Err(error) => error,

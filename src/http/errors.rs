@@ -152,9 +152,11 @@ pub enum HttpError {
     },
     /// A layer around the client (a decorator, a middleware) gave up on the call or refused
     /// it. The layer's own error is the source, boxed (as tower's `BoxError`), so this type
-    /// knows nothing of the layers built above it; the message is the layer's. Get the
-    /// layer's error back with `source.downcast_ref::<T>()`, or the helper its type offers.
-    #[error("{source}")]
+    /// knows nothing of the layers built above it. The message says only that a layer stopped
+    /// the call; the source says how and why, so a reporter that prints the chain shows each
+    /// line once. Get the layer's error back with `source.downcast_ref::<T>()`, or the helper
+    /// its type offers.
+    #[error("a layer around the client stopped the call to {url}")]
     Layer {
         /// The URL requested.
         url: String,

@@ -96,7 +96,7 @@ async fn an_open_circuit_never_calls_the_client() {
     untouched.expect_get().times(0);
     let second = Breaker::new(untouched, &circuit);
     let e = second.get("http://test/b").await.unwrap_err();
-    let message = e.to_string();
+    let message = decorator_error(&e).to_string();
     assert!(
         message.contains("http://test/b was not requested"),
         "{message}"

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_patterns::decorator::{Circuit, DecoratorError, GiveUp, Layers, Trip};
+use async_patterns::decorator::{BreakerState, Circuit, DecoratorError, GiveUp, Layers, Trip};
 use async_patterns::http::HttpGet;
 use async_patterns::testkit::MockHttpGet;
 use tokio::time::Instant;
@@ -64,4 +64,23 @@ async fn an_open_circuit_inside_a_retry_ends_the_retry() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A retry that gave up is not a transient failure, so a breaker outside a retry counts it only
+/// when told to: by default it never opens there.
+#[tokio::test(start_paused = true)]
+async fn a_breaker_outside_a_retry_counts_retries_spent_only_when_told_to() {
+    let script = Scripted::new(&[Beat::Fail(0, 503)]);
+    let retried = || Layers::new(Arc::clone(&script)).retry(halving().attempts(2));
+    let by_default = Circuit::new(Trip::Consecutive(1), ms(1000));
+    let outside = retried().breaker(&by_default).build();
+    for _ in 0..3 {
+        assert!(outside.get(URL).await.is_err());
+    }
+    assert_eq!(by_default.state(), BreakerState::Closed);
+
+    let told = Circuit::counting(Trip::Consecutive(1), ms(1000), |_| true);
+    let outside = retried().breaker(&told).build();
+    assert!(outside.get(URL).await.is_err());
+    assert_eq!(told.state(), BreakerState::Open);
 }

@@ -7,12 +7,14 @@
 //! and a few short helpers.
 
 mod breaker;
+mod errors;
 mod extremes;
 mod hedge;
 mod layering;
 mod limits;
 mod retry;
 mod server;
+mod spans;
 mod timeout;
 mod tower;
 
@@ -56,6 +58,17 @@ fn decorator_error(e: &HttpError) -> &DecoratorError {
         Some(inner) => inner,
         None => panic!("expected a decorator's error, got {e:?}"),
     }
+}
+
+/// What a reporter prints for `e`: its message, then each source's, one a line.
+fn chain(e: &HttpError) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = next {
+        lines.push(error.to_string());
+        next = error.source();
+    }
+    lines
 }
 
 /// One answer of a [`Scripted`] client.

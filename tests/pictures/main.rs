@@ -14,6 +14,7 @@
 
 mod basics;
 mod check;
+mod decorator;
 mod observer;
 mod pipeline;
 mod shapes;
