@@ -74,12 +74,14 @@ async fn run<A: Actor>(
         let Some(command) = next else {
             break StopReason::ShutDown;
         };
-        // One command, the state all to itself. A panic is caught; the shutdown deadline
-        // drops the command where it stands, and its reply answers `Abandoned`.
+        // One command, the state all to itself. A panic is caught, even one in the code that
+        // builds the handler's future (called inside the `async` block, so inside the catch);
+        // the shutdown deadline drops the command where it stands, and its reply answers
+        // `Abandoned`.
         let handled = tokio::select! {
             biased;
             () = &mut cut => None,
-            caught = catch_panic(actor.handle(command)) => Some(caught),
+            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
         };
         match handled {
             None => {

@@ -14,6 +14,7 @@ use async_patterns::actor::{Actor, Reply};
 use tokio::time::sleep;
 
 mod failure;
+mod hangs;
 mod hub;
 mod mailbox;
 mod property;

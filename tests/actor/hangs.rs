@@ -1,0 +1,70 @@
+//! No caller ever hangs, and every error says what really happened: a handler that panics
+//! before it returns its future, a reply moved into a task that panics, a runtime dropped
+//! under an actor. Each test runs under `within_paused`, so a hang fails it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_patterns::actor::{self, Actor, ActorError, Reply, RestartPolicy, Status, StopReason};
+use async_patterns::testkit::within_paused;
+
+/// A hang is a failure after this much real time.
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// An actor whose `handle` is written by hand, not as an `async fn`: it checks its command
+/// before building the future, and that check can panic.
+struct Checker;
+
+enum Check {
+    /// Answers `n`; panics on 0 while building the future, before any `.await`.
+    Positive(u64, Reply<u64>),
+}
+
+impl Actor for Checker {
+    type Command = Check;
+
+    fn handle(&mut self, command: Check) -> impl Future<Output = ()> + Send {
+        let Check::Positive(n, reply) = command;
+        assert!(n > 0, "zero is refused before the future is built");
+        async move {
+            reply.send(n);
+        }
+    }
+}
+
+fn positive(n: u64) -> impl FnOnce(Reply<u64>) -> Check {
+    move |reply| Check::Positive(n, reply)
+}
+
+#[test]
+fn a_handler_that_panics_before_returning_its_future_answers_every_caller() {
+    within_paused(LIMIT, async {
+        let checker = actor::spawn("checker", 8, Checker);
+        let zero = checker.try_send(positive(0)).expect("room");
+        let queued = checker.try_send(positive(1)).expect("room");
+        let message = "zero is refused before the future is built".to_owned();
+        let panicked = ActorError::Panicked {
+            actor: "checker".into(),
+            message: message.clone(),
+        };
+        assert_eq!(zero.await, Err(panicked.clone()));
+        let reason = StopReason::Panicked { message };
+        let stopped = ActorError::Stopped {
+            actor: "checker".into(),
+            reason: reason.clone(),
+        };
+        assert_eq!(queued.await, Err(stopped.clone()));
+        assert_eq!(checker.stopped().await, reason);
+        assert_eq!(checker.status(), Status::Stopped(reason));
+        assert_eq!(checker.call(positive(2)).await, Err(stopped));
+
+        // Supervised, it is restarted like any other panic, and the queue goes on.
+        let policy = RestartPolicy::at_most(1);
+        let checker = actor::supervise("checker", 8, policy, || Checker);
+        let zero = checker.try_send(positive(0)).expect("room");
+        let queued = checker.try_send(positive(1)).expect("room");
+        assert_eq!(zero.await, Err(panicked));
+        assert_eq!(queued.await, Ok(1));
+        assert_eq!(checker.status(), Status::Running { restarts: 1 });
+    });
+}
