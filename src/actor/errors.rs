@@ -104,6 +104,17 @@ pub enum ActorError {
         /// The actor.
         actor: String,
     },
+    /// The reply was dropped by a panic outside the actor's handler: in a task or a thread the
+    /// handler had moved it into. That panic's message went to whoever awaits that task; the
+    /// actor itself goes on.
+    #[error(
+        "actor {actor:?}: this command's reply was dropped by a panic outside its handler (in a \
+         task or thread the handler gave it to); the actor goes on"
+    )]
+    LostInPanic {
+        /// The actor.
+        actor: String,
+    },
 }
 
 impl ActorError {
@@ -115,7 +126,8 @@ impl ActorError {
             | ActorError::Stopped { actor, .. }
             | ActorError::Panicked { actor, .. }
             | ActorError::Abandoned { actor, .. }
-            | ActorError::NoReply { actor } => actor,
+            | ActorError::NoReply { actor }
+            | ActorError::LostInPanic { actor } => actor,
         }
     }
 }

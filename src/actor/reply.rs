@@ -4,27 +4,38 @@
 //!
 //! *At most one* comes from `oneshot`: [`Reply::send`] consumes the reply. *At least one* comes
 //! from `Drop`: a reply dropped unanswered answers on its own, with the reason it can read from
-//! the actor's status (the deadline passed, the actor stopped, or its handler forgot). A reply
-//! dropped by a panic cannot know the panic's message yet, so it parks its sender with the
-//! actor, and the task answers it once it has caught the panic.
+//! the actor's status (the deadline passed, the actor stopped, or its handler forgot).
+//!
+//! A reply dropped by a panic cannot know the panic's message yet. If the panic is its own
+//! handler's, the task is about to catch it: while the task polls a handler, a tokio
+//! task-local ([`Parked`]) holds a list where such a reply leaves its sender, and the task
+//! answers it with the message it caught. A reply dropped by a panic anywhere else (a task it
+//! was moved into) finds no such list for its actor and answers at once: nothing else will.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
+use tokio::task::futures::TaskLocalFuture;
 
 use super::ActorError;
 use super::status::Shared;
+
+/// Where a command's answer goes.
+type Answer<T> = oneshot::Sender<Result<T, ActorError>>;
 
 /// The reply half of a command: the handler answers its caller through it, exactly once.
 ///
 /// Created by [`Handle::send`](super::Handle::send) and friends, which give it to the closure
 /// that builds the command. A handler that drops it unanswered does not leave the caller
-/// waiting: the caller gets [`ActorError::NoReply`] (or, if the actor was stopping, the reason).
+/// waiting: the caller gets [`ActorError::NoReply`] (or, if the actor was stopping, the reason;
+/// if its handler panicked, [`ActorError::Panicked`]). Moved out of the handler (into a task of
+/// its own) and dropped there by a panic, it answers [`ActorError::LostInPanic`] at once.
 pub struct Reply<T: Send + 'static> {
-    answer: Option<oneshot::Sender<Result<T, ActorError>>>,
+    answer: Option<Answer<T>>,
     shared: Arc<Shared>,
 }
 
@@ -50,15 +61,20 @@ impl<T: Send + 'static> Drop for Reply<T> {
         let Some(answer) = self.answer.take() else {
             return;
         };
-        if std::thread::panicking() {
-            // Dropped while a handler unwinds: the task catches the panic next and answers with
-            // its message. Sending here would have to say "a panic" without saying which.
-            self.shared.park(Box::new(move |error| {
-                let _ = answer.send(Err(error));
-            }));
+        let (answer, error) = if std::thread::panicking() {
+            // Dropped by a panic: if it is this actor's handler unwinding, leave the sender
+            // with the task, which catches the panic next and answers with its message.
+            match Parked::park(&self.shared, answer) {
+                None => return,
+                Some(elsewhere) => {
+                    let actor = self.shared.name.clone();
+                    (elsewhere, ActorError::LostInPanic { actor })
+                }
+            }
         } else {
-            let _ = answer.send(Err(self.shared.unanswered()));
-        }
+            (answer, self.shared.unanswered())
+        };
+        let _ = answer.send(Err(error));
     }
 }
 
@@ -86,8 +102,9 @@ impl<T> Future for Pending<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let answered = Pin::new(&mut self.answer).poll(cx);
-        // The sender lives in a `Reply` that answers when dropped, so a closed channel with no
-        // answer means a reply lost outside the actor's hands (moved into a task that panicked).
+        // The sender lives in a `Reply` that answers when dropped (or in the task's parked
+        // list, answered when the panic is caught), so a closed channel with no answer means
+        // a reply that was never dropped: forgotten (`mem::forget`) or leaked by the handler.
         answered.map(|answer| {
             answer.unwrap_or_else(|_| {
                 Err(ActorError::NoReply {
@@ -118,4 +135,56 @@ pub(super) fn pair<T: Send + 'static>(shared: &Arc<Shared>) -> (Reply<T>, Pendin
         shared: Arc::clone(shared),
     };
     (reply, pending)
+}
+
+tokio::task_local! {
+    /// Set while an actor's task polls a handler: where that handler's replies wait if it
+    /// panics.
+    static UNWINDING: Parked;
+}
+
+/// An answer the task owes: the reply of a command whose handler panicked, parked until the
+/// task has caught the panic and knows its message.
+type Orphan = Box<dyn FnOnce(ActorError) + Send>;
+
+/// The replies dropped while one handler unwound, and the actor they belong to.
+pub(super) struct Parked {
+    /// The actor: the address of its shared state, only ever compared.
+    actor: usize,
+    orphans: RefCell<Vec<Orphan>>,
+}
+
+impl Parked {
+    /// `handler`, polled with an empty list for `shared`'s replies in its task-local.
+    pub(super) fn scope<F: Future>(shared: &Arc<Shared>, handler: F) -> TaskLocalFuture<Self, F> {
+        let parked = Parked {
+            actor: address(shared),
+            orphans: RefCell::default(),
+        };
+        UNWINDING.scope(parked, handler)
+    }
+
+    /// Leave `answer` with the handler unwinding on this task, if it is `shared`'s actor's;
+    /// otherwise give it back, to be answered now.
+    fn park<T: Send + 'static>(shared: &Arc<Shared>, answer: Answer<T>) -> Option<Answer<T>> {
+        let mut answer = Some(answer);
+        let _outside_any_handler = UNWINDING.try_with(|parked| {
+            if let (true, Some(answer)) = (parked.actor == address(shared), answer.take()) {
+                let orphan = move |error| drop(answer.send(Err(error)));
+                parked.orphans.borrow_mut().push(Box::new(orphan));
+            }
+        });
+        answer
+    }
+
+    /// Answer every parked reply with `error`.
+    pub(super) fn answer(self, error: impl Fn() -> ActorError) {
+        for orphan in self.orphans.into_inner() {
+            orphan(error());
+        }
+    }
+}
+
+fn address(shared: &Arc<Shared>) -> usize {
+    Arc::as_ptr(shared).addr()
 }

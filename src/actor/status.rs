@@ -5,7 +5,6 @@
 //! drains, restarts or stops; a [`Reply`](super::Reply) dropped unanswered reads it to tell
 //! its caller why.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -13,7 +12,6 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{Actor, ActorError, Handle, StopReason};
-use crate::support::lock;
 
 /// Where an actor is in its life. Read it with [`Handle::status`](super::Handle::status).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +58,6 @@ pub struct ActorStats {
     /// Times the supervisor restarted the actor.
     pub restarts: u32,
 }
-
-/// An answer the task owes: the reply of a command whose handler panicked, parked by the
-/// reply's `Drop` until the task has caught the panic and knows its message.
-pub(super) type Orphan = Box<dyn FnOnce(ActorError) + Send>;
 
 /// What a handle can see of its actor.
 impl<A: Actor> Handle<A> {
@@ -113,7 +107,6 @@ pub(super) struct Shared {
     panicked: AtomicU64,
     refused: AtomicU64,
     restarts: AtomicU32,
-    orphans: Mutex<Vec<Orphan>>,
 }
 
 impl Shared {
@@ -136,7 +129,6 @@ impl Shared {
             panicked: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             restarts: AtomicU32::new(0),
-            orphans: Mutex::new(Vec::new()),
         }
     }
 
@@ -190,13 +182,8 @@ impl Shared {
         }
     }
 
-    /// A handler panicked with `message`: count it, and answer the replies it left parked.
-    pub(super) fn panicked(&self, message: &str) {
+    pub(super) fn panicked(&self) {
         self.panicked.fetch_add(1, Ordering::SeqCst);
-        self.answer_orphans(|| ActorError::Panicked {
-            actor: self.name.clone(),
-            message: message.to_owned(),
-        });
     }
 
     pub(super) fn refused(&self) {
@@ -243,19 +230,6 @@ impl Shared {
             Status::Abandoning { deadline } => ActorError::Abandoned { actor, deadline },
             Status::Stopped(reason) => ActorError::Stopped { actor, reason },
             Status::Running { .. } | Status::Draining => ActorError::NoReply { actor },
-        }
-    }
-
-    pub(super) fn park(&self, orphan: Orphan) {
-        lock(&self.orphans).push(orphan);
-    }
-
-    /// Answer every parked reply with `error`.
-    pub(super) fn answer_orphans(&self, error: impl Fn() -> ActorError) {
-        // Taken out of the lock before answering: an answer wakes its caller, never under a lock.
-        let orphans = std::mem::take(&mut *lock(&self.orphans));
-        for orphan in orphans {
-            orphan(error());
         }
     }
 }

@@ -9,9 +9,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::reply::Parked;
 use super::status::Shared;
 use super::supervisor::Restarts;
-use super::{Actor, Handle, MAX_CAPACITY, Status, StopReason};
+use super::{Actor, ActorError, Handle, MAX_CAPACITY, Status, StopReason};
 use crate::support::catch_panic;
 
 /// A handle and the task to spawn; `tokens` are (shutdown, deadline), fresh if `None`.
@@ -76,12 +77,17 @@ async fn run<A: Actor>(
         };
         // One command, the state all to itself. A panic is caught, even one in the code that
         // builds the handler's future (called inside the `async` block, so inside the catch);
-        // the shutdown deadline drops the command where it stands, and its reply answers
-        // `Abandoned`.
-        let handled = tokio::select! {
-            biased;
-            () = &mut cut => None,
-            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
+        // the replies it drops wait in `parked` for its message. The shutdown deadline drops
+        // the command where it stands, and its reply answers `Abandoned`.
+        let (handled, parked) = {
+            let handler = Parked::scope(&shared, async { actor.handle(command).await });
+            let mut handler = std::pin::pin!(handler);
+            let handled = tokio::select! {
+                biased;
+                () = &mut cut => None,
+                caught = catch_panic(handler.as_mut()) => Some(caught),
+            };
+            (handled, handler.as_mut().take_value())
         };
         match handled {
             None => {
@@ -90,12 +96,20 @@ async fn run<A: Actor>(
             }
             Some(Ok(())) => {
                 shared.handled(draining);
-                // A reply parked by a panic that the handler caught itself: answer it now.
-                shared.answer_orphans(|| shared.unanswered());
+                // Replies dropped by a panic that the handler caught itself: answer them now.
+                if let Some(parked) = parked {
+                    parked.answer(|| shared.unanswered());
+                }
             }
             Some(Err(message)) => {
                 // The caller of the command that panicked learns why; then restart, or stop.
-                shared.panicked(&message);
+                shared.panicked();
+                if let Some(parked) = parked {
+                    parked.answer(|| ActorError::Panicked {
+                        actor: shared.name.clone(),
+                        message: message.clone(),
+                    });
+                }
                 match restarts.after_panic(message) {
                     Ok(fresh) => actor = fresh,
                     Err(reason) => break reason,
@@ -112,6 +126,5 @@ async fn run<A: Actor>(
         shared.refused();
         drop(command);
     }
-    shared.answer_orphans(|| shared.unanswered());
     shared.set_status(Status::Stopped(reason));
 }

@@ -68,3 +68,72 @@ fn a_handler_that_panics_before_returning_its_future_answers_every_caller() {
         assert_eq!(checker.status(), Status::Running { restarts: 1 });
     });
 }
+
+/// An actor that hands some replies to tasks of their own.
+struct Delegator;
+
+enum Job {
+    /// Hands its reply to a spawned task, which panics before answering.
+    Handoff(Reply<u64>),
+    /// Drops its reply inside a panic that the handler catches itself.
+    Swallow(Reply<u64>),
+    /// Panics in the handler itself.
+    Boom(Reply<u64>),
+}
+
+impl Actor for Delegator {
+    type Command = Job;
+
+    async fn handle(&mut self, command: Job) {
+        match command {
+            Job::Handoff(reply) => drop(tokio::spawn(async move {
+                let _reply = reply;
+                panic!("the helper task failed");
+            })),
+            Job::Swallow(reply) => {
+                let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    let _reply = reply;
+                    panic!("caught by the handler");
+                }));
+                assert!(caught.is_err());
+            }
+            Job::Boom(_reply) => panic!("boom in the delegator"),
+        }
+    }
+}
+
+#[test]
+fn a_reply_dropped_by_a_panic_in_another_task_is_answered_at_once_and_only_for_itself() {
+    within_paused(LIMIT, async {
+        let delegator = actor::spawn("delegator", 8, Delegator);
+        let handoff = delegator.try_send(Job::Handoff).expect("room");
+        // The helper task runs (and panics) before the next command panics in the handler.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let boom = delegator.try_send(Job::Boom).expect("room");
+        let lost = Err(ActorError::LostInPanic {
+            actor: "delegator".into(),
+        });
+        // Its own answer, not the later command's panic message.
+        assert_eq!(handoff.await, lost);
+        let panicked = Err(ActorError::Panicked {
+            actor: "delegator".into(),
+            message: "boom in the delegator".into(),
+        });
+        assert_eq!(boom.await, panicked);
+
+        // And without any later command: the caller is answered all the same, and the actor
+        // (whose handler did not panic) goes on.
+        let delegator = actor::spawn("delegator", 8, Delegator);
+        assert_eq!(delegator.call(Job::Handoff).await, lost);
+        assert_eq!(delegator.status(), Status::Running { restarts: 0 });
+        assert_eq!(delegator.stats().handled, 1);
+
+        // A reply dropped inside a panic the handler caught itself: the handler lost it.
+        let swallowed = delegator.try_send(Job::Swallow).expect("room");
+        let boom = delegator.try_send(Job::Boom).expect("room");
+        let no_reply = Err(ActorError::NoReply {
+            actor: "delegator".into(),
+        });
+        assert_eq!((swallowed.await, boom.await), (no_reply, panicked));
+    });
+}
