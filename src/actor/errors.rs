@@ -37,7 +37,8 @@ pub enum StopReason {
         /// The panic that the supervisor did not restart from.
         last_panic: String,
     },
-    /// Its task is gone without saying why: the runtime it ran on was shut down.
+    /// Its task was dropped unfinished: the runtime it ran on was shut down or dropped. The
+    /// commands it had accepted and not answered (the one in hand too) get this reason.
     #[error("its task is gone (the runtime it ran on was shut down)")]
     Gone,
     /// It never started: it was spawned outside a tokio runtime.

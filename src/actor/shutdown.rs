@@ -154,7 +154,7 @@ impl ActorSystem {
         if !in_time {
             // Abandon: every actor still running drops what it holds and refuses the rest.
             for actor in lock(&self.actors).iter() {
-                actor.abandon(deadline);
+                actor.set_unless_stopped(Status::Abandoning { deadline });
             }
             self.cut.cancel();
             for task in lock(&self.tasks).iter().filter(|t| !t.is_finished()) {

@@ -140,12 +140,12 @@ impl Shared {
         self.status.send_replace(status);
     }
 
-    /// Abandon at `deadline`, unless the actor has already stopped.
-    pub(super) fn abandon(&self, deadline: Duration) {
-        self.status.send_if_modified(|status| {
-            let running = !matches!(status, Status::Stopped(_));
+    /// Say `status` (abandoning, or gone), unless the actor has already stopped.
+    pub(super) fn set_unless_stopped(&self, status: Status) {
+        self.status.send_if_modified(|now| {
+            let running = !matches!(now, Status::Stopped(_));
             if running {
-                *status = Status::Abandoning { deadline };
+                *now = status;
             }
             running
         });
@@ -213,12 +213,8 @@ impl Shared {
         match self.status() {
             Status::Stopped(StopReason::ShutDown) => ActorError::ShuttingDown { actor },
             Status::Stopped(reason) => ActorError::Stopped { actor, reason },
-            // The door closes only when shutting down or stopping; a door closed while the
-            // status still says running means the task was dropped with its runtime.
-            Status::Running { .. } if !self.token.is_cancelled() => ActorError::Stopped {
-                actor,
-                reason: StopReason::Gone,
-            },
+            // The door closes only when shutting down or stopping (a task dropped with its
+            // runtime says `Stopped(Gone)` first).
             _ => ActorError::ShuttingDown { actor },
         }
     }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,11 @@ pub(super) fn start<A: Actor>(
     let shared = Arc::new(Shared::new(name, capacity, token, cut));
     let (mailbox, inbox) = mpsc::channel(capacity);
     let task = run(actor, inbox, Arc::clone(&shared), restarts);
+    let task = Spawned {
+        task: Box::pin(task),
+        shared: Arc::clone(&shared),
+        ended: false,
+    };
     (Handle { mailbox, shared }, task)
 }
 
@@ -41,9 +47,49 @@ pub(super) fn launch<A: Actor>(
     match (tokio::runtime::Handle::try_current(), tracker) {
         (Ok(runtime), Some(tracker)) => drop(tracker.spawn_on(task, &runtime)),
         (Ok(runtime), None) => drop(runtime.spawn(task)),
-        (Err(_), _) => handle
-            .shared
-            .set_status(Status::Stopped(StopReason::NoRuntime)),
+        (Err(_), _) => {
+            let reason = StopReason::NoRuntime;
+            handle.shared.set_status(Status::Stopped(reason));
+            drop(task);
+        }
+    }
+}
+
+/// The actor's task as it is spawned: `run`, and what to say if it is dropped unfinished.
+///
+/// A runtime that shuts down drops its tasks where they stand. Dropping this one first sets
+/// the status, and only then drops `run` with the command in hand and the mailbox: so each
+/// reply dropped with them, and [`Handle::stopped`], say what happened ([`StopReason::Gone`]).
+struct Spawned<F> {
+    task: std::pin::Pin<Box<F>>,
+    shared: Arc<Shared>,
+    ended: bool,
+}
+
+impl<F: Future<Output = ()>> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let polled = self.task.as_mut().poll(cx);
+        self.ended = polled.is_ready();
+        polled
+    }
+}
+
+impl<F> Drop for Spawned<F> {
+    fn drop(&mut self) {
+        // `drop` runs before the fields are dropped: the status is set before any reply reads it.
+        if !self.ended {
+            let reason = if std::thread::panicking() {
+                // Not the runtime: the loop itself unwound (a command's own `Drop` panicked).
+                StopReason::Panicked {
+                    message: "a panic outside its handler (dropping a command)".to_owned(),
+                }
+            } else {
+                StopReason::Gone
+            };
+            self.shared.set_unless_stopped(Status::Stopped(reason));
+        }
     }
 }
 

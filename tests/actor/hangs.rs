@@ -8,6 +8,8 @@ use std::time::Duration;
 use async_patterns::actor::{self, Actor, ActorError, Reply, RestartPolicy, Status, StopReason};
 use async_patterns::testkit::within_paused;
 
+use crate::{Ledger, record};
+
 /// A hang is a failure after this much real time.
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -135,5 +137,41 @@ fn a_reply_dropped_by_a_panic_in_another_task_is_answered_at_once_and_only_for_i
             actor: "delegator".into(),
         });
         assert_eq!((swallowed.await, boom.await), (no_reply, panicked));
+    });
+}
+
+#[test]
+fn a_runtime_dropped_under_an_actor_stops_it_as_gone_and_answers_every_caller_so() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    let (ledger, done) = Ledger::new(Duration::from_secs(3600));
+    let (handle, in_hand, queued) = runtime.block_on(async {
+        let handle = actor::spawn("ledger", 8, ledger);
+        let in_hand = handle.try_send(record(1)).expect("room");
+        let queued = handle.try_send(record(2)).expect("room");
+        // The actor takes #1 and waits in its handler.
+        tokio::task::yield_now().await;
+        (handle, in_hand, queued)
+    });
+    drop(runtime);
+
+    within_paused(LIMIT, async move {
+        let gone = StopReason::Gone;
+        assert_eq!(handle.stopped().await, gone);
+        assert_eq!(handle.status(), Status::Stopped(gone.clone()));
+        // Neither command is blamed on the handler: the runtime went away under both.
+        let stopped = Err(ActorError::Stopped {
+            actor: "ledger".into(),
+            reason: gone,
+        });
+        assert_eq!(
+            (in_hand.await, queued.await),
+            (stopped.clone(), stopped.clone())
+        );
+        assert_eq!(handle.call(record(3)).await, stopped);
+        assert!(done.lock().expect("ledger lock").is_empty());
     });
 }
