@@ -14,8 +14,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StopReason {
-    /// It was shut down (by its handle, by its [`ActorSystem`](super::ActorSystem), or because
-    /// every handle was dropped), after answering every command it had accepted.
+    /// It was shut down: by its handle, by its [`ActorSystem`](super::ActorSystem) (shut down or
+    /// dropped), or because every handle was dropped. It answered every command it had
+    /// accepted, except those a shutdown deadline cut off: their callers got
+    /// [`ActorError::Abandoned`], and [`ActorStats::refused`](super::ActorStats) counts them.
     #[error("it was shut down")]
     ShutDown,
     /// A command panicked and no supervisor restarts it.
@@ -94,7 +96,8 @@ pub enum ActorError {
     Abandoned {
         /// The actor.
         actor: String,
-        /// The deadline that passed.
+        /// The deadline that passed: zero when the [`ActorSystem`](super::ActorSystem) was
+        /// dropped without a shutdown.
         deadline: Duration,
     },
     /// The handler dropped the command's reply without answering it: a bug in the handler.

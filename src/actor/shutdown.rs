@@ -30,6 +30,8 @@ impl<A: Actor> Handle<A> {
     /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
     /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
     pub fn shut_down(&self) {
+        // The status first: from the moment commands are refused, it says why.
+        self.shared.draining();
         self.shared.token.cancel();
     }
 
@@ -46,8 +48,10 @@ impl<A: Actor> Handle<A> {
 
 /// Actors and tasks that shut down together.
 ///
-/// Dropping it without [`shutdown`](ActorSystem::shutdown) abandons every actor's commands at
-/// once and aborts its tasks: nothing it spawned outlives it.
+/// Dropping it without [`shutdown`](ActorSystem::shutdown) is a shutdown with no time given:
+/// every actor abandons the command in hand and those queued
+/// ([`ActorError::Abandoned`](super::ActorError::Abandoned) with a zero deadline) and stops,
+/// and its tasks are aborted: nothing it spawned outlives it.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -144,6 +148,9 @@ impl ActorSystem {
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let began = Instant::now();
         // Tell: actors close their doors and drain; tasks see the token.
+        for actor in lock(&self.actors).iter() {
+            actor.draining();
+        }
         self.token.cancel();
         self.tracker.close();
         // Wait, up to the deadline.
@@ -191,6 +198,13 @@ impl fmt::Debug for ActorSystem {
 
 impl Drop for ActorSystem {
     fn drop(&mut self) {
+        // A shutdown with no time given: each actor abandons what it holds and has queued
+        // (its callers get `Abandoned` with a zero deadline), and every task is aborted.
+        for actor in lock(&self.actors).iter() {
+            actor.set_unless_stopped(Status::Abandoning {
+                deadline: Duration::ZERO,
+            });
+        }
         self.token.cancel();
         self.cut.cancel();
         for task in lock(&self.tasks).iter() {

@@ -140,6 +140,17 @@ impl Shared {
         self.status.send_replace(status);
     }
 
+    /// Shutdown has begun: say so, unless the actor is already past draining.
+    pub(super) fn draining(&self) {
+        self.status.send_if_modified(|now| {
+            let running = matches!(now, Status::Running { .. });
+            if running {
+                *now = Status::Draining;
+            }
+            running
+        });
+    }
+
     /// Say `status` (abandoning, or gone), unless the actor has already stopped.
     pub(super) fn set_unless_stopped(&self, status: Status) {
         self.status.send_if_modified(|now| {

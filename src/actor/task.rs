@@ -112,7 +112,7 @@ async fn run<A: Actor>(
                 // Shutdown: close the door (senders are refused from now on) and drain.
                 draining = true;
                 inbox.close();
-                shared.set_status(Status::Draining);
+                shared.draining();
                 continue;
             }
             next = inbox.recv() => next,

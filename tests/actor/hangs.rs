@@ -8,10 +8,7 @@ use std::time::Duration;
 use async_patterns::actor::{self, Actor, ActorError, Reply, RestartPolicy, Status, StopReason};
 use async_patterns::testkit::within_paused;
 
-use crate::{Ledger, record};
-
-/// A hang is a failure after this much real time.
-const LIMIT: Duration = Duration::from_secs(10);
+use crate::{LIMIT, Ledger, record};
 
 /// An actor whose `handle` is written by hand, not as an `async fn`: it checks its command
 /// before building the future, and that check can panic.

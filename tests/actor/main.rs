@@ -20,6 +20,9 @@ mod mailbox;
 mod property;
 mod shutdown;
 
+/// A test under `within_paused` that has not finished after this much real time hangs.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
 /// `n` milliseconds.
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use async_patterns::actor::{self, ActorError, ActorSystem, Status, StopReason};
-use async_patterns::testkit::alive_tasks_once_settled;
+use async_patterns::testkit::{alive_tasks_once_settled, within_paused};
 use tokio::time::sleep;
 
-use crate::{Ledger, ms, record};
+use crate::{LIMIT, Ledger, ms, record};
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_drains_every_accepted_command_and_refuses_new_ones() {
@@ -96,4 +96,70 @@ async fn no_task_is_alive_after_shutdown() {
     assert_eq!(alive_tasks_once_settled(3).await, 3);
     drop((plain, dropped));
     assert_eq!(alive_tasks_once_settled(0).await, 0);
+}
+
+#[test]
+fn a_dropped_system_abandons_what_its_actors_hold_and_says_so() {
+    within_paused(LIMIT, async {
+        let system = ActorSystem::new();
+        let (ledger, done) = Ledger::new(ms(100));
+        let handle = system.spawn("ledger", 8, ledger);
+        let in_hand = handle.try_send(record(1)).expect("room");
+        let queued = handle.try_send(record(2)).expect("room");
+        sleep(ms(10)).await; // #1 is in its handler
+        drop(system);
+        // Refused at once, before the actor has even looked up from #1.
+        let refused = Err(ActorError::ShuttingDown {
+            actor: "ledger".into(),
+        });
+        assert_eq!(handle.try_send(record(3)).map(drop), refused);
+        let abandoning = Status::Abandoning {
+            deadline: Duration::ZERO,
+        };
+        assert_eq!(handle.status(), abandoning);
+        // Neither was answered, and neither is blamed on the handler: both were abandoned,
+        // with no time given to finish.
+        let abandoned = Err(ActorError::Abandoned {
+            actor: "ledger".into(),
+            deadline: Duration::ZERO,
+        });
+        assert_eq!(
+            (in_hand.await, queued.await),
+            (abandoned.clone(), abandoned)
+        );
+        assert_eq!(handle.stopped().await, StopReason::ShutDown);
+        assert!(done.lock().expect("ledger lock").is_empty());
+        let stats = handle.stats();
+        assert_eq!((stats.accepted, stats.handled, stats.refused), (2, 0, 2));
+    });
+}
+
+#[test]
+fn once_shutdown_begins_the_status_says_draining_while_the_handler_finishes() {
+    within_paused(LIMIT, async {
+        let (ledger, _) = Ledger::new(ms(100));
+        let handle = actor::spawn("ledger", 8, ledger);
+        let in_hand = handle.try_send(record(1)).expect("room");
+        let queued = handle.try_send(record(2)).expect("room");
+        sleep(ms(10)).await; // #1 is in its handler
+        handle.shut_down();
+        assert_eq!(handle.status(), Status::Draining);
+        let refused = ActorError::ShuttingDown {
+            actor: "ledger".into(),
+        };
+        assert_eq!(handle.try_send(record(3)).map(drop), Err(refused));
+        assert_eq!((in_hand.await, queued.await), (Ok(1), Ok(2)));
+        assert_eq!(handle.stopped().await, StopReason::ShutDown);
+
+        // The same through a system: draining from the moment its shutdown begins.
+        let system = ActorSystem::new();
+        let handle = system.spawn("ledger", 8, Ledger::new(ms(100)).0);
+        let in_hand = handle.try_send(record(1)).expect("room");
+        sleep(ms(10)).await;
+        let mut shutdown = std::pin::pin!(system.shutdown(ms(1000)));
+        assert!(futures::poll!(&mut shutdown).is_pending());
+        assert_eq!(handle.status(), Status::Draining);
+        assert_eq!(in_hand.await, Ok(1));
+        assert!(shutdown.await.in_time);
+    });
 }
