@@ -56,15 +56,17 @@
 //! closes, and the task answers what is queued and ends: nothing outlives its handles.
 //!
 //! # Where the rest is
-//! The task's loop in `task.rs`; [`Reply`] and [`Pending`] (how every accepted command gets
-//! exactly one answer) in `reply.rs`; [`Status`] and [`ActorStats`] in `status.rs`; the errors
-//! in `errors.rs`; [`supervise`] in `supervisor.rs`; [`ActorSystem`] in `shutdown.rs`; the
-//! [`Hub`] in `hub.rs`; [`ToActor`] in `bridges.rs`.
+//! Here, in order: the trait, [`spawn`], [`Handle`] and how it sends, then the task's loop
+//! (`run`), which calls the handler. One file away: how the task is started and what it says if
+//! its runtime drops it (`task.rs`); [`Reply`] and [`Pending`], how every accepted command gets
+//! exactly one answer (`reply.rs`); [`Status`], [`ActorStats`] and what a handle shares with its
+//! task (`status.rs`); the errors (`errors.rs`); [`supervise`] (`supervisor.rs`);
+//! [`ActorSystem`] (`shutdown.rs`); the [`Hub`] (`hub.rs`); [`ToActor`] (`bridges.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 mod bridges;
 mod errors;
@@ -85,9 +87,11 @@ pub use shutdown::{ActorReport, ActorSystem, ShutdownReport};
 pub use status::{ActorStats, Status};
 pub use supervisor::{RestartPolicy, supervise};
 
-use status::Shared;
+use status::{Orphan, Shared, answer};
 use supervisor::Restarts;
 use task::{launch, start};
+
+use crate::support::catch_panic;
 
 /// The largest mailbox: a larger capacity is taken as this one (and 0 as 1).
 pub const MAX_CAPACITY: usize = 1 << 20;
@@ -140,17 +144,25 @@ pub trait Actor: Send + 'static {
 /// shut down ([`Handle::shut_down`]), or a command panics. Outside a runtime it never starts,
 /// and its handle refuses every command ([`StopReason::NoRuntime`]) instead of panicking.
 pub fn spawn<A: Actor>(name: impl Into<String>, capacity: usize, actor: A) -> Handle<A> {
-    let (handle, task) = start(name.into(), capacity, actor, Restarts::none(), None);
+    let (handle, task) = start(name.into(), capacity, actor, Restarts::none());
     launch(&handle, task, None);
     handle
 }
 
 /// The sending end of an actor's mailbox: clone it freely; every clone reaches the same actor.
 pub struct Handle<A: Actor> {
-    mailbox: mpsc::Sender<A::Command>,
+    mailbox: mpsc::Sender<Letter<A::Command>>,
     shared: Arc<Shared>,
 }
 
+/// What a mailbox carries: commands, and knocks. A knock wakes a task that waits for commands
+/// to look at its status, because a shutdown began or its deadline passed.
+enum Letter<C> {
+    Command(C),
+    Knock,
+}
+
+/// Sending: the way in, from a caller to the actor's task.
 impl<A: Actor> Handle<A> {
     /// Send the command that `command` builds around its reply, waiting for room in the
     /// mailbox, and await the answer.
@@ -170,10 +182,10 @@ impl<A: Actor> Handle<A> {
     ) -> Result<Pending<T>, ActorError> {
         // Room first, then the command: a command is built only once it has its place.
         let room = match self.room_now() {
+            // Full: wait for room, unless the door closes first.
             Err(ActorError::Full { .. }) => tokio::select! {
-                // Shutdown while waiting: the command was never accepted.
                 biased;
-                () = self.shared.token.cancelled() => return Err(self.shared.refusal()),
+                () = self.shared.closed() => return Err(self.shared.refusal()),
                 room = self.mailbox.reserve() => room.map_err(|_closed| self.shared.refusal())?,
             },
             room => room?,
@@ -192,8 +204,9 @@ impl<A: Actor> Handle<A> {
     }
 
     /// A place in the mailbox now, or why not.
-    fn room_now(&self) -> Result<mpsc::Permit<'_, A::Command>, ActorError> {
-        if self.shared.token.is_cancelled() {
+    fn room_now(&self) -> Result<mpsc::Permit<'_, Letter<A::Command>>, ActorError> {
+        // The door closes once, when a shutdown begins (the status then says why).
+        if !self.shared.is_open() {
             return Err(self.shared.refusal());
         }
         self.mailbox.try_reserve().map_err(|refused| match refused {
@@ -205,15 +218,142 @@ impl<A: Actor> Handle<A> {
         })
     }
 
+    /// Build the command around a new reply, and put it in its place.
     fn post<T: Send + 'static>(
         &self,
-        room: mpsc::Permit<'_, A::Command>,
+        room: mpsc::Permit<'_, Letter<A::Command>>,
         command: impl FnOnce(Reply<T>) -> A::Command,
     ) -> Pending<T> {
         let (reply, pending) = reply::pair(&self.shared);
-        room.send(command(reply));
-        self.shared.accepted(self.queued());
+        room.send(Letter::Command(command(reply)));
         pending
+    }
+}
+
+/// The actor's task: one command at a time, until the mailbox is closed and empty, a panic
+/// stops it, or the shutdown deadline cuts it off.
+///
+/// A shutdown reaches it through `status`: between commands it asks the watch whether the
+/// status has changed (one atomic load). While it waits for a command it asks nothing, so
+/// whoever changes the status also knocks on its mailbox; while a handler awaits, the task
+/// watches the status for the deadline.
+async fn run<A: Actor>(
+    mut actor: A,
+    mut inbox: mpsc::Receiver<Letter<A::Command>>,
+    mut status: watch::Receiver<Status>,
+    parked: std::sync::mpsc::Receiver<Orphan>,
+    shared: Arc<Shared>,
+    mut restarts: Restarts<A>,
+) {
+    // A reply dropped by a panic on this task is its handler's: it waits in `parked`.
+    shared.runs_here();
+    // Told: shutdown has begun. The mailbox is closed and drains; the deadline may cut it off.
+    let mut told = false;
+    let reason = loop {
+        if status.has_changed().unwrap_or(false) {
+            match *status.borrow_and_update() {
+                Status::Abandoning { .. } => break StopReason::ShutDown,
+                Status::Draining if !told => {
+                    // Close the mailbox: waiting senders are refused; those with a place
+                    // still get in, and are handled.
+                    told = true;
+                    inbox.close();
+                }
+                _ => {}
+            }
+        }
+        // `None`: the mailbox is closed (shutdown, or no handle left) and empty.
+        let command = match inbox.recv().await {
+            Some(Letter::Command(command)) => command,
+            Some(Letter::Knock) => continue,
+            None => break StopReason::ShutDown,
+        };
+        shared.took(inbox.len());
+        // One command, the state all to itself. A panic is caught, even one in the code that
+        // builds the handler's future (called inside the `async` block, so inside the catch).
+        // The deadline drops the command where it stands, and its reply answers `Abandoned`.
+        let handled = tokio::select! {
+            biased;
+            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
+            () = shared.abandoning() => None,
+        };
+        // The replies the handler dropped in a panic get its message; if the handler caught
+        // that panic itself, they were lost by it.
+        match handled {
+            None => {
+                answer(&parked, || shared.unanswered());
+                shared.refused();
+                break StopReason::ShutDown;
+            }
+            Some(Ok(())) => {
+                answer(&parked, || shared.unanswered());
+                shared.handled(told);
+            }
+            Some(Err(message)) => {
+                answer(&parked, || ActorError::Panicked {
+                    actor: shared.name.clone(),
+                    message: message.clone(),
+                });
+                shared.panicked();
+                // Restart, or stop.
+                match restarts.after_panic(message) {
+                    Ok(fresh) => actor = fresh,
+                    Err(reason) => break reason,
+                }
+                shared.restarted();
+            }
+        }
+    };
+    // Whatever is still queued is refused: each command's reply reads the status set here
+    // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
+    shared.stopping(&reason);
+    inbox.close();
+    while let Some(letter) = inbox.recv().await {
+        if let Letter::Command(command) = letter {
+            shared.took(inbox.len());
+            shared.refused();
+            drop(command);
+        }
+    }
+    shared.set_status(Status::Stopped(reason));
+}
+
+/// Its life and what it shows: shut it down, wait for it, read its counters and status.
+impl<A: Actor> Handle<A> {
+    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
+    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
+    pub fn shut_down(&self) {
+        self.shared.draining();
+    }
+
+    /// Wait until the actor has stopped, and say why.
+    pub async fn stopped(&self) -> StopReason {
+        let mut status = self.shared.watch();
+        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
+        match stopped.as_deref() {
+            Ok(Status::Stopped(reason)) => reason.clone(),
+            _ => StopReason::Gone,
+        }
+    }
+
+    /// Commands waiting in the mailbox now.
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
+    /// The actor's name, as its errors give it.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
+    pub fn stats(&self) -> ActorStats {
+        self.shared.stats(self.queued())
+    }
+
+    /// Where it is in its life: running (with its restarts), draining, stopped and why.
+    pub fn status(&self) -> Status {
+        self.shared.status()
     }
 }
 
@@ -222,5 +362,15 @@ impl<A: Actor> Clone for Handle<A> {
         let mailbox = self.mailbox.clone();
         let shared = Arc::clone(&self.shared);
         Handle { mailbox, shared }
+    }
+}
+
+impl<A: Actor> std::fmt::Debug for Handle<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("actor", &self.shared.name)
+            .field("status", &self.shared.status())
+            .field("queued", &self.queued())
+            .finish()
     }
 }

@@ -6,20 +6,18 @@
 //! from `Drop`: a reply dropped unanswered answers on its own, with the reason it can read from
 //! the actor's status (the deadline passed, the actor stopped, or its handler forgot).
 //!
-//! A reply dropped by a panic cannot know the panic's message yet. If the panic is its own
-//! handler's, the task is about to catch it: while the task polls a handler, a tokio
-//! task-local ([`Parked`]) holds a list where such a reply leaves its sender, and the task
-//! answers it with the message it caught. A reply dropped by a panic anywhere else (a task it
-//! was moved into) finds no such list for its actor and answers at once: nothing else will.
+//! A reply dropped by a panic cannot know the panic's message yet. If the panic is on its
+//! actor's own task (tokio gives each task an id), it is its handler's, and the task is about
+//! to catch it: the reply leaves its sender with the actor, and the task answers it with the
+//! message it caught. A reply dropped by a panic on any other task (one it was moved into)
+//! answers at once: nothing else will.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
-use tokio::task::futures::TaskLocalFuture;
 
 use super::ActorError;
 use super::status::Shared;
@@ -62,15 +60,16 @@ impl<T: Send + 'static> Drop for Reply<T> {
             return;
         };
         let (answer, error) = if std::thread::panicking() {
-            // Dropped by a panic: if it is this actor's handler unwinding, leave the sender
-            // with the task, which catches the panic next and answers with its message.
-            match Parked::park(&self.shared, answer) {
-                None => return,
-                Some(elsewhere) => {
-                    let actor = self.shared.name.clone();
-                    (elsewhere, ActorError::LostInPanic { actor })
-                }
+            // Dropped by a panic: on the actor's own task it is its handler unwinding, so leave
+            // the sender with the actor; the task catches the panic next and answers with its
+            // message.
+            if self.shared.on_its_task() {
+                let orphan = move |error| drop(answer.send(Err(error)));
+                self.shared.park(Box::new(orphan));
+                return;
             }
+            let actor = self.shared.name.clone();
+            (answer, ActorError::LostInPanic { actor })
         } else {
             (answer, self.shared.unanswered())
         };
@@ -135,56 +134,4 @@ pub(super) fn pair<T: Send + 'static>(shared: &Arc<Shared>) -> (Reply<T>, Pendin
         shared: Arc::clone(shared),
     };
     (reply, pending)
-}
-
-tokio::task_local! {
-    /// Set while an actor's task polls a handler: where that handler's replies wait if it
-    /// panics.
-    static UNWINDING: Parked;
-}
-
-/// An answer the task owes: the reply of a command whose handler panicked, parked until the
-/// task has caught the panic and knows its message.
-type Orphan = Box<dyn FnOnce(ActorError) + Send>;
-
-/// The replies dropped while one handler unwound, and the actor they belong to.
-pub(super) struct Parked {
-    /// The actor: the address of its shared state, only ever compared.
-    actor: usize,
-    orphans: RefCell<Vec<Orphan>>,
-}
-
-impl Parked {
-    /// `handler`, polled with an empty list for `shared`'s replies in its task-local.
-    pub(super) fn scope<F: Future>(shared: &Arc<Shared>, handler: F) -> TaskLocalFuture<Self, F> {
-        let parked = Parked {
-            actor: address(shared),
-            orphans: RefCell::default(),
-        };
-        UNWINDING.scope(parked, handler)
-    }
-
-    /// Leave `answer` with the handler unwinding on this task, if it is `shared`'s actor's;
-    /// otherwise give it back, to be answered now.
-    fn park<T: Send + 'static>(shared: &Arc<Shared>, answer: Answer<T>) -> Option<Answer<T>> {
-        let mut answer = Some(answer);
-        let _outside_any_handler = UNWINDING.try_with(|parked| {
-            if let (true, Some(answer)) = (parked.actor == address(shared), answer.take()) {
-                let orphan = move |error| drop(answer.send(Err(error)));
-                parked.orphans.borrow_mut().push(Box::new(orphan));
-            }
-        });
-        answer
-    }
-
-    /// Answer every parked reply with `error`.
-    pub(super) fn answer(self, error: impl Fn() -> ActorError) {
-        for orphan in self.orphans.into_inner() {
-            orphan(error());
-        }
-    }
-}
-
-fn address(shared: &Arc<Shared>) -> usize {
-    Arc::as_ptr(shared).addr()
 }

@@ -25,27 +25,6 @@ use super::{Actor, ActorStats, Handle, RestartPolicy, Status, StopReason, launch
 use crate::support::lock;
 use crate::timing::human;
 
-/// The shutdown of one actor.
-impl<A: Actor> Handle<A> {
-    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
-    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
-    pub fn shut_down(&self) {
-        // The status first: from the moment commands are refused, it says why.
-        self.shared.draining();
-        self.shared.token.cancel();
-    }
-
-    /// Wait until the actor has stopped, and say why.
-    pub async fn stopped(&self) -> StopReason {
-        let mut status = self.shared.watch();
-        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
-        match stopped.as_deref() {
-            Ok(Status::Stopped(reason)) => reason.clone(),
-            _ => StopReason::Gone,
-        }
-    }
-}
-
 /// Actors and tasks that shut down together.
 ///
 /// Dropping it without [`shutdown`](ActorSystem::shutdown) is a shutdown with no time given:
@@ -79,7 +58,6 @@ impl<A: Actor> Handle<A> {
 #[derive(Default)]
 pub struct ActorSystem {
     token: CancellationToken,
-    cut: CancellationToken,
     tracker: TaskTracker,
     actors: Mutex<Vec<Arc<Shared>>>,
     tasks: Mutex<Vec<AbortHandle>>,
@@ -107,15 +85,14 @@ impl ActorSystem {
         self.start(name.into(), capacity, Restarts::first(policy, make))
     }
 
-    /// Spawn an actor (and its supervision) on this system's tracker, under its tokens.
+    /// Spawn an actor (and its supervision) on this system's tracker, and list it.
     fn start<A: Actor>(
         &self,
         name: String,
         capacity: usize,
         (actor, restarts): (A, Restarts<A>),
     ) -> Handle<A> {
-        let tokens = (self.token.child_token(), self.cut.child_token());
-        let (handle, task) = start(name, capacity, actor, restarts, Some(tokens));
+        let (handle, task) = start(name, capacity, actor, restarts);
         lock(&self.actors).push(Arc::clone(&handle.shared));
         launch(&handle, task, Some(&self.tracker));
         handle
@@ -161,9 +138,8 @@ impl ActorSystem {
         if !in_time {
             // Abandon: every actor still running drops what it holds and refuses the rest.
             for actor in lock(&self.actors).iter() {
-                actor.set_unless_stopped(Status::Abandoning { deadline });
+                actor.abandon(deadline);
             }
-            self.cut.cancel();
             for task in lock(&self.tasks).iter().filter(|t| !t.is_finished()) {
                 task.abort();
                 aborted += 1;
@@ -201,12 +177,9 @@ impl Drop for ActorSystem {
         // A shutdown with no time given: each actor abandons what it holds and has queued
         // (its callers get `Abandoned` with a zero deadline), and every task is aborted.
         for actor in lock(&self.actors).iter() {
-            actor.set_unless_stopped(Status::Abandoning {
-                deadline: Duration::ZERO,
-            });
+            actor.abandon(Duration::ZERO);
         }
         self.token.cancel();
-        self.cut.cancel();
         for task in lock(&self.tasks).iter() {
             task.abort();
         }
@@ -228,7 +201,8 @@ impl ActorReport {
     fn of(actor: &Shared) -> Self {
         ActorReport {
             name: actor.name.clone(),
-            stats: actor.stats(),
+            // Reported once every actor has stopped: nothing is left in a mailbox.
+            stats: actor.stats(0),
             status: actor.status(),
         }
     }

@@ -1,17 +1,25 @@
-//! What a handle and its task share: the actor's name, its mailbox's counters, its [`Status`],
-//! the two signals that shut it down, and the replies a panic left unanswered.
-//!
-//! The handles read it to refuse a command with the right reason; the task writes it as it
-//! drains, restarts or stops; a [`Reply`](super::Reply) dropped unanswered reads it to tell
-//! its caller why.
+//! What a handle and its task share: the actor's name, its [`Status`], the door, the task's
+//! counters, the knock that wakes it, and where a panicking handler's replies wait.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Semaphore, watch};
 
-use super::{Actor, ActorError, Handle, StopReason};
+use super::{ActorError, StopReason};
+
+/// An answer the task owes: the reply of a command whose handler panicked, parked until the
+/// task has caught the panic and knows its message.
+pub(super) type Orphan = Box<dyn FnOnce(ActorError) + Send>;
+
+/// Answer every reply waiting in `parked` with `error`.
+pub(super) fn answer(parked: &std_mpsc::Receiver<Orphan>, error: impl Fn() -> ActorError) {
+    while let Ok(orphan) = parked.try_recv() {
+        orphan(error());
+    }
+}
 
 /// Where an actor is in its life. Read it with [`Handle::status`](super::Handle::status).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +44,15 @@ pub enum Status {
 
 /// An actor's counters, as [`Handle::stats`](super::Handle::stats) reads them.
 ///
-/// Every accepted command ends in exactly one of `handled`, `panicked` and `refused` (or is
-/// still in the mailbox): `accepted = handled + panicked + refused + queued`.
+/// Every accepted command ends in exactly one of `handled`, `panicked` and `refused`, or is
+/// still in the mailbox or in hand: `accepted = handled + panicked + refused + queued (+ 1)`.
+/// The task alone counts (each number has one writer): `accepted` is what it has taken from
+/// the mailbox plus what waits there, and `high_water` is read from the mailbox as it takes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActorStats {
     /// The mailbox's capacity: commands that can wait at once.
     pub capacity: usize,
-    /// The most commands ever waiting at once, counted as each was accepted.
+    /// The most commands ever waiting at once.
     pub high_water: usize,
     /// Commands let into the mailbox.
     pub accepted: u64,
@@ -59,49 +69,26 @@ pub struct ActorStats {
     pub restarts: u32,
 }
 
-/// What a handle can see of its actor.
-impl<A: Actor> Handle<A> {
-    /// Commands waiting in the mailbox now.
-    pub fn queued(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
-    }
-
-    /// The actor's name, as its errors give it.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
-    pub fn stats(&self) -> ActorStats {
-        self.shared.stats()
-    }
-
-    /// Where it is in its life: running (with its restarts), draining, stopped and why.
-    pub fn status(&self) -> Status {
-        self.shared.status()
-    }
-}
-
-impl<A: Actor> std::fmt::Debug for Handle<A> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle")
-            .field("actor", &self.shared.name)
-            .field("status", &self.shared.status())
-            .field("queued", &self.queued())
-            .finish()
-    }
-}
-
+/// What a handle and its task share. The handles read it to refuse a command with the right
+/// reason; the task writes it as it drains, restarts or stops; a reply dropped unanswered
+/// reads it to tell its caller why; whoever begins a shutdown sets it, then knocks.
 pub(super) struct Shared {
     pub(super) name: String,
     pub(super) capacity: usize,
-    /// Cancelled: stop accepting, drain the mailbox, stop.
-    pub(super) token: CancellationToken,
-    /// Cancelled: the shutdown deadline passed; drop the command in hand and refuse the rest.
-    pub(super) cut: CancellationToken,
+    /// The truth about its life, and why a command is refused.
     status: watch::Sender<Status>,
+    /// The door: a semaphore with no permits, closed once when a shutdown begins. A sender
+    /// with room checks it (`is_closed`, one atomic load, where reading the status takes a read
+    /// lock); a sender waiting for room waits on `acquire`, which fails the moment it closes.
+    door: Semaphore,
+    /// Wakes a task waiting for commands after a shutdown changed the status.
+    knock: Box<dyn Fn() + Send + Sync>,
+    /// The actor's task, once it runs: a reply dropped by a panic there is its handler's.
+    task: OnceLock<tokio::task::Id>,
+    /// Where such a reply waits until the task has caught the panic.
+    parked: std_mpsc::Sender<Orphan>,
+    taken: AtomicU64,
     high_water: AtomicUsize,
-    accepted: AtomicU64,
     handled: AtomicU64,
     drained: AtomicU64,
     panicked: AtomicU64,
@@ -113,17 +100,19 @@ impl Shared {
     pub(super) fn new(
         name: String,
         capacity: usize,
-        token: CancellationToken,
-        cut: CancellationToken,
+        knock: Box<dyn Fn() + Send + Sync>,
+        parked: std_mpsc::Sender<Orphan>,
     ) -> Self {
         Shared {
             name,
             capacity,
-            token,
-            cut,
             status: watch::Sender::new(Status::Running { restarts: 0 }),
+            door: Semaphore::new(0),
+            knock,
+            task: OnceLock::new(),
+            parked,
+            taken: AtomicU64::new(0),
             high_water: AtomicUsize::new(0),
-            accepted: AtomicU64::new(0),
             handled: AtomicU64::new(0),
             drained: AtomicU64::new(0),
             panicked: AtomicU64::new(0),
@@ -132,89 +121,84 @@ impl Shared {
         }
     }
 
+    // The status: read by everyone, changed by the task and by whoever shuts it down.
+
     pub(super) fn status(&self) -> Status {
         self.status.borrow().clone()
-    }
-
-    pub(super) fn set_status(&self, status: Status) {
-        self.status.send_replace(status);
-    }
-
-    /// Shutdown has begun: say so, unless the actor is already past draining.
-    pub(super) fn draining(&self) {
-        self.status.send_if_modified(|now| {
-            let running = matches!(now, Status::Running { .. });
-            if running {
-                *now = Status::Draining;
-            }
-            running
-        });
-    }
-
-    /// Say `status` (abandoning, or gone), unless the actor has already stopped.
-    pub(super) fn set_unless_stopped(&self, status: Status) {
-        self.status.send_if_modified(|now| {
-            let running = !matches!(now, Status::Stopped(_));
-            if running {
-                *now = status;
-            }
-            running
-        });
     }
 
     pub(super) fn watch(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
-    pub(super) fn stats(&self) -> ActorStats {
-        let load = |n: &AtomicU64| n.load(Ordering::SeqCst);
-        ActorStats {
-            capacity: self.capacity,
-            high_water: self.high_water.load(Ordering::SeqCst),
-            accepted: load(&self.accepted),
-            handled: load(&self.handled),
-            drained: load(&self.drained),
-            panicked: load(&self.panicked),
-            refused: load(&self.refused),
-            restarts: self.restarts.load(Ordering::SeqCst),
+    pub(super) fn set_status(&self, status: Status) {
+        self.status.send_replace(status);
+    }
+
+    /// Whether a new command may come in: until a shutdown begins.
+    pub(super) fn is_open(&self) -> bool {
+        !self.door.is_closed()
+    }
+
+    /// Wait until the door closes (a shutdown began); forever, if it never does.
+    pub(super) async fn closed(&self) {
+        // Nobody holds or adds a permit: `acquire` can only end by failing, when it closes.
+        let _closed = self.door.acquire().await;
+    }
+
+    /// Wait until the shutdown deadline has passed.
+    pub(super) async fn abandoning(&self) {
+        let mut status = self.watch();
+        let abandoning = status.wait_for(|s| matches!(s, Status::Abandoning { .. }));
+        if abandoning.await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
-    /// A command was accepted, leaving `queued` in the mailbox.
-    pub(super) fn accepted(&self, queued: usize) {
-        self.accepted.fetch_add(1, Ordering::SeqCst);
-        self.high_water.fetch_max(queued, Ordering::SeqCst);
+    /// Shutdown has begun: close the door (say `Draining`, unless already past it), and knock:
+    /// the task closes its mailbox and drains it.
+    pub(super) fn draining(&self) {
+        let running = |now: &Status| matches!(now, Status::Running { .. });
+        self.replace_if(running, Status::Draining);
+        self.door.close();
+        (self.knock)();
     }
 
-    pub(super) fn handled(&self, draining: bool) {
-        self.handled.fetch_add(1, Ordering::SeqCst);
-        if draining {
-            self.drained.fetch_add(1, Ordering::SeqCst);
-        }
+    /// The shutdown deadline passed: say `Abandoning` (unless stopped), and knock: the task
+    /// drops the command in hand and refuses the rest.
+    pub(super) fn abandon(&self, deadline: Duration) {
+        self.set_unless_stopped(Status::Abandoning { deadline });
+        self.door.close();
+        (self.knock)();
     }
 
-    pub(super) fn panicked(&self) {
-        self.panicked.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(super) fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The supervisor restarted the actor: count it, and say so in the status.
-    pub(super) fn restarted(&self) {
-        let restarts = self.restarts.fetch_add(1, Ordering::SeqCst) + 1;
-        self.set_status(Status::Running { restarts });
+    /// Say `status` (abandoning, or gone), unless the actor has already stopped.
+    pub(super) fn set_unless_stopped(&self, status: Status) {
+        self.replace_if(|now| !matches!(now, Status::Stopped(_)), status);
     }
 
     /// The task is stopping for `reason`: say so, unless the deadline's `Abandoning` says more.
     pub(super) fn stopping(&self, reason: &StopReason) {
-        self.status.send_if_modified(|status| {
-            let abandoning = matches!(status, Status::Abandoning { .. });
-            if !abandoning {
-                *status = Status::Stopped(reason.clone());
+        let stopped = Status::Stopped(reason.clone());
+        self.replace_if(|now| !matches!(now, Status::Abandoning { .. }), stopped);
+    }
+
+    /// The supervisor restarted the actor: count it, and say so in the status (unless a
+    /// shutdown has begun meanwhile: the door stays closed).
+    pub(super) fn restarted(&self) {
+        let restarts = self.restarts.load(Ordering::Relaxed) + 1;
+        self.restarts.store(restarts, Ordering::Relaxed);
+        let running = |now: &Status| matches!(now, Status::Running { .. });
+        self.replace_if(running, Status::Running { restarts });
+    }
+
+    fn replace_if(&self, when: impl Fn(&Status) -> bool, status: Status) {
+        self.status.send_if_modified(|now| {
+            let replace = when(now);
+            if replace {
+                *now = status;
             }
-            !abandoning
+            replace
         });
     }
 
@@ -239,4 +223,72 @@ impl Shared {
             Status::Running { .. } | Status::Draining => ActorError::NoReply { actor },
         }
     }
+
+    // Replies dropped by a panic.
+
+    /// Remember the actor's task: the one this is called on.
+    pub(super) fn runs_here(&self) {
+        let _first = self.task.set(tokio::task::id());
+    }
+
+    /// Whether this is the actor's own task.
+    pub(super) fn on_its_task(&self) -> bool {
+        self.task
+            .get()
+            .is_some_and(|task| Some(*task) == tokio::task::try_id())
+    }
+
+    /// Leave `orphan` for the task to answer; if the task is gone, answer it now.
+    pub(super) fn park(&self, orphan: Orphan) {
+        if let Err(gone) = self.parked.send(orphan) {
+            let actor = self.name.clone();
+            (gone.0)(ActorError::LostInPanic { actor });
+        }
+    }
+
+    // The counters. Each has one writer, the task: a load and a store count it, where a
+    // read-modify-write (`fetch_add`) would take a locked instruction per command.
+
+    /// The task took a command, leaving `queued` behind it.
+    pub(super) fn took(&self, queued: usize) {
+        bump(&self.taken);
+        if queued + 1 > self.high_water.load(Ordering::Relaxed) {
+            self.high_water.store(queued + 1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn handled(&self, draining: bool) {
+        bump(&self.handled);
+        if draining {
+            bump(&self.drained);
+        }
+    }
+
+    pub(super) fn panicked(&self) {
+        bump(&self.panicked);
+    }
+
+    pub(super) fn refused(&self) {
+        bump(&self.refused);
+    }
+
+    /// The counters, with `queued` commands waiting in the mailbox now.
+    pub(super) fn stats(&self, queued: usize) -> ActorStats {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        ActorStats {
+            capacity: self.capacity,
+            high_water: self.high_water.load(Ordering::Relaxed).max(queued),
+            accepted: load(&self.taken) + queued as u64,
+            handled: load(&self.handled),
+            drained: load(&self.drained),
+            panicked: load(&self.panicked),
+            refused: load(&self.refused),
+            restarts: self.restarts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Count one more, on a counter only the task writes.
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
