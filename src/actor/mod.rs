@@ -233,10 +233,10 @@ impl<A: Actor> Handle<A> {
 /// The actor's task: one command at a time, until the mailbox is closed and empty, a panic
 /// stops it, or the shutdown deadline cuts it off.
 ///
-/// A shutdown reaches it through `status`: between commands it asks the watch whether the
-/// status has changed (one atomic load). While it waits for a command it asks nothing, so
-/// whoever changes the status also knocks on its mailbox; while a handler awaits, the task
-/// watches the status for the deadline.
+/// Between commands it asks its `status` watch one question, at the cost of one atomic load:
+/// has anything changed? A shutdown changes the status; a reply parked by a panic marks it
+/// too. While it waits for a command it asks nothing, so whoever changes the status also knocks
+/// on its mailbox; while a handler awaits, the task watches the status for the deadline.
 async fn run<A: Actor>(
     mut actor: A,
     mut inbox: mpsc::Receiver<Letter<A::Command>>,
@@ -251,6 +251,8 @@ async fn run<A: Actor>(
     let mut told = false;
     let reason = loop {
         if status.has_changed().unwrap_or(false) {
+            // Replies parked by a panic that the handler caught itself: it lost them.
+            answer(&parked, || shared.unanswered());
             match *status.borrow_and_update() {
                 Status::Abandoning { .. } => break StopReason::ShutDown,
                 Status::Draining if !told => {
@@ -277,25 +279,20 @@ async fn run<A: Actor>(
             caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
             () = shared.abandoning() => None,
         };
-        // The replies the handler dropped in a panic get its message; if the handler caught
-        // that panic itself, they were lost by it.
         match handled {
             None => {
-                answer(&parked, || shared.unanswered());
                 shared.refused();
                 break StopReason::ShutDown;
             }
-            Some(Ok(())) => {
-                answer(&parked, || shared.unanswered());
-                shared.handled(told);
-            }
+            Some(Ok(())) => shared.handled(told),
             Some(Err(message)) => {
+                // The replies the handler dropped as it panicked learn why; then restart, or
+                // stop.
                 answer(&parked, || ActorError::Panicked {
                     actor: shared.name.clone(),
                     message: message.clone(),
                 });
                 shared.panicked();
-                // Restart, or stop.
                 match restarts.after_panic(message) {
                     Ok(fresh) => actor = fresh,
                     Err(reason) => break reason,
@@ -307,6 +304,7 @@ async fn run<A: Actor>(
     // Whatever is still queued is refused: each command's reply reads the status set here
     // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
     shared.stopping(&reason);
+    answer(&parked, || shared.unanswered());
     inbox.close();
     while let Some(letter) = inbox.recv().await {
         if let Letter::Command(command) = letter {

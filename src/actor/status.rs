@@ -238,11 +238,14 @@ impl Shared {
             .is_some_and(|task| Some(*task) == tokio::task::try_id())
     }
 
-    /// Leave `orphan` for the task to answer; if the task is gone, answer it now.
+    /// Leave `orphan` for the task to answer, and mark the status watch, which the task asks
+    /// between commands; if the task is gone, answer it now.
     pub(super) fn park(&self, orphan: Orphan) {
-        if let Err(gone) = self.parked.send(orphan) {
-            let actor = self.name.clone();
-            (gone.0)(ActorError::LostInPanic { actor });
+        match self.parked.send(orphan) {
+            Ok(()) => self.status.send_modify(|_unchanged| ()),
+            Err(gone) => (gone.0)(ActorError::LostInPanic {
+                actor: self.name.clone(),
+            }),
         }
     }
 
