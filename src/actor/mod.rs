@@ -20,7 +20,10 @@
 //!
 //! **What changed:** the lock became a task. Each method became a command (an enum variant
 //! with its reply channel) that the handle sends and awaits; the state's own methods, and the
-//! callers' code, are the same.
+//! callers' code, are the same. One bound is new: the task may run on any worker thread and
+//! outlive the call that spawned it, so its future is `Send + 'static`, and with it the state
+//! and every command (their replies included). [`Actor`] asks the same: `Actor: Send +
+//! 'static`, `Command: Send + 'static`, and a `Send` future from `handle`.
 //!
 //! # What async adds
 //! [`Handle<A>`] is that handle for any [`Actor`], and [`Reply`] the reply channel, made so
