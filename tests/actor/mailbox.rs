@@ -4,104 +4,115 @@
 use std::time::Duration;
 
 use async_patterns::actor::{self, ActorError, ActorSystem, Status, StopReason};
+use async_patterns::testkit::within_paused;
 use tokio::time::{Instant, sleep};
 
-use crate::{Ledger, ms, record};
+use crate::{LIMIT, Ledger, ms, record};
 
-#[tokio::test(start_paused = true)]
-async fn commands_are_handled_one_at_a_time_in_arrival_order() {
-    let (ledger, done) = Ledger::new(ms(10));
-    let handle = actor::spawn("ledger", 64, ledger);
-    let start = Instant::now();
-    // Fifty commands in flight at once, from one caller: the actor takes them in order.
-    let pending: Vec<_> = (0..50)
-        .map(|id| handle.try_send(record(id)).expect("room for 50"))
-        .collect();
-    let answers = futures::future::join_all(pending).await;
-    assert_eq!(answers, (0..50).map(Ok).collect::<Vec<_>>());
-    assert_eq!(*done.lock().unwrap(), (0..50).collect::<Vec<_>>());
-    // One at a time: 50 x 10 ms, never overlapped.
-    assert_eq!(start.elapsed(), ms(500));
-    let stats = handle.stats();
-    assert_eq!(
-        (stats.accepted, stats.handled, stats.high_water),
-        (50, 50, 50)
-    );
+#[test]
+fn commands_are_handled_one_at_a_time_in_arrival_order() {
+    within_paused(LIMIT, async {
+        let (ledger, done) = Ledger::new(ms(10));
+        let handle = actor::spawn("ledger", 64, ledger);
+        let start = Instant::now();
+        // Fifty commands in flight at once, from one caller: the actor takes them in order.
+        let pending: Vec<_> = (0..50)
+            .map(|id| handle.try_send(record(id)).expect("room for 50"))
+            .collect();
+        let answers = futures::future::join_all(pending).await;
+        assert_eq!(answers, (0..50).map(Ok).collect::<Vec<_>>());
+        assert_eq!(*done.lock().unwrap(), (0..50).collect::<Vec<_>>());
+        // One at a time: 50 x 10 ms, never overlapped.
+        assert_eq!(start.elapsed(), ms(500));
+        let stats = handle.stats();
+        assert_eq!(
+            (stats.accepted, stats.handled, stats.high_water),
+            (50, 50, 50)
+        );
+    });
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_full_mailbox_refuses_try_send_and_send_waits_for_room() {
-    let (ledger, _) = Ledger::new(ms(100));
-    let handle = actor::spawn("ledger", 1, ledger);
-    let first = handle.try_send(record(1)).expect("empty mailbox");
-    tokio::task::yield_now().await; // the actor takes #1 and works on it until 100 ms
-    let second = handle.try_send(record(2)).expect("one place free");
-    let full = handle.try_send(record(3)).expect_err("no place left");
-    assert_eq!(
-        full,
-        ActorError::Full {
-            actor: "ledger".into(),
-            capacity: 1
-        }
-    );
-    assert_eq!((handle.queued(), handle.stats().capacity), (1, 1));
+#[test]
+fn a_full_mailbox_refuses_try_send_and_send_waits_for_room() {
+    within_paused(LIMIT, async {
+        let (ledger, _) = Ledger::new(ms(100));
+        let handle = actor::spawn("ledger", 1, ledger);
+        let first = handle.try_send(record(1)).expect("empty mailbox");
+        tokio::task::yield_now().await; // the actor takes #1 and works on it until 100 ms
+        let second = handle.try_send(record(2)).expect("one place free");
+        let full = handle.try_send(record(3)).expect_err("no place left");
+        assert_eq!(
+            full,
+            ActorError::Full {
+                actor: "ledger".into(),
+                capacity: 1
+            }
+        );
+        assert_eq!((handle.queued(), handle.stats().capacity), (1, 1));
 
-    // `send` waits for room: #2 leaves the mailbox when #1 is done, at 100 ms.
-    let start = Instant::now();
-    let third = handle.send(record(3)).await.expect("room after #1");
-    assert_eq!(start.elapsed(), ms(100));
-    assert_eq!(
-        (first.await, second.await, third.await),
-        (Ok(1), Ok(2), Ok(3))
-    );
-    assert_eq!(start.elapsed(), ms(300));
-    assert_eq!(handle.stats().high_water, 1);
+        // `send` waits for room: #2 leaves the mailbox when #1 is done, at 100 ms.
+        let start = Instant::now();
+        let third = handle.send(record(3)).await.expect("room after #1");
+        assert_eq!(start.elapsed(), ms(100));
+        assert_eq!(
+            (first.await, second.await, third.await),
+            (Ok(1), Ok(2), Ok(3))
+        );
+        assert_eq!(start.elapsed(), ms(300));
+        assert_eq!(handle.stats().high_water, 1);
+    });
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_sender_waiting_for_room_is_refused_when_shutdown_begins() {
-    let (ledger, done) = Ledger::new(ms(100));
-    let handle = actor::spawn("ledger", 1, ledger);
-    let first = handle.try_send(record(1)).expect("empty");
-    tokio::task::yield_now().await;
-    let queued = handle.try_send(record(2)).expect("one place");
-    let waiting = {
-        let handle = handle.clone();
-        tokio::spawn(async move { handle.send(record(3)).await.map(drop) })
-    };
-    sleep(ms(10)).await;
-    handle.shut_down();
-    assert_eq!(
-        waiting.await.expect("no panic"),
-        Err(ActorError::ShuttingDown {
-            actor: "ledger".into()
-        })
-    );
-    // Accepted before the shutdown: both still answered, and then the actor stops.
-    assert_eq!((first.await, queued.await), (Ok(1), Ok(2)));
-    assert_eq!(handle.stopped().await, StopReason::ShutDown);
-    assert_eq!(*done.lock().unwrap(), [1, 2]);
-    assert_eq!(handle.stats().drained, 1);
+#[test]
+fn a_sender_waiting_for_room_is_refused_when_shutdown_begins() {
+    within_paused(LIMIT, async {
+        let (ledger, done) = Ledger::new(ms(100));
+        let handle = actor::spawn("ledger", 1, ledger);
+        let first = handle.try_send(record(1)).expect("empty");
+        tokio::task::yield_now().await;
+        let queued = handle.try_send(record(2)).expect("one place");
+        let waiting = {
+            let handle = handle.clone();
+            tokio::spawn(async move { handle.send(record(3)).await.map(drop) })
+        };
+        sleep(ms(10)).await;
+        handle.shut_down();
+        assert_eq!(
+            waiting.await.expect("no panic"),
+            Err(ActorError::ShuttingDown {
+                actor: "ledger".into()
+            })
+        );
+        // Accepted before the shutdown: both still answered, and then the actor stops.
+        assert_eq!((first.await, queued.await), (Ok(1), Ok(2)));
+        assert_eq!(handle.stopped().await, StopReason::ShutDown);
+        assert_eq!(*done.lock().unwrap(), [1, 2]);
+        assert_eq!(handle.stats().drained, 1);
+    });
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_call_dropped_after_acceptance_still_runs_its_command() {
-    let (ledger, done) = Ledger::new(ms(100));
-    let handle = actor::spawn("ledger", 8, ledger);
-    let call = handle.call(record(1));
-    // Accepted at once, then abandoned by its caller at 10 ms.
-    assert!(tokio::time::timeout(ms(10), call).await.is_err());
-    assert_eq!(handle.call(record(2)).await, Ok(2));
-    assert_eq!(*done.lock().unwrap(), [1, 2]);
+#[test]
+fn a_call_dropped_after_acceptance_still_runs_its_command() {
+    within_paused(LIMIT, async {
+        let (ledger, done) = Ledger::new(ms(100));
+        let handle = actor::spawn("ledger", 8, ledger);
+        let call = handle.call(record(1));
+        // Accepted at once, then abandoned by its caller at 10 ms.
+        assert!(tokio::time::timeout(ms(10), call).await.is_err());
+        assert_eq!(handle.call(record(2)).await, Ok(2));
+        assert_eq!(*done.lock().unwrap(), [1, 2]);
+    });
 }
 
-#[tokio::test]
-async fn a_capacity_of_zero_is_taken_as_one_and_a_huge_one_is_capped() {
-    let zero = actor::spawn("zero", 0, Ledger::new(Duration::ZERO).0);
-    assert_eq!(zero.stats().capacity, 1);
-    assert_eq!(zero.call(record(1)).await, Ok(1));
-    let huge = actor::spawn("huge", usize::MAX, Ledger::new(Duration::ZERO).0);
-    assert_eq!(huge.stats().capacity, actor::MAX_CAPACITY);
+#[test]
+fn a_capacity_of_zero_is_taken_as_one_and_a_huge_one_is_capped() {
+    within_paused(LIMIT, async {
+        let zero = actor::spawn("zero", 0, Ledger::new(Duration::ZERO).0);
+        assert_eq!(zero.stats().capacity, 1);
+        assert_eq!(zero.call(record(1)).await, Ok(1));
+        let huge = actor::spawn("huge", usize::MAX, Ledger::new(Duration::ZERO).0);
+        assert_eq!(huge.stats().capacity, actor::MAX_CAPACITY);
+    });
 }
 
 #[test]

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_patterns::actor::{ActorError, ActorSystem};
-use async_patterns::testkit::alive_tasks_once_settled;
+use async_patterns::testkit::{alive_tasks_once_settled, within_paused};
 use proptest::prelude::*;
 use tokio::time::sleep;
 
-use crate::{Ledger, ms, record};
+use crate::{LIMIT, Ledger, ms, record};
 
 /// One run of the property: `senders` tasks each send `per_sender` commands (every
 /// `try_every`-th with `try_send`), the system is shut down at `shutdown_at` with `deadline`.
@@ -59,12 +59,7 @@ async fn play(script: Script) {
         .collect();
     sleep(script.shutdown_at).await;
     let report = system.shutdown(script.deadline).await;
-    // Every sender finishes: no answer is ever lost (a hang would hit this timeout instead).
-    let all = tokio::time::timeout(
-        Duration::from_secs(3600),
-        futures::future::join_all(senders),
-    );
-    let seen = all.await.expect("every accepted command is answered");
+    let seen = futures::future::join_all(senders).await;
 
     let done: Vec<u64> = done.lock().unwrap().clone();
     let handled: BTreeSet<u64> = done.iter().copied().collect();
@@ -134,11 +129,7 @@ proptest! {
             shutdown_at: ms(shutdown_at),
             deadline: ms(deadline),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .expect("a runtime");
-        runtime.block_on(play(script));
+        // Every sender finishes: no answer is ever lost (a hang fails here, after LIMIT).
+        within_paused(LIMIT, play(script));
     }
 }

@@ -8,94 +8,100 @@ use tokio::time::sleep;
 
 use crate::{LIMIT, Ledger, ms, record};
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_drains_every_accepted_command_and_refuses_new_ones() {
-    let system = ActorSystem::new();
-    let (ledger, done) = Ledger::new(ms(10));
-    let handle = system.spawn("ledger", 8, ledger);
-    let pending: Vec<_> = (0..5)
-        .map(|id| handle.try_send(record(id)).expect("room"))
-        .collect();
-    let report = system.shutdown(ms(1000)).await;
-    assert_eq!(
-        handle.try_send(record(9)).map(drop),
-        Err(ActorError::ShuttingDown {
-            actor: "ledger".into()
-        })
-    );
-    let answers = futures::future::join_all(pending).await;
-    assert_eq!(answers, (0..5).map(Ok).collect::<Vec<_>>());
-    assert_eq!(done.lock().unwrap().len(), 5);
-    assert!(report.in_time, "{report}");
-    assert_eq!(report.took, ms(50));
-    let stats = report.actors[0].stats;
-    assert_eq!((stats.handled, stats.drained, stats.refused), (5, 5, 0));
-    assert_eq!(
-        report.actors[0].status,
-        Status::Stopped(StopReason::ShutDown)
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_deadline_abandons_what_is_left_aborts_stuck_tasks_and_reports_it() {
-    let system = ActorSystem::new();
-    let (ledger, done) = Ledger::new(ms(100));
-    let handle = system.spawn("ledger", 8, ledger);
-    let pending: Vec<_> = (0..5)
-        .map(|id| handle.try_send(record(id)).expect("room"))
-        .collect();
-    // A task that never looks at the token: it is aborted at the deadline.
-    system.spawn_task(sleep(Duration::from_secs(3600)));
-    let report = system.shutdown(ms(250)).await;
-
-    let answers = futures::future::join_all(pending).await;
-    let abandoned = Err(ActorError::Abandoned {
-        actor: "ledger".into(),
-        deadline: ms(250),
+#[test]
+fn shutdown_drains_every_accepted_command_and_refuses_new_ones() {
+    within_paused(LIMIT, async {
+        let system = ActorSystem::new();
+        let (ledger, done) = Ledger::new(ms(10));
+        let handle = system.spawn("ledger", 8, ledger);
+        let pending: Vec<_> = (0..5)
+            .map(|id| handle.try_send(record(id)).expect("room"))
+            .collect();
+        let report = system.shutdown(ms(1000)).await;
+        assert_eq!(
+            handle.try_send(record(9)).map(drop),
+            Err(ActorError::ShuttingDown {
+                actor: "ledger".into()
+            })
+        );
+        let answers = futures::future::join_all(pending).await;
+        assert_eq!(answers, (0..5).map(Ok).collect::<Vec<_>>());
+        assert_eq!(done.lock().unwrap().len(), 5);
+        assert!(report.in_time, "{report}");
+        assert_eq!(report.took, ms(50));
+        let stats = report.actors[0].stats;
+        assert_eq!((stats.handled, stats.drained, stats.refused), (5, 5, 0));
+        assert_eq!(
+            report.actors[0].status,
+            Status::Stopped(StopReason::ShutDown)
+        );
     });
-    // #0 and #1 done by 200 ms; #2 was cut off at 250 ms; #3 and #4 never started.
-    assert_eq!(answers[..2], [Ok(0), Ok(1)]);
-    assert!(answers[2..].iter().all(|a| *a == abandoned), "{answers:?}");
-    assert_eq!(*done.lock().unwrap(), [0, 1]);
-    assert!(!report.in_time);
-    assert_eq!((report.took, report.tasks, report.aborted), (ms(250), 1, 1));
-    let stats = report.actors[0].stats;
-    assert_eq!((stats.accepted, stats.handled, stats.refused), (5, 2, 3));
-    assert!(
-        report.to_string().contains("past its 250.0 ms deadline"),
-        "{report}"
-    );
 }
 
-#[tokio::test(start_paused = true)]
-async fn no_task_is_alive_after_shutdown() {
-    let system = ActorSystem::new();
-    let handles: Vec<_> = (0..3)
-        .map(|i| system.spawn(format!("ledger {i}"), 4, Ledger::new(ms(1)).0))
-        .collect();
-    for handle in &handles {
-        let (handle, token) = (handle.clone(), system.token());
-        system.spawn_task(async move {
-            let mut id = 0;
-            while !token.is_cancelled() && handle.call(record(id)).await.is_ok() {
-                id += 1;
-            }
-        });
-    }
-    sleep(ms(20)).await;
-    assert_eq!(alive_tasks_once_settled(6).await, 6);
-    let report = system.shutdown(ms(1000)).await;
-    assert!(report.in_time, "{report}");
-    assert_eq!(alive_tasks_once_settled(0).await, 0);
+#[test]
+fn the_deadline_abandons_what_is_left_aborts_stuck_tasks_and_reports_it() {
+    within_paused(LIMIT, async {
+        let system = ActorSystem::new();
+        let (ledger, done) = Ledger::new(ms(100));
+        let handle = system.spawn("ledger", 8, ledger);
+        let pending: Vec<_> = (0..5)
+            .map(|id| handle.try_send(record(id)).expect("room"))
+            .collect();
+        // A task that never looks at the token: it is aborted at the deadline.
+        system.spawn_task(sleep(Duration::from_secs(3600)));
+        let report = system.shutdown(ms(250)).await;
 
-    // A plain actor ends when its last handle is dropped; a dropped system aborts its own.
-    let plain = actor::spawn("plain", 4, Ledger::new(ms(1)).0);
-    let dropped = ActorSystem::new();
-    let _orphan = dropped.spawn("orphan", 4, Ledger::new(ms(1)).0);
-    dropped.spawn_task(sleep(Duration::from_secs(3600)));
-    assert_eq!(alive_tasks_once_settled(3).await, 3);
-    drop((plain, dropped));
-    assert_eq!(alive_tasks_once_settled(0).await, 0);
+        let answers = futures::future::join_all(pending).await;
+        let abandoned = Err(ActorError::Abandoned {
+            actor: "ledger".into(),
+            deadline: ms(250),
+        });
+        // #0 and #1 done by 200 ms; #2 was cut off at 250 ms; #3 and #4 never started.
+        assert_eq!(answers[..2], [Ok(0), Ok(1)]);
+        assert!(answers[2..].iter().all(|a| *a == abandoned), "{answers:?}");
+        assert_eq!(*done.lock().unwrap(), [0, 1]);
+        assert!(!report.in_time);
+        assert_eq!((report.took, report.tasks, report.aborted), (ms(250), 1, 1));
+        let stats = report.actors[0].stats;
+        assert_eq!((stats.accepted, stats.handled, stats.refused), (5, 2, 3));
+        assert!(
+            report.to_string().contains("past its 250.0 ms deadline"),
+            "{report}"
+        );
+    });
+}
+
+#[test]
+fn no_task_is_alive_after_shutdown() {
+    within_paused(LIMIT, async {
+        let system = ActorSystem::new();
+        let handles: Vec<_> = (0..3)
+            .map(|i| system.spawn(format!("ledger {i}"), 4, Ledger::new(ms(1)).0))
+            .collect();
+        for handle in &handles {
+            let (handle, token) = (handle.clone(), system.token());
+            system.spawn_task(async move {
+                let mut id = 0;
+                while !token.is_cancelled() && handle.call(record(id)).await.is_ok() {
+                    id += 1;
+                }
+            });
+        }
+        sleep(ms(20)).await;
+        assert_eq!(alive_tasks_once_settled(6).await, 6);
+        let report = system.shutdown(ms(1000)).await;
+        assert!(report.in_time, "{report}");
+        assert_eq!(alive_tasks_once_settled(0).await, 0);
+
+        // A plain actor ends when its last handle is dropped; a dropped system aborts its own.
+        let plain = actor::spawn("plain", 4, Ledger::new(ms(1)).0);
+        let dropped = ActorSystem::new();
+        let _orphan = dropped.spawn("orphan", 4, Ledger::new(ms(1)).0);
+        dropped.spawn_task(sleep(Duration::from_secs(3600)));
+        assert_eq!(alive_tasks_once_settled(3).await, 3);
+        drop((plain, dropped));
+        assert_eq!(alive_tasks_once_settled(0).await, 0);
+    });
 }
 
 #[test]
@@ -161,5 +167,29 @@ fn once_shutdown_begins_the_status_says_draining_while_the_handler_finishes() {
         assert_eq!(handle.status(), Status::Draining);
         assert_eq!(in_hand.await, Ok(1));
         assert!(shutdown.await.in_time);
+    });
+}
+
+#[test]
+fn an_idle_actor_hears_its_shutdown_at_once() {
+    // The task waiting for commands reads nothing: the shutdown must wake it (a knock in its
+    // mailbox), or `stopped()` would wait for ever.
+    within_paused(LIMIT, async {
+        let handle = actor::spawn("ledger", 1, Ledger::new(ms(1)).0);
+        assert_eq!(handle.call(record(1)).await, Ok(1));
+        handle.shut_down();
+        assert_eq!(handle.stopped().await, StopReason::ShutDown);
+        assert_eq!(handle.stats().handled, 1);
+
+        // Also from a system, also with no command ever sent, and at a deadline of zero.
+        let system = ActorSystem::new();
+        let handles: Vec<_> = (0..3)
+            .map(|i| system.spawn(format!("ledger {i}"), 1, Ledger::new(ms(1)).0))
+            .collect();
+        let report = system.shutdown(Duration::ZERO).await;
+        for handle in &handles {
+            assert_eq!(handle.stopped().await, StopReason::ShutDown);
+        }
+        assert_eq!(report.actors.len(), 3);
     });
 }

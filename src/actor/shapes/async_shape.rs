@@ -74,7 +74,7 @@ pub enum Command {
 /// The task that owns the state: one command at a time, in arrival order. It may run on any
 /// worker thread and outlive the call that spawned it, so its future is `Send + 'static`, and
 /// so are the state and every command it holds.
-#[allow(clippy::manual_async_fn, reason = "the signature shows what a spawned task needs")]
+#[allow(clippy::manual_async_fn, reason = "the signature is the lesson")]
 fn run(
     mut hub: Hub,
     mut inbox: mpsc::Receiver<Command>,
