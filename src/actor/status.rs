@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
-use super::{ActorError, StopReason};
+use super::{Actor, ActorError, Handle, StopReason};
 
 /// An answer the task owes: the reply of a command whose handler panicked, parked until the
 /// task has caught the panic and knows its message.
@@ -68,6 +68,16 @@ pub struct ActorStats {
     pub refused: u64,
     /// Times the supervisor restarted the actor.
     pub restarts: u32,
+}
+
+impl<A: Actor> std::fmt::Debug for Handle<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("actor", &self.shared.name)
+            .field("status", &self.shared.status())
+            .field("queued", &self.queued())
+            .finish()
+    }
 }
 
 /// What a handle and its task share. The handles read it to refuse a command with the right
