@@ -264,11 +264,14 @@ impl Shared {
     // else changes (3 % of an ask with 50 callers, measured). `Relaxed` is enough for numbers
     // nothing else is ordered by.
 
-    /// The task took a command, leaving `queued` behind it.
+    /// The task took a command, leaving `queued` behind it: with the one it took, that many
+    /// were waiting, but never more than the capacity (a sender may already have taken the
+    /// place it freed, and be counted in `queued`).
     pub(super) fn took(&self, queued: usize) {
         bump(&self.taken);
-        if queued + 1 > self.high_water.load(Ordering::Relaxed) {
-            self.high_water.store(queued + 1, Ordering::Relaxed);
+        let waiting = (queued + 1).min(self.capacity);
+        if waiting > self.high_water.load(Ordering::Relaxed) {
+            self.high_water.store(waiting, Ordering::Relaxed);
         }
     }
 

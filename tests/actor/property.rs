@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_patterns::actor::{ActorError, ActorSystem};
-use async_patterns::testkit::{alive_tasks_once_settled, within_paused};
+use async_patterns::testkit::{alive_tasks_once_settled, within, within_paused};
 use proptest::prelude::*;
 use tokio::time::sleep;
 
@@ -131,5 +131,31 @@ proptest! {
         };
         // Every sender finishes: no answer is ever lost (a hang fails here, after LIMIT).
         within_paused(LIMIT, play(script));
+    }
+}
+
+#[test]
+fn on_two_workers_too_every_accepted_command_is_answered_exactly_once() {
+    // The same property with real threads racing: senders against the door, the task's drain
+    // against the stragglers, the deadline against a handler. Real time, in microseconds:
+    // what `play` asserts holds whatever the timing turns out to be.
+    for round in 0..100_u64 {
+        let script = Script {
+            senders: 6,
+            per_sender: 40,
+            capacity: (round % 5 + 1) as usize,
+            work: Duration::from_micros(round % 3 * 50),
+            try_every: round % 3 + 1,
+            shutdown_at: Duration::from_micros(round * 97 % 2000),
+            deadline: Duration::from_micros(round * 31 % 1000),
+        };
+        within(LIMIT, move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build();
+            runtime.map(|runtime| runtime.block_on(play(script)))
+        })
+        .expect("a runtime");
     }
 }
