@@ -1,6 +1,7 @@
 //! Graceful shutdown of several actors and the tasks that use them, as tokio's shutdown guide
 //! does it: *detect* (Ctrl-C, a deadline, an admin command: the caller's business), *tell*
-//! (cancel one `CancellationToken`), *wait* (a `TaskTracker`, up to a deadline).
+//! (each actor, as [`Handle::shut_down`](super::Handle::shut_down) does; the tasks, by one
+//! `CancellationToken`), *wait* (a `TaskTracker`, up to a deadline).
 //!
 //! Told to stop, each actor of an [`ActorSystem`] closes its door (new commands get
 //! [`ActorError::ShuttingDown`](super::ActorError::ShuttingDown)) and drains its mailbox,

@@ -7,7 +7,7 @@ use async_patterns::actor::{self, ActorError, ActorSystem, Status, StopReason};
 use async_patterns::testkit::within_paused;
 use tokio::time::{Instant, sleep};
 
-use crate::{LIMIT, Ledger, ms, record};
+use crate::{LIMIT, Ledger, ms, queue, record};
 
 #[test]
 fn commands_are_handled_one_at_a_time_in_arrival_order() {
@@ -16,9 +16,7 @@ fn commands_are_handled_one_at_a_time_in_arrival_order() {
         let handle = actor::spawn("ledger", 64, ledger);
         let start = Instant::now();
         // Fifty commands in flight at once, from one caller: the actor takes them in order.
-        let pending: Vec<_> = (0..50)
-            .map(|id| handle.try_send(record(id)).expect("room for 50"))
-            .collect();
+        let pending = queue(&handle, 0..50);
         let answers = futures::future::join_all(pending).await;
         assert_eq!(answers, (0..50).map(Ok).collect::<Vec<_>>());
         assert_eq!(*done.lock().unwrap(), (0..50).collect::<Vec<_>>());

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_patterns::actor::{Actor, Reply};
+use async_patterns::actor::{Actor, Handle, Pending, Reply};
 use tokio::time::sleep;
 
 mod failure;
@@ -79,4 +79,10 @@ impl Actor for Ledger {
 /// The command that records `id`.
 pub fn record(id: u64) -> impl FnOnce(Reply<u64>) -> Entry {
     move |reply| Entry::Record(id, reply)
+}
+
+/// Send the commands recording `ids`, each with `try_send`, and return their answers to await.
+pub fn queue(handle: &Handle<Ledger>, ids: std::ops::Range<u64>) -> Vec<Pending<u64>> {
+    ids.map(|id| handle.try_send(record(id)).expect("room in the mailbox"))
+        .collect()
 }

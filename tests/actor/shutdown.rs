@@ -6,7 +6,7 @@ use async_patterns::actor::{self, ActorError, ActorSystem, Status, StopReason};
 use async_patterns::testkit::{alive_tasks_once_settled, within_paused};
 use tokio::time::sleep;
 
-use crate::{LIMIT, Ledger, ms, record};
+use crate::{LIMIT, Ledger, ms, queue, record};
 
 #[test]
 fn shutdown_drains_every_accepted_command_and_refuses_new_ones() {
@@ -14,9 +14,7 @@ fn shutdown_drains_every_accepted_command_and_refuses_new_ones() {
         let system = ActorSystem::new();
         let (ledger, done) = Ledger::new(ms(10));
         let handle = system.spawn("ledger", 8, ledger);
-        let pending: Vec<_> = (0..5)
-            .map(|id| handle.try_send(record(id)).expect("room"))
-            .collect();
+        let pending = queue(&handle, 0..5);
         let report = system.shutdown(ms(1000)).await;
         assert_eq!(
             handle.try_send(record(9)).map(drop),
@@ -44,9 +42,7 @@ fn the_deadline_abandons_what_is_left_aborts_stuck_tasks_and_reports_it() {
         let system = ActorSystem::new();
         let (ledger, done) = Ledger::new(ms(100));
         let handle = system.spawn("ledger", 8, ledger);
-        let pending: Vec<_> = (0..5)
-            .map(|id| handle.try_send(record(id)).expect("room"))
-            .collect();
+        let pending = queue(&handle, 0..5);
         // A task that never looks at the token: it is aborted at the deadline.
         system.spawn_task(sleep(Duration::from_secs(3600)));
         let report = system.shutdown(ms(250)).await;
