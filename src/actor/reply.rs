@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use super::ActorError;
-use super::status::Shared;
+use super::status::{Orphan, Shared};
 
 /// Where a command's answer goes.
 ///
@@ -69,7 +69,8 @@ impl<T: Send + 'static> Drop for Reply<T> {
             // message.
             if self.shared.on_its_task() {
                 let orphan = move |error| drop(answer.send(Err(Box::new(error))));
-                self.shared.park(Box::new(orphan));
+                self.shared
+                    .park(Orphan::new(self.shared.name.clone(), orphan));
                 return;
             }
             let actor = self.shared.name.clone();
@@ -104,10 +105,11 @@ impl<T> Future for Pending<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let answered = Pin::new(&mut self.answer).poll(cx);
-        // Every way a reply can go answers through its sender: `Reply::send`, its `Drop`, or
-        // the task, for a reply parked by a panic. So the channel cannot close unanswered,
-        // and `Pending` need not hold the actor (a second reference count to change per ask,
-        // measured at 7 % of one). Were it to close, the error could not name the actor.
+        // Every way a reply can go answers through its sender: `Reply::send`, its `Drop`, or,
+        // for a reply parked by a panic, the task or the orphan's own `Drop`. So the channel
+        // cannot close unanswered (a leaked reply never closes it at all), and `Pending` need
+        // not hold the actor (a second reference count to change per ask, measured at 7 % of
+        // one). Were it to close, the error could not name the actor.
         answered.map(|answer| match answer {
             Ok(answer) => answer.map_err(|error| *error),
             Err(_closed) => Err(ActorError::NoReply {

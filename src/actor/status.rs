@@ -11,13 +11,39 @@ use tokio::sync::{Semaphore, watch};
 use super::{Actor, ActorError, Handle, StopReason};
 
 /// An answer the task owes: the reply of a command whose handler panicked, parked until the
-/// task has caught the panic and knows its message.
-pub(super) type Orphan = Box<dyn FnOnce(ActorError) + Send>;
+/// task has caught the panic and knows its message. Dropped unanswered (its task unwound
+/// before it could answer), it answers [`ActorError::LostInPanic`] itself.
+pub(super) struct Orphan {
+    answer: Option<Box<dyn FnOnce(ActorError) + Send>>,
+    actor: String,
+}
+
+impl Orphan {
+    pub(super) fn new(actor: String, answer: impl FnOnce(ActorError) + Send + 'static) -> Self {
+        let answer = Some(Box::new(answer) as Box<dyn FnOnce(ActorError) + Send>);
+        Orphan { answer, actor }
+    }
+
+    fn answer(mut self, error: ActorError) {
+        if let Some(answer) = self.answer.take() {
+            answer(error);
+        }
+    }
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        if let Some(answer) = self.answer.take() {
+            let actor = std::mem::take(&mut self.actor);
+            answer(ActorError::LostInPanic { actor });
+        }
+    }
+}
 
 /// Answer every reply waiting in `parked` with `error`.
 pub(super) fn answer(parked: &std_mpsc::Receiver<Orphan>, error: impl Fn() -> ActorError) {
     while let Ok(orphan) = parked.try_recv() {
-        orphan(error());
+        orphan.answer(error());
     }
 }
 
@@ -249,13 +275,10 @@ impl Shared {
     }
 
     /// Leave `orphan` for the task to answer, and mark the status watch, which the task asks
-    /// between commands; if the task is gone, answer it now.
+    /// between commands. If the task is gone, the orphan is dropped: it answers itself.
     pub(super) fn park(&self, orphan: Orphan) {
-        match self.parked.send(orphan) {
-            Ok(()) => self.status.send_modify(|_unchanged| ()),
-            Err(gone) => (gone.0)(ActorError::LostInPanic {
-                actor: self.name.clone(),
-            }),
+        if self.parked.send(orphan).is_ok() {
+            self.status.send_modify(|_unchanged| ());
         }
     }
 

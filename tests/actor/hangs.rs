@@ -172,3 +172,56 @@ fn a_runtime_dropped_under_an_actor_stops_it_as_gone_and_answers_every_caller_so
         assert!(done.lock().expect("ledger lock").is_empty());
     });
 }
+
+/// A command whose own `Drop` panics: the task drops it outside any handler (refusing it as
+/// the actor stops), and unwinds.
+struct Fuse {
+    _reply: Reply<u64>,
+}
+
+impl Drop for Fuse {
+    fn drop(&mut self) {
+        panic!("the fuse blew as it was dropped");
+    }
+}
+
+enum Wire {
+    Boom(Reply<u64>),
+    Fuse(Fuse),
+}
+
+struct Board;
+
+impl Actor for Board {
+    type Command = Wire;
+
+    async fn handle(&mut self, command: Wire) {
+        match command {
+            Wire::Boom(_reply) => panic!("boom on the board"),
+            Wire::Fuse(_fuse) => {}
+        }
+    }
+}
+
+#[test]
+fn a_command_whose_drop_panics_in_the_task_still_leaves_every_caller_an_answer() {
+    within_paused(LIMIT, async {
+        let board = actor::spawn("board", 8, Board);
+        let boom = board.try_send(Wire::Boom).expect("room");
+        let fuse = board
+            .try_send(|reply| Wire::Fuse(Fuse { _reply: reply }))
+            .expect("room");
+        assert!(matches!(boom.await, Err(ActorError::Panicked { .. })));
+        // Refused as the actor stopped, the fuse blew inside the task: its reply, dropped by
+        // that panic, still answers, and the status says the task died of a panic.
+        let lost = Err(ActorError::LostInPanic {
+            actor: "board".into(),
+        });
+        assert_eq!(fuse.await, lost);
+        let stopped = board.stopped().await;
+        assert!(
+            matches!(stopped, StopReason::Panicked { .. }),
+            "{stopped:?}"
+        );
+    });
+}
