@@ -14,8 +14,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StopReason {
-    /// It was shut down (by its handle, by its [`ActorSystem`](super::ActorSystem), or because
-    /// every handle was dropped), after answering every command it had accepted.
+    /// It was shut down: by its handle, by its [`ActorSystem`](super::ActorSystem) (shut down or
+    /// dropped), or because every handle was dropped. It answered every command it had
+    /// accepted, except those a shutdown deadline cut off: their callers got
+    /// [`ActorError::Abandoned`], and [`ActorStats::refused`](super::ActorStats) counts them.
     #[error("it was shut down")]
     ShutDown,
     /// A command panicked and no supervisor restarts it.
@@ -37,7 +39,8 @@ pub enum StopReason {
         /// The panic that the supervisor did not restart from.
         last_panic: String,
     },
-    /// Its task is gone without saying why: the runtime it ran on was shut down.
+    /// Its task was dropped unfinished: the runtime it ran on was shut down or dropped. The
+    /// commands it had accepted and not answered (the one in hand too) get this reason.
     #[error("its task is gone (the runtime it ran on was shut down)")]
     Gone,
     /// It never started: it was spawned outside a tokio runtime.
@@ -93,7 +96,8 @@ pub enum ActorError {
     Abandoned {
         /// The actor.
         actor: String,
-        /// The deadline that passed.
+        /// The deadline that passed: zero when the [`ActorSystem`](super::ActorSystem) was
+        /// dropped without a shutdown.
         deadline: Duration,
     },
     /// The handler dropped the command's reply without answering it: a bug in the handler.
@@ -101,6 +105,17 @@ pub enum ActorError {
         "actor {actor:?} dropped this command's reply without answering (a bug in its handler)"
     )]
     NoReply {
+        /// The actor.
+        actor: String,
+    },
+    /// The reply was dropped by a panic outside the actor's handler: in a task or a thread the
+    /// handler had moved it into. That panic's message went to whoever awaits that task; the
+    /// actor itself goes on.
+    #[error(
+        "actor {actor:?}: this command's reply was dropped by a panic outside its handler (in a \
+         task or thread the handler gave it to); the actor goes on"
+    )]
+    LostInPanic {
         /// The actor.
         actor: String,
     },
@@ -115,7 +130,8 @@ impl ActorError {
             | ActorError::Stopped { actor, .. }
             | ActorError::Panicked { actor, .. }
             | ActorError::Abandoned { actor, .. }
-            | ActorError::NoReply { actor } => actor,
+            | ActorError::NoReply { actor }
+            | ActorError::LostInPanic { actor } => actor,
         }
     }
 }

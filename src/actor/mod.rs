@@ -20,7 +20,10 @@
 //!
 //! **What changed:** the lock became a task. Each method became a command (an enum variant
 //! with its reply channel) that the handle sends and awaits; the state's own methods, and the
-//! callers' code, are the same.
+//! callers' code, are the same. One bound is new: the task may run on any worker thread and
+//! outlive the call that spawned it, so its future is `Send + 'static`, and with it the state
+//! and every command (their replies included). [`Actor`] asks the same: `Actor: Send +
+//! 'static`, `Command: Send + 'static`, and a `Send` future from `handle`.
 //!
 //! # What async adds
 //! [`Handle<A>`] is that handle for any [`Actor`], and [`Reply`] the reply channel, made so
@@ -39,15 +42,39 @@
 //!   [`Registry`](crate::factory::Registry); [`ToActor`] lets an observer or a pipeline stage
 //!   talk to an actor.
 //!
+//! Each promise rests on a primitive a tokio reader knows:
+//! * *At most one answer*: a `oneshot` channel per command, which [`Reply::send`] consumes.
+//!   *At least one*: `Reply`'s `Drop`, which answers with the reason the status gives; a reply
+//!   dropped by its own handler's panic (it knows its actor's task by tokio's task id) waits
+//!   for the task to catch the panic and answer with its message.
+//! * *Refusal once shutdown begins*: the door, a tokio `Semaphore` with no permits, closed
+//!   once. A send checks it with one atomic load; a sender waiting for room waits on it too.
+//! * *The drain*: the task closes its `mpsc` receiver, which still takes in the senders that
+//!   already had a place, and ends when the mailbox is empty.
+//! * *The deadline*: the status is a `watch`. The task asks it between commands whether
+//!   anything changed (one atomic load) and watches it while a handler awaits; a task waiting
+//!   for commands is woken by a knock, a letter in its own mailbox.
+//! * *A runtime dropped under an actor*: the spawned task's `Drop` sets the status before the
+//!   command in hand and the mailbox are dropped, so their callers and
+//!   [`stopped`](Handle::stopped) hear [`StopReason::Gone`].
+//!
 //! # What it costs
-//! A call is a channel send, a wake-up, the handler, a `oneshot` answer and a second wake-up:
-//! 0.4 to 1.1 µs, against 0.08 to 0.3 µs for an uncontended `tokio::sync::Mutex`
-//! (`benches/actor.rs`, on a busy 2-core machine). Once each command awaits real work (10 µs
-//! there) the gap closes: within 0.9 to 1.3x with one caller; with fifty, a tie on a
-//! current-thread runtime, and 1.1 to 1.5x in the mutex's favour on two workers, where the
-//! callers woken by replies take turns with the actor. Choose an actor for what it
-//! guarantees, not for speed. And one slow command holds up all behind it, as a lock held
-//! across an `.await` would.
+//! An ask ([`Handle::call`]) is a channel send, a wake-up, the handler, a `oneshot` answer and
+//! a second wake-up, as in the actor any tokio program can write by hand: a task, an `mpsc`
+//! of commands each carrying a `oneshot::Sender`. Against that floor it costs 1.1 to 1.3x in
+//! most runs, on a current-thread runtime and on two workers, with one caller and with fifty
+//! (`benches/actor.rs` on a shared 2-core VM; two workers with fifty callers varied most, 1.0
+//! to 1.6x), and 1.15x and 1.22x by instructions, counted with callgrind. The gap buys what
+//! the floor does not do: a caught panic, a typed answer for every command that could not be
+//! handled, refusal from the moment a shutdown begins, the drain and its deadline,
+//! supervision, and the counters. It was 2x while the task polled two `CancellationToken`s
+//! per command, each poll taking two locks.
+//!
+//! Against an uncontended `tokio::sync::Mutex`, a call to the [`Hub`] with no work costs 0.6
+//! to 1.8 µs against 0.1 to 0.2 µs: two task switches against one lock. Once each command
+//! awaits real work (10 µs there) the two are within 1.0 to 1.2x, with one caller or fifty.
+//! Choose an actor for what it guarantees, not for speed. And one slow command holds up all
+//! behind it, as a lock held across an `.await` would.
 //!
 //! # Cancellation
 //! Dropping a call while it waits for room withdraws the command: it was never accepted.
@@ -56,15 +83,16 @@
 //! closes, and the task answers what is queued and ends: nothing outlives its handles.
 //!
 //! # Where the rest is
-//! The task's loop in `task.rs`; [`Reply`] and [`Pending`] (how every accepted command gets
-//! exactly one answer) in `reply.rs`; [`Status`] and [`ActorStats`] in `status.rs`; the errors
-//! in `errors.rs`; [`supervise`] in `supervisor.rs`; [`ActorSystem`] in `shutdown.rs`; the
-//! [`Hub`] in `hub.rs`; [`ToActor`] in `bridges.rs`.
+//! Here, in order: the trait, [`spawn`], [`Handle`] and how it sends, then the task's loop
+//! (`run`), which calls the handler. One file away: starting the task (`task.rs`), [`Reply`]
+//! and [`Pending`] (`reply.rs`), [`Status`], [`ActorStats`] and what a handle shares with its
+//! task (`status.rs`), the errors, [`supervise`], [`ActorSystem`] (`shutdown.rs`), the [`Hub`]
+//! and [`ToActor`] (`bridges.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 mod bridges;
 mod errors;
@@ -85,9 +113,11 @@ pub use shutdown::{ActorReport, ActorSystem, ShutdownReport};
 pub use status::{ActorStats, Status};
 pub use supervisor::{RestartPolicy, supervise};
 
-use status::Shared;
+use status::{Orphan, Shared, answer};
 use supervisor::Restarts;
 use task::{launch, start};
+
+use crate::support::catch_panic;
 
 /// The largest mailbox: a larger capacity is taken as this one (and 0 as 1).
 pub const MAX_CAPACITY: usize = 1 << 20;
@@ -140,17 +170,25 @@ pub trait Actor: Send + 'static {
 /// shut down ([`Handle::shut_down`]), or a command panics. Outside a runtime it never starts,
 /// and its handle refuses every command ([`StopReason::NoRuntime`]) instead of panicking.
 pub fn spawn<A: Actor>(name: impl Into<String>, capacity: usize, actor: A) -> Handle<A> {
-    let (handle, task) = start(name.into(), capacity, actor, Restarts::none(), None);
+    let (handle, task) = start(name.into(), capacity, actor, Restarts::none());
     launch(&handle, task, None);
     handle
 }
 
 /// The sending end of an actor's mailbox: clone it freely; every clone reaches the same actor.
 pub struct Handle<A: Actor> {
-    mailbox: mpsc::Sender<A::Command>,
+    mailbox: mpsc::Sender<Letter<A::Command>>,
     shared: Arc<Shared>,
 }
 
+/// What a mailbox carries: commands, and knocks. A knock wakes a task that waits for commands
+/// to look at its status, because a shutdown began or its deadline passed.
+enum Letter<C> {
+    Command(C),
+    Knock,
+}
+
+/// Sending: the way in, from a caller to the actor's task.
 impl<A: Actor> Handle<A> {
     /// Send the command that `command` builds around its reply, waiting for room in the
     /// mailbox, and await the answer.
@@ -170,10 +208,10 @@ impl<A: Actor> Handle<A> {
     ) -> Result<Pending<T>, ActorError> {
         // Room first, then the command: a command is built only once it has its place.
         let room = match self.room_now() {
+            // Full: wait for room, unless the door closes first.
             Err(ActorError::Full { .. }) => tokio::select! {
-                // Shutdown while waiting: the command was never accepted.
                 biased;
-                () = self.shared.token.cancelled() => return Err(self.shared.refusal()),
+                () = self.shared.closed() => return Err(self.shared.refusal()),
                 room = self.mailbox.reserve() => room.map_err(|_closed| self.shared.refusal())?,
             },
             room => room?,
@@ -192,8 +230,9 @@ impl<A: Actor> Handle<A> {
     }
 
     /// A place in the mailbox now, or why not.
-    fn room_now(&self) -> Result<mpsc::Permit<'_, A::Command>, ActorError> {
-        if self.shared.token.is_cancelled() {
+    fn room_now(&self) -> Result<mpsc::Permit<'_, Letter<A::Command>>, ActorError> {
+        // The door closes once, when a shutdown begins (the status then says why).
+        if !self.shared.is_open() {
             return Err(self.shared.refusal());
         }
         self.mailbox.try_reserve().map_err(|refused| match refused {
@@ -205,15 +244,140 @@ impl<A: Actor> Handle<A> {
         })
     }
 
+    /// Build the command around a new reply, and put it in its place.
     fn post<T: Send + 'static>(
         &self,
-        room: mpsc::Permit<'_, A::Command>,
+        room: mpsc::Permit<'_, Letter<A::Command>>,
         command: impl FnOnce(Reply<T>) -> A::Command,
     ) -> Pending<T> {
         let (reply, pending) = reply::pair(&self.shared);
-        room.send(command(reply));
-        self.shared.accepted(self.queued());
+        room.send(Letter::Command(command(reply)));
         pending
+    }
+}
+
+/// The actor's task: one command at a time, until the mailbox is closed and empty, a panic
+/// stops it, or the shutdown deadline cuts it off.
+///
+/// Between commands it asks its `status` watch one question, at the cost of one atomic load:
+/// has anything changed? A shutdown changes the status; a reply parked by a panic marks it
+/// too. While it waits for a command it asks nothing, so whoever changes the status also knocks
+/// on its mailbox; while a handler awaits, the task watches the status for the deadline.
+async fn run<A: Actor>(
+    mut actor: A,
+    mut inbox: mpsc::Receiver<Letter<A::Command>>,
+    mut status: watch::Receiver<Status>,
+    parked: std::sync::mpsc::Receiver<Orphan>,
+    shared: Arc<Shared>,
+    mut restarts: Restarts<A>,
+) {
+    // A reply dropped by a panic on this task is its handler's: it waits in `parked`.
+    shared.runs_here();
+    // Told: shutdown has begun. The mailbox is closed and drains; the deadline may cut it off.
+    let mut told = false;
+    let reason = loop {
+        if status.has_changed().unwrap_or(false) {
+            // Replies parked by a panic that the handler caught itself: it lost them.
+            answer(&parked, || shared.unanswered());
+            match *status.borrow_and_update() {
+                Status::Abandoning { .. } => break StopReason::ShutDown,
+                Status::Draining if !told => {
+                    // Close the mailbox: waiting senders are refused; those with a place
+                    // still get in, and are handled.
+                    told = true;
+                    inbox.close();
+                }
+                _ => {}
+            }
+        }
+        // `None`: the mailbox is closed (shutdown, or no handle left) and empty.
+        let command = match inbox.recv().await {
+            Some(Letter::Command(command)) => command,
+            Some(Letter::Knock) => continue,
+            None => break StopReason::ShutDown,
+        };
+        shared.took(inbox.len());
+        // One command, the state all to itself. A panic is caught, even one in the code that
+        // builds the handler's future (called inside the `async` block, so inside the catch).
+        // The deadline drops the command where it stands, and its reply answers `Abandoned`.
+        let handled = tokio::select! {
+            biased;
+            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
+            () = shared.abandoning() => None,
+        };
+        match handled {
+            None => {
+                shared.refused();
+                break StopReason::ShutDown;
+            }
+            Some(Ok(())) => shared.handled(told),
+            Some(Err(message)) => {
+                // The replies the handler dropped as it panicked learn why; then restart, or
+                // stop.
+                answer(&parked, || ActorError::Panicked {
+                    actor: shared.name.clone(),
+                    message: message.clone(),
+                });
+                shared.panicked();
+                match restarts.after_panic(message) {
+                    Ok(fresh) => actor = fresh,
+                    Err(reason) => break reason,
+                }
+                shared.restarted();
+            }
+        }
+    };
+    // Whatever is still queued is refused: each command's reply reads the status set here
+    // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
+    shared.stopping(&reason);
+    answer(&parked, || shared.unanswered());
+    inbox.close();
+    while let Some(letter) = inbox.recv().await {
+        if let Letter::Command(command) = letter {
+            shared.took(inbox.len());
+            shared.refused();
+            drop(command);
+        }
+    }
+    shared.set_status(Status::Stopped(reason));
+}
+
+/// Its life and what it shows: shut it down, wait for it, read its counters and status.
+impl<A: Actor> Handle<A> {
+    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
+    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
+    pub fn shut_down(&self) {
+        self.shared.draining();
+    }
+
+    /// Wait until the actor has stopped, and say why.
+    pub async fn stopped(&self) -> StopReason {
+        let mut status = self.shared.watch();
+        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
+        match stopped.as_deref() {
+            Ok(Status::Stopped(reason)) => reason.clone(),
+            _ => StopReason::Gone,
+        }
+    }
+
+    /// Commands waiting in the mailbox now.
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
+    /// The actor's name, as its errors give it.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
+    pub fn stats(&self) -> ActorStats {
+        self.shared.stats(self.queued())
+    }
+
+    /// Where it is in its life: running (with its restarts), draining, stopped and why.
+    pub fn status(&self) -> Status {
+        self.shared.status()
     }
 }
 

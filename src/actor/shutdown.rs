@@ -1,6 +1,7 @@
 //! Graceful shutdown of several actors and the tasks that use them, as tokio's shutdown guide
 //! does it: *detect* (Ctrl-C, a deadline, an admin command: the caller's business), *tell*
-//! (cancel one `CancellationToken`), *wait* (a `TaskTracker`, up to a deadline).
+//! (each actor, as [`Handle::shut_down`](super::Handle::shut_down) does; the tasks, by one
+//! `CancellationToken`), *wait* (a `TaskTracker`, up to a deadline).
 //!
 //! Told to stop, each actor of an [`ActorSystem`] closes its door (new commands get
 //! [`ActorError::ShuttingDown`](super::ActorError::ShuttingDown)) and drains its mailbox,
@@ -25,29 +26,12 @@ use super::{Actor, ActorStats, Handle, RestartPolicy, Status, StopReason, launch
 use crate::support::lock;
 use crate::timing::human;
 
-/// The shutdown of one actor.
-impl<A: Actor> Handle<A> {
-    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
-    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
-    pub fn shut_down(&self) {
-        self.shared.token.cancel();
-    }
-
-    /// Wait until the actor has stopped, and say why.
-    pub async fn stopped(&self) -> StopReason {
-        let mut status = self.shared.watch();
-        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
-        match stopped.as_deref() {
-            Ok(Status::Stopped(reason)) => reason.clone(),
-            _ => StopReason::Gone,
-        }
-    }
-}
-
 /// Actors and tasks that shut down together.
 ///
-/// Dropping it without [`shutdown`](ActorSystem::shutdown) abandons every actor's commands at
-/// once and aborts its tasks: nothing it spawned outlives it.
+/// Dropping it without [`shutdown`](ActorSystem::shutdown) is a shutdown with no time given:
+/// every actor abandons the command in hand and those queued
+/// ([`ActorError::Abandoned`](super::ActorError::Abandoned) with a zero deadline) and stops,
+/// and its tasks are aborted: nothing it spawned outlives it.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -75,7 +59,6 @@ impl<A: Actor> Handle<A> {
 #[derive(Default)]
 pub struct ActorSystem {
     token: CancellationToken,
-    cut: CancellationToken,
     tracker: TaskTracker,
     actors: Mutex<Vec<Arc<Shared>>>,
     tasks: Mutex<Vec<AbortHandle>>,
@@ -103,15 +86,14 @@ impl ActorSystem {
         self.start(name.into(), capacity, Restarts::first(policy, make))
     }
 
-    /// Spawn an actor (and its supervision) on this system's tracker, under its tokens.
+    /// Spawn an actor (and its supervision) on this system's tracker, and list it.
     fn start<A: Actor>(
         &self,
         name: String,
         capacity: usize,
         (actor, restarts): (A, Restarts<A>),
     ) -> Handle<A> {
-        let tokens = (self.token.child_token(), self.cut.child_token());
-        let (handle, task) = start(name, capacity, actor, restarts, Some(tokens));
+        let (handle, task) = start(name, capacity, actor, restarts);
         lock(&self.actors).push(Arc::clone(&handle.shared));
         launch(&handle, task, Some(&self.tracker));
         handle
@@ -144,6 +126,9 @@ impl ActorSystem {
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let began = Instant::now();
         // Tell: actors close their doors and drain; tasks see the token.
+        for actor in lock(&self.actors).iter() {
+            actor.draining();
+        }
         self.token.cancel();
         self.tracker.close();
         // Wait, up to the deadline.
@@ -156,7 +141,6 @@ impl ActorSystem {
             for actor in lock(&self.actors).iter() {
                 actor.abandon(deadline);
             }
-            self.cut.cancel();
             for task in lock(&self.tasks).iter().filter(|t| !t.is_finished()) {
                 task.abort();
                 aborted += 1;
@@ -191,8 +175,12 @@ impl fmt::Debug for ActorSystem {
 
 impl Drop for ActorSystem {
     fn drop(&mut self) {
+        // A shutdown with no time given: each actor abandons what it holds and has queued
+        // (its callers get `Abandoned` with a zero deadline), and every task is aborted.
+        for actor in lock(&self.actors).iter() {
+            actor.abandon(Duration::ZERO);
+        }
         self.token.cancel();
-        self.cut.cancel();
         for task in lock(&self.tasks).iter() {
             task.abort();
         }
@@ -214,7 +202,8 @@ impl ActorReport {
     fn of(actor: &Shared) -> Self {
         ActorReport {
             name: actor.name.clone(),
-            stats: actor.stats(),
+            // Reported once every actor has stopped: nothing is left in a mailbox.
+            stats: actor.stats(0),
             status: actor.status(),
         }
     }

@@ -1,19 +1,51 @@
-//! What a handle and its task share: the actor's name, its mailbox's counters, its [`Status`],
-//! the two signals that shut it down, and the replies a panic left unanswered.
-//!
-//! The handles read it to refuse a command with the right reason; the task writes it as it
-//! drains, restarts or stops; a [`Reply`](super::Reply) dropped unanswered reads it to tell
-//! its caller why.
+//! What a handle and its task share: the actor's name, its [`Status`], the door, the task's
+//! counters, the knock that wakes it, and where a panicking handler's replies wait.
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Semaphore, watch};
 
 use super::{Actor, ActorError, Handle, StopReason};
-use crate::support::lock;
+
+/// An answer the task owes: the reply of a command whose handler panicked, parked until the
+/// task has caught the panic and knows its message. Dropped unanswered (its task unwound
+/// before it could answer), it answers [`ActorError::LostInPanic`] itself.
+pub(super) struct Orphan {
+    answer: Option<Box<dyn FnOnce(ActorError) + Send>>,
+    actor: String,
+}
+
+impl Orphan {
+    pub(super) fn new(actor: String, answer: impl FnOnce(ActorError) + Send + 'static) -> Self {
+        let answer = Some(Box::new(answer) as Box<dyn FnOnce(ActorError) + Send>);
+        Orphan { answer, actor }
+    }
+
+    fn answer(mut self, error: ActorError) {
+        if let Some(answer) = self.answer.take() {
+            answer(error);
+        }
+    }
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        if let Some(answer) = self.answer.take() {
+            let actor = std::mem::take(&mut self.actor);
+            answer(ActorError::LostInPanic { actor });
+        }
+    }
+}
+
+/// Answer every reply waiting in `parked` with `error`.
+pub(super) fn answer(parked: &std_mpsc::Receiver<Orphan>, error: impl Fn() -> ActorError) {
+    while let Ok(orphan) = parked.try_recv() {
+        orphan.answer(error());
+    }
+}
 
 /// Where an actor is in its life. Read it with [`Handle::status`](super::Handle::status).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,13 +70,16 @@ pub enum Status {
 
 /// An actor's counters, as [`Handle::stats`](super::Handle::stats) reads them.
 ///
-/// Every accepted command ends in exactly one of `handled`, `panicked` and `refused` (or is
-/// still in the mailbox): `accepted = handled + panicked + refused + queued`.
+/// Every accepted command ends in exactly one of `handled`, `panicked` and `refused`, or is
+/// still in the mailbox, or in hand: `accepted = handled + panicked + refused + queued`, plus
+/// one while a handler runs. The task alone counts, so senders never contend for a counter:
+/// `accepted` is what it has taken from the mailbox plus what waits there now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActorStats {
     /// The mailbox's capacity: commands that can wait at once.
     pub capacity: usize,
-    /// The most commands ever waiting at once, counted as each was accepted.
+    /// The most commands ever waiting at once, as the task found them each time it took one
+    /// (during a shutdown, its wake-up call may count as one).
     pub high_water: usize,
     /// Commands let into the mailbox.
     pub accepted: u64,
@@ -61,33 +96,6 @@ pub struct ActorStats {
     pub restarts: u32,
 }
 
-/// An answer the task owes: the reply of a command whose handler panicked, parked by the
-/// reply's `Drop` until the task has caught the panic and knows its message.
-pub(super) type Orphan = Box<dyn FnOnce(ActorError) + Send>;
-
-/// What a handle can see of its actor.
-impl<A: Actor> Handle<A> {
-    /// Commands waiting in the mailbox now.
-    pub fn queued(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
-    }
-
-    /// The actor's name, as its errors give it.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
-    pub fn stats(&self) -> ActorStats {
-        self.shared.stats()
-    }
-
-    /// Where it is in its life: running (with its restarts), draining, stopped and why.
-    pub fn status(&self) -> Status {
-        self.shared.status()
-    }
-}
-
 impl<A: Actor> std::fmt::Debug for Handle<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
@@ -98,125 +106,135 @@ impl<A: Actor> std::fmt::Debug for Handle<A> {
     }
 }
 
+/// What a handle and its task share. The handles read it to refuse a command with the right
+/// reason; the task writes it as it drains, restarts or stops; a reply dropped unanswered
+/// reads it to tell its caller why; whoever begins a shutdown sets it, then knocks.
 pub(super) struct Shared {
     pub(super) name: String,
     pub(super) capacity: usize,
-    /// Cancelled: stop accepting, drain the mailbox, stop.
-    pub(super) token: CancellationToken,
-    /// Cancelled: the shutdown deadline passed; drop the command in hand and refuse the rest.
-    pub(super) cut: CancellationToken,
+    /// The truth about its life, and why a command is refused.
     status: watch::Sender<Status>,
+    /// The door: a semaphore with no permits, closed once when a shutdown begins. A sender
+    /// with room checks it (`is_closed`, one atomic load, where reading the status takes a read
+    /// lock); a sender waiting for room waits on `acquire`, which fails the moment it closes.
+    door: Semaphore,
+    /// Wakes a task waiting for commands after a shutdown changed the status.
+    knock: Box<dyn Fn() + Send + Sync>,
+    /// The actor's task, once it runs: a reply dropped by a panic there is its handler's.
+    task: OnceLock<tokio::task::Id>,
+    /// Where such a reply waits until the task has caught the panic.
+    parked: std_mpsc::Sender<Orphan>,
+    taken: AtomicU64,
     high_water: AtomicUsize,
-    accepted: AtomicU64,
     handled: AtomicU64,
     drained: AtomicU64,
     panicked: AtomicU64,
     refused: AtomicU64,
     restarts: AtomicU32,
-    orphans: Mutex<Vec<Orphan>>,
 }
 
 impl Shared {
     pub(super) fn new(
         name: String,
         capacity: usize,
-        token: CancellationToken,
-        cut: CancellationToken,
+        knock: Box<dyn Fn() + Send + Sync>,
+        parked: std_mpsc::Sender<Orphan>,
     ) -> Self {
         Shared {
             name,
             capacity,
-            token,
-            cut,
             status: watch::Sender::new(Status::Running { restarts: 0 }),
+            door: Semaphore::new(0),
+            knock,
+            task: OnceLock::new(),
+            parked,
+            taken: AtomicU64::new(0),
             high_water: AtomicUsize::new(0),
-            accepted: AtomicU64::new(0),
             handled: AtomicU64::new(0),
             drained: AtomicU64::new(0),
             panicked: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             restarts: AtomicU32::new(0),
-            orphans: Mutex::new(Vec::new()),
         }
     }
 
+    // The status: read by everyone, changed by the task and by whoever shuts it down.
+
     pub(super) fn status(&self) -> Status {
         self.status.borrow().clone()
-    }
-
-    pub(super) fn set_status(&self, status: Status) {
-        self.status.send_replace(status);
-    }
-
-    /// Abandon at `deadline`, unless the actor has already stopped.
-    pub(super) fn abandon(&self, deadline: Duration) {
-        self.status.send_if_modified(|status| {
-            let running = !matches!(status, Status::Stopped(_));
-            if running {
-                *status = Status::Abandoning { deadline };
-            }
-            running
-        });
     }
 
     pub(super) fn watch(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
-    pub(super) fn stats(&self) -> ActorStats {
-        let load = |n: &AtomicU64| n.load(Ordering::SeqCst);
-        ActorStats {
-            capacity: self.capacity,
-            high_water: self.high_water.load(Ordering::SeqCst),
-            accepted: load(&self.accepted),
-            handled: load(&self.handled),
-            drained: load(&self.drained),
-            panicked: load(&self.panicked),
-            refused: load(&self.refused),
-            restarts: self.restarts.load(Ordering::SeqCst),
+    pub(super) fn set_status(&self, status: Status) {
+        self.status.send_replace(status);
+    }
+
+    /// Whether a new command may come in: until a shutdown begins.
+    pub(super) fn is_open(&self) -> bool {
+        !self.door.is_closed()
+    }
+
+    /// Wait until the door closes (a shutdown began); forever, if it never does.
+    pub(super) async fn closed(&self) {
+        // Nobody holds or adds a permit: `acquire` can only end by failing, when it closes.
+        let _closed = self.door.acquire().await;
+    }
+
+    /// Wait until the shutdown deadline has passed.
+    pub(super) async fn abandoning(&self) {
+        let mut status = self.watch();
+        let abandoning = status.wait_for(|s| matches!(s, Status::Abandoning { .. }));
+        if abandoning.await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
-    /// A command was accepted, leaving `queued` in the mailbox.
-    pub(super) fn accepted(&self, queued: usize) {
-        self.accepted.fetch_add(1, Ordering::SeqCst);
-        self.high_water.fetch_max(queued, Ordering::SeqCst);
+    /// Shutdown has begun: close the door (say `Draining`, unless already past it), and knock:
+    /// the task closes its mailbox and drains it.
+    pub(super) fn draining(&self) {
+        let running = |now: &Status| matches!(now, Status::Running { .. });
+        self.replace_if(running, Status::Draining);
+        self.door.close();
+        (self.knock)();
     }
 
-    pub(super) fn handled(&self, draining: bool) {
-        self.handled.fetch_add(1, Ordering::SeqCst);
-        if draining {
-            self.drained.fetch_add(1, Ordering::SeqCst);
-        }
+    /// The shutdown deadline passed: say `Abandoning` (unless stopped), and knock: the task
+    /// drops the command in hand and refuses the rest.
+    pub(super) fn abandon(&self, deadline: Duration) {
+        self.set_unless_stopped(Status::Abandoning { deadline });
+        self.door.close();
+        (self.knock)();
     }
 
-    /// A handler panicked with `message`: count it, and answer the replies it left parked.
-    pub(super) fn panicked(&self, message: &str) {
-        self.panicked.fetch_add(1, Ordering::SeqCst);
-        self.answer_orphans(|| ActorError::Panicked {
-            actor: self.name.clone(),
-            message: message.to_owned(),
-        });
-    }
-
-    pub(super) fn refused(&self) {
-        self.refused.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The supervisor restarted the actor: count it, and say so in the status.
-    pub(super) fn restarted(&self) {
-        let restarts = self.restarts.fetch_add(1, Ordering::SeqCst) + 1;
-        self.set_status(Status::Running { restarts });
+    /// Say `status` (abandoning, or gone), unless the actor has already stopped.
+    pub(super) fn set_unless_stopped(&self, status: Status) {
+        self.replace_if(|now| !matches!(now, Status::Stopped(_)), status);
     }
 
     /// The task is stopping for `reason`: say so, unless the deadline's `Abandoning` says more.
     pub(super) fn stopping(&self, reason: &StopReason) {
-        self.status.send_if_modified(|status| {
-            let abandoning = matches!(status, Status::Abandoning { .. });
-            if !abandoning {
-                *status = Status::Stopped(reason.clone());
+        let stopped = Status::Stopped(reason.clone());
+        self.replace_if(|now| !matches!(now, Status::Abandoning { .. }), stopped);
+    }
+
+    /// The supervisor restarted the actor: count it, and say so in the status (unless a
+    /// shutdown has begun meanwhile: the door stays closed).
+    pub(super) fn restarted(&self) {
+        let restarts = self.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+        let running = |now: &Status| matches!(now, Status::Running { .. });
+        self.replace_if(running, Status::Running { restarts });
+    }
+
+    fn replace_if(&self, when: impl Fn(&Status) -> bool, status: Status) {
+        self.status.send_if_modified(|now| {
+            let replace = when(now);
+            if replace {
+                *now = status;
             }
-            !abandoning
+            replace
         });
     }
 
@@ -226,12 +244,8 @@ impl Shared {
         match self.status() {
             Status::Stopped(StopReason::ShutDown) => ActorError::ShuttingDown { actor },
             Status::Stopped(reason) => ActorError::Stopped { actor, reason },
-            // The door closes only when shutting down or stopping; a door closed while the
-            // status still says running means the task was dropped with its runtime.
-            Status::Running { .. } if !self.token.is_cancelled() => ActorError::Stopped {
-                actor,
-                reason: StopReason::Gone,
-            },
+            // The door closes only when shutting down or stopping (a task dropped with its
+            // runtime says `Stopped(Gone)` first).
             _ => ActorError::ShuttingDown { actor },
         }
     }
@@ -246,16 +260,76 @@ impl Shared {
         }
     }
 
-    pub(super) fn park(&self, orphan: Orphan) {
-        lock(&self.orphans).push(orphan);
+    // Replies dropped by a panic.
+
+    /// Remember the actor's task: the one this is called on.
+    pub(super) fn runs_here(&self) {
+        let _first = self.task.set(tokio::task::id());
     }
 
-    /// Answer every parked reply with `error`.
-    pub(super) fn answer_orphans(&self, error: impl Fn() -> ActorError) {
-        // Taken out of the lock before answering: an answer wakes its caller, never under a lock.
-        let orphans = std::mem::take(&mut *lock(&self.orphans));
-        for orphan in orphans {
-            orphan(error());
+    /// Whether this is the actor's own task.
+    pub(super) fn on_its_task(&self) -> bool {
+        self.task
+            .get()
+            .is_some_and(|task| Some(*task) == tokio::task::try_id())
+    }
+
+    /// Leave `orphan` for the task to answer, and mark the status watch, which the task asks
+    /// between commands. If the task is gone, the orphan is dropped: it answers itself.
+    pub(super) fn park(&self, orphan: Orphan) {
+        if self.parked.send(orphan).is_ok() {
+            self.status.send_modify(|_unchanged| ());
         }
     }
+
+    // The counters. The task alone writes them, so senders never contend for them, and a
+    // load and a store count one more: a `fetch_add` would lock the bus for a number no one
+    // else changes (3 % of an ask with 50 callers, measured). `Relaxed` is enough for numbers
+    // nothing else is ordered by.
+
+    /// The task took a command, leaving `queued` behind it: with the one it took, that many
+    /// were waiting, but never more than the capacity (a sender may already have taken the
+    /// place it freed, and be counted in `queued`).
+    pub(super) fn took(&self, queued: usize) {
+        bump(&self.taken);
+        let waiting = (queued + 1).min(self.capacity);
+        if waiting > self.high_water.load(Ordering::Relaxed) {
+            self.high_water.store(waiting, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn handled(&self, draining: bool) {
+        bump(&self.handled);
+        if draining {
+            bump(&self.drained);
+        }
+    }
+
+    pub(super) fn panicked(&self) {
+        bump(&self.panicked);
+    }
+
+    pub(super) fn refused(&self) {
+        bump(&self.refused);
+    }
+
+    /// The counters, with `queued` commands waiting in the mailbox now.
+    pub(super) fn stats(&self, queued: usize) -> ActorStats {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        ActorStats {
+            capacity: self.capacity,
+            high_water: self.high_water.load(Ordering::Relaxed).max(queued),
+            accepted: load(&self.taken) + queued as u64,
+            handled: load(&self.handled),
+            drained: load(&self.drained),
+            panicked: load(&self.panicked),
+            refused: load(&self.refused),
+            restarts: self.restarts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One more, on a counter only the task writes.
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }

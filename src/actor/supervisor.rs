@@ -144,7 +144,7 @@ pub fn supervise<A: Actor>(
     make: impl FnMut() -> A + Send + 'static,
 ) -> Handle<A> {
     let (first, restarts) = Restarts::first(policy, make);
-    let (handle, task) = start(name.into(), capacity, first, restarts, None);
+    let (handle, task) = start(name.into(), capacity, first, restarts);
     launch(&handle, task, None);
     handle
 }

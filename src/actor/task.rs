@@ -1,32 +1,46 @@
-//! The actor's task: started with its mailbox and its shared status, spawned on the current
-//! runtime (or, outside one, never started, and saying so), then its loop: one command at a
-//! time until the mailbox is closed and empty, a panic stops it, or the deadline cuts it off.
+//! How an actor's task starts: its mailbox, its shared status and the knock that connects
+//! them, made together; then spawned on the current runtime (or, outside one, never
+//! started, and saying so), wrapped so that a runtime dropping it leaves the truth behind.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::status::Shared;
 use super::supervisor::Restarts;
-use super::{Actor, Handle, MAX_CAPACITY, Status, StopReason};
-use crate::support::catch_panic;
+use super::{Actor, Handle, Letter, MAX_CAPACITY, Status, StopReason, run};
 
-/// A handle and the task to spawn; `tokens` are (shutdown, deadline), fresh if `None`.
+/// A handle and the task to spawn.
 pub(super) fn start<A: Actor>(
     name: String,
     capacity: usize,
     actor: A,
     restarts: Restarts<A>,
-    tokens: Option<(CancellationToken, CancellationToken)>,
 ) -> (Handle<A>, impl Future<Output = ()> + Send + 'static) {
     let capacity = capacity.clamp(1, MAX_CAPACITY);
-    let (token, cut) = tokens.unwrap_or_default();
-    let shared = Arc::new(Shared::new(name, capacity, token, cut));
     let (mailbox, inbox) = mpsc::channel(capacity);
-    let task = run(actor, inbox, Arc::clone(&shared), restarts);
+    // A knock needs a place: with none free the task has commands to take, and it reads the
+    // status before each. It must not keep the mailbox open, so it holds a weak sender.
+    let weak = mailbox.downgrade();
+    let knock = move || {
+        if let Some(mailbox) = weak.upgrade() {
+            let _full_or_closed = mailbox.try_send(Letter::Knock);
+        }
+    };
+    let (park, parked) = std::sync::mpsc::channel();
+    let shared = Arc::new(Shared::new(name, capacity, Box::new(knock), park));
+    // Subscribed now, before any handle exists: the task sees every change from the first.
+    let status = shared.watch();
+    let task = run(actor, inbox, status, parked, Arc::clone(&shared), restarts);
+    let task = Spawned {
+        task: Box::pin(task),
+        shared: Arc::clone(&shared),
+        ended: false,
+    };
     (Handle { mailbox, shared }, task)
 }
 
@@ -40,76 +54,48 @@ pub(super) fn launch<A: Actor>(
     match (tokio::runtime::Handle::try_current(), tracker) {
         (Ok(runtime), Some(tracker)) => drop(tracker.spawn_on(task, &runtime)),
         (Ok(runtime), None) => drop(runtime.spawn(task)),
-        (Err(_), _) => handle
-            .shared
-            .set_status(Status::Stopped(StopReason::NoRuntime)),
+        (Err(_), _) => {
+            let reason = StopReason::NoRuntime;
+            handle.shared.set_status(Status::Stopped(reason));
+            drop(task);
+        }
     }
 }
 
-/// The actor's task: take commands one at a time until the mailbox is closed and empty.
-async fn run<A: Actor>(
-    mut actor: A,
-    mut inbox: mpsc::Receiver<A::Command>,
+/// The actor's task as it is spawned: `run`, and what to say if it is dropped unfinished.
+///
+/// A runtime that shuts down drops its tasks where they stand. Dropping this one first sets
+/// the status, and only then drops `run` with the command in hand and the mailbox: so each
+/// reply dropped with them, and [`Handle::stopped`], say what happened ([`StopReason::Gone`]).
+struct Spawned<F> {
+    task: Pin<Box<F>>,
     shared: Arc<Shared>,
-    mut restarts: Restarts<A>,
-) {
-    let mut draining = false;
-    // Made once, not per command: each registers with its token when first polled.
-    let mut cut = std::pin::pin!(shared.cut.cancelled());
-    let mut told = std::pin::pin!(shared.token.cancelled());
-    let reason = loop {
-        let next = tokio::select! {
-            biased;
-            () = &mut cut => break StopReason::ShutDown,
-            () = &mut told, if !draining => {
-                // Shutdown: close the door (senders are refused from now on) and drain.
-                draining = true;
-                inbox.close();
-                shared.set_status(Status::Draining);
-                continue;
-            }
-            next = inbox.recv() => next,
-        };
-        // `None`: the door is closed (shutdown, or no handle left) and the mailbox is empty.
-        let Some(command) = next else {
-            break StopReason::ShutDown;
-        };
-        // One command, the state all to itself. A panic is caught; the shutdown deadline
-        // drops the command where it stands, and its reply answers `Abandoned`.
-        let handled = tokio::select! {
-            biased;
-            () = &mut cut => None,
-            caught = catch_panic(actor.handle(command)) => Some(caught),
-        };
-        match handled {
-            None => {
-                shared.refused();
-                break StopReason::ShutDown;
-            }
-            Some(Ok(())) => {
-                shared.handled(draining);
-                // A reply parked by a panic that the handler caught itself: answer it now.
-                shared.answer_orphans(|| shared.unanswered());
-            }
-            Some(Err(message)) => {
-                // The caller of the command that panicked learns why; then restart, or stop.
-                shared.panicked(&message);
-                match restarts.after_panic(message) {
-                    Ok(fresh) => actor = fresh,
-                    Err(reason) => break reason,
-                }
-                shared.restarted();
-            }
-        }
-    };
-    // Whatever is still queued is refused: each command's reply reads the status set here
-    // (or `Abandoning`, set by the deadline) and answers with it as it is dropped.
-    shared.stopping(&reason);
-    inbox.close();
-    while let Some(command) = inbox.recv().await {
-        shared.refused();
-        drop(command);
+    ended: bool,
+}
+
+impl<F: Future<Output = ()>> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let polled = self.task.as_mut().poll(cx);
+        self.ended = polled.is_ready();
+        polled
     }
-    shared.answer_orphans(|| shared.unanswered());
-    shared.set_status(Status::Stopped(reason));
+}
+
+impl<F> Drop for Spawned<F> {
+    fn drop(&mut self) {
+        // `drop` runs before the fields are dropped: the status is set before any reply reads it.
+        if !self.ended {
+            let reason = if std::thread::panicking() {
+                // Not the runtime: the loop itself unwound (a command's own `Drop` panicked).
+                StopReason::Panicked {
+                    message: "a panic outside its handler (dropping a command)".to_owned(),
+                }
+            } else {
+                StopReason::Gone
+            };
+            self.shared.set_unless_stopped(Status::Stopped(reason));
+        }
+    }
 }

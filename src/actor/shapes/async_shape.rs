@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 
 /// The state: how many messages each device got.
@@ -70,19 +71,27 @@ pub enum Command {
     },
 }
 
-/// The task that owns the state: one command at a time, in arrival order.
-async fn run(mut hub: Hub, mut inbox: mpsc::Receiver<Command>) {
-    while let Some(command) = inbox.recv().await {
-        match command {
-            Command::Send {
-                device,
-                message,
-                reply,
-            } => {
-                let _ = reply.send(hub.send(&device, &message));
-            }
-            Command::Sent { device, reply } => {
-                let _ = reply.send(hub.sent(&device));
+/// The task that owns the state: one command at a time, in arrival order. It may run on any
+/// worker thread and outlive the call that spawned it, so its future is `Send + 'static`, and
+/// so are the state and every command it holds.
+#[allow(clippy::manual_async_fn, reason = "the signature is the lesson")]
+fn run(
+    mut hub: Hub,
+    mut inbox: mpsc::Receiver<Command>,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        while let Some(command) = inbox.recv().await {
+            match command {
+                Command::Send {
+                    device,
+                    message,
+                    reply,
+                } => {
+                    let _ = reply.send(hub.send(&device, &message));
+                }
+                Command::Sent { device, reply } => {
+                    let _ = reply.send(hub.sent(&device));
+                }
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The Actor pattern twice, sync and async, with the same names: `Hub` (the state, the same
 //! lines in both), `HubHandle` (the same methods; `async` and `.await` added), and `Gone`. What
-//! the async shape adds is the lock's replacement: the `Command` enum and the `run` task. Both
-//! files are shown in the module doc (and compiled there as doctests).
+//! the async shape adds is the lock's replacement: the `Command` enum and the `run` task, whose
+//! future says the bound a spawned task needs (`Send + 'static`), which the sync shape does not.
+//! Both files are shown in the module doc (and compiled there as doctests).
 //!
 //! The test gives both the same calls, in order and then from eight threads or tasks at once,
 //! and checks that they answer the same.
