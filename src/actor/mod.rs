@@ -93,6 +93,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 mod bridges;
 mod errors;
@@ -101,6 +102,7 @@ mod reply;
 #[cfg(test)]
 mod shapes;
 mod shutdown;
+mod spans;
 mod status;
 mod supervisor;
 mod task;
@@ -113,7 +115,8 @@ pub use shutdown::{ActorReport, ActorSystem, ShutdownReport};
 pub use status::{ActorStats, Status};
 pub use supervisor::{RestartPolicy, supervise};
 
-use status::{Orphan, Shared, answer};
+use reply::{Orphan, answer};
+use status::Shared;
 use supervisor::Restarts;
 use task::{launch, start};
 
@@ -273,18 +276,20 @@ async fn run<A: Actor>(
 ) {
     // A reply dropped by a panic on this task is its handler's: it waits in `parked`.
     shared.runs_here();
-    // Told: shutdown has begun. The mailbox is closed and drains; the deadline may cut it off.
-    let mut told = false;
+    // Told (`Some`, with the drain's span): shutdown has begun. The mailbox is closed and
+    // drains; the deadline may cut it off.
+    let mut told = None;
     let reason = loop {
         if status.has_changed().unwrap_or(false) {
             // Replies parked by a panic that the handler caught itself: it lost them.
             answer(&parked, || shared.unanswered());
-            match *status.borrow_and_update() {
+            let now = status.borrow_and_update().clone();
+            match now {
                 Status::Abandoning { .. } => break StopReason::ShutDown,
-                Status::Draining if !told => {
+                Status::Draining if told.is_none() => {
                     // Close the mailbox: waiting senders are refused; those with a place
                     // still get in, and are handled.
-                    told = true;
+                    told = Some(shared.drain.span());
                     inbox.close();
                 }
                 _ => {}
@@ -297,29 +302,33 @@ async fn run<A: Actor>(
             None => break StopReason::ShutDown,
         };
         shared.took(inbox.len());
+        // Its span (`spans.rs`): nothing to make, enter or record when nobody listens.
+        let span = spans::command(&shared, told.as_ref());
         // One command, the state all to itself. A panic is caught, even one in the code that
         // builds the handler's future (called inside the `async` block, so inside the catch).
         // The deadline drops the command where it stands, and its reply answers `Abandoned`.
+        let handling = catch_panic(async { actor.handle(command).await });
         let handled = tokio::select! {
             biased;
-            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
+            caught = handling.instrument(span.clone()) => Some(caught),
             () = shared.abandoning() => None,
         };
+        spans::ended(&span, &handled);
         match handled {
             None => {
                 shared.refused();
                 break StopReason::ShutDown;
             }
-            Some(Ok(())) => shared.handled(told),
+            Some(Ok(())) => shared.handled(told.is_some()),
             Some(Err(message)) => {
-                // The replies the handler dropped as it panicked learn why; then restart, or
-                // stop.
+                // The replies the handler dropped as it panicked learn why; then restart (in
+                // the command's span, which shows it), or stop.
                 answer(&parked, || ActorError::Panicked {
                     actor: shared.name.clone(),
                     message: message.clone(),
                 });
                 shared.panicked();
-                match restarts.after_panic(message) {
+                match span.in_scope(|| restarts.after_panic(message)) {
                     Ok(fresh) => actor = fresh,
                     Err(reason) => break reason,
                 }
@@ -339,46 +348,11 @@ async fn run<A: Actor>(
             drop(command);
         }
     }
+    // The drain ends with what it refused, and the actor stops.
+    shared
+        .drain
+        .end(&shared.status(), &reason, shared.stats(0).refused);
     shared.set_status(Status::Stopped(reason));
-}
-
-/// Its life and what it shows: shut it down, wait for it, read its counters and status.
-impl<A: Actor> Handle<A> {
-    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
-    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
-    pub fn shut_down(&self) {
-        self.shared.draining();
-    }
-
-    /// Wait until the actor has stopped, and say why.
-    pub async fn stopped(&self) -> StopReason {
-        let mut status = self.shared.watch();
-        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
-        match stopped.as_deref() {
-            Ok(Status::Stopped(reason)) => reason.clone(),
-            _ => StopReason::Gone,
-        }
-    }
-
-    /// Commands waiting in the mailbox now.
-    pub fn queued(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
-    }
-
-    /// The actor's name, as its errors give it.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
-    pub fn stats(&self) -> ActorStats {
-        self.shared.stats(self.queued())
-    }
-
-    /// Where it is in its life: running (with its restarts), draining, stopped and why.
-    pub fn status(&self) -> Status {
-        self.shared.status()
-    }
 }
 
 impl<A: Actor> Clone for Handle<A> {

@@ -11,9 +11,11 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::debug;
 
 use super::{Actor, Handle, StopReason, launch, start};
 use crate::support::catch_panic_now;
+use crate::timing::human;
 
 /// How often a supervisor restarts an actor: at most `max_restarts` within any `within`.
 ///
@@ -98,7 +100,8 @@ impl<A: Actor> Restarts<A> {
     }
 
     /// A command panicked with `message`: a fresh actor if the policy allows one more restart,
-    /// else why the actor stops.
+    /// else why the actor stops. Called in the command's span: the restart, or giving up, is
+    /// an event in it.
     pub(super) fn after_panic(&mut self, message: String) -> Result<A, StopReason> {
         let Some(factory) = &mut self.factory else {
             return Err(StopReason::Panicked { message });
@@ -113,6 +116,10 @@ impl<A: Actor> Restarts<A> {
         }
         let spent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         if spent >= self.policy.max_restarts {
+            debug!(
+                "gave up: {spent} restarts within {}",
+                human(self.policy.within)
+            );
             return Err(StopReason::GaveUp {
                 restarts: spent,
                 within: self.policy.within,
@@ -120,6 +127,12 @@ impl<A: Actor> Restarts<A> {
             });
         }
         self.recent.push_back(now);
+        debug!(
+            "restarted ({} of {} within {})",
+            spent + 1,
+            self.policy.max_restarts,
+            human(self.policy.within)
+        );
         // The factory is user code too: if it panics, the actor cannot be restarted.
         catch_panic_now(factory).map_err(|again| StopReason::Panicked {
             message: format!("{message}; then restarting it panicked too: {again}"),

@@ -1,0 +1,139 @@
+//! The spans an actor emits, so any `tracing` subscriber sees what ran when.
+//!
+//! * `command`, one per command its task takes, from then to the command's end. Its first
+//!   field names it, the actor and its number (`"hub #3"`: the third the task took), `actor`
+//!   is the actor's name; `outcome` is `ok`, `failed` (its handler panicked) or `cancelled`
+//!   (the shutdown deadline dropped it midway). If the actor is supervised, the command that
+//!   panicked holds an event: `restarted`, or `gave up`.
+//! * `drain`, one per shutdown, from the moment it begins to the moment the actor stops. Its
+//!   first field is `"hub draining"`, then `actor`; the commands handled meanwhile are its
+//!   children; `outcome` is `ok` (every accepted command answered), `timed out` (the deadline
+//!   abandoned some) or `failed` (a panic stopped the actor). Its events: `shutdown begun`,
+//!   `refused a new command` (each one at the closed door), `the 50 ms deadline passed`, and
+//!   `3 commands abandoned` when the actor stops.
+//!
+//! All at `DEBUG`, so a user's `INFO` log stays quiet, under the target
+//! `async_patterns::actor`. [`timing::TimelineLayer`](crate::timing) draws them.
+//!
+//! When nobody listens, each command's span is a disabled handle: making one checks a cached
+//! level (one atomic load), and entering it around each poll of the handler, or recording its
+//! outcome (skipped), does nothing. The drain's span is made at shutdown, and touched only
+//! then, at a refusal and at the stop: never by a command. Measured in `mod.rs`'s "What it
+//! costs".
+//!
+//! An actor's task is spawned where the actor is. If someone listens there, the task carries
+//! the subscriber in place (as the pipeline's spawned items do), so a recording made for one
+//! future (`timing::record_spans`) draws the actors it spawns; if nobody listens, it is
+//! spawned bare.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tracing::field::Empty;
+use tracing::{Span, debug, debug_span};
+
+use super::status::Shared;
+use super::{Status, StopReason};
+use crate::support::lock;
+use crate::timing::human;
+
+/// The span of the command the task has just taken (a child of the drain's, while draining).
+pub(super) fn command(shared: &Shared, drain: Option<&Span>) -> Span {
+    // The fields are evaluated only if someone listens.
+    debug_span!(
+        parent: drain.and_then(Span::id),
+        "command",
+        command = %format_args!("{} #{}", shared.name, shared.taken()),
+        actor = &*shared.name,
+        outcome = Empty,
+    )
+}
+
+/// Record how a command ended: handled (`Some(Ok)`), panicked, or dropped by the deadline.
+pub(super) fn ended<E>(span: &Span, handled: &Option<Result<(), E>>) {
+    // A disabled span would look the field up by name only to drop the value.
+    if !span.is_disabled() {
+        let outcome = match handled {
+            Some(Ok(())) => "ok",
+            Some(Err(_)) => "failed",
+            None => "cancelled",
+        };
+        span.record("outcome", outcome);
+    }
+}
+
+/// The drain's span: `None` until a shutdown begins, and again once the actor has stopped.
+///
+/// Only a shutdown, a refusal at the closed door and the stop touch it, never a command, so a
+/// plain lock guards it. It is set under that lock together with the status (the caller's
+/// `changed`), so the task, which takes a copy once it sees the status change, finds it there.
+#[derive(Debug, Default)]
+pub(super) struct Drain(Mutex<Option<Span>>);
+
+impl Drain {
+    /// A shutdown began, if `changed()` says the status changed: the span begins now.
+    pub(super) fn begin(&self, actor: &str, changed: impl FnOnce() -> bool) {
+        let mut drain = lock(&self.0);
+        if changed() {
+            let span = drain.insert(begun(actor));
+            debug!(parent: &*span, "shutdown begun");
+        }
+    }
+
+    /// The shutdown's deadline passed, if `changed()` says the status changed (the span
+    /// begins now if no drain did: a system dropped gives no time at all).
+    pub(super) fn deadline(&self, actor: &str, deadline: Duration, changed: impl FnOnce() -> bool) {
+        let mut drain = lock(&self.0);
+        if changed() {
+            let span = drain.get_or_insert_with(|| begun(actor));
+            debug!(parent: &*span, "the {} deadline passed", human(deadline));
+        }
+    }
+
+    /// A new command was refused at the closed door.
+    pub(super) fn refused(&self) {
+        if let Some(span) = &*lock(&self.0) {
+            debug!(parent: span, "refused a new command");
+        }
+    }
+
+    /// The task's copy, the parent of the commands it drains.
+    pub(super) fn span(&self) -> Span {
+        lock(&self.0).clone().unwrap_or_else(Span::none)
+    }
+
+    /// The actor is stopping for `reason` (the status says `now`), having refused `refused`
+    /// commands it had accepted: say so, and end the drain (its last copy is dropped here).
+    pub(super) fn end(&self, now: &Status, reason: &StopReason, refused: u64) {
+        let span = self.take().unwrap_or_else(Span::none);
+        let (outcome, word) = match (now, reason) {
+            (Status::Abandoning { .. }, _) => ("timed out", "abandoned"),
+            (_, StopReason::ShutDown) => ("ok", "refused"),
+            _ => ("failed", "refused"),
+        };
+        if refused > 0 {
+            debug!(parent: &span, "{refused} commands {word}");
+        }
+        if !span.is_disabled() {
+            span.record("outcome", outcome);
+        }
+    }
+
+    /// The span, taken out: dropped, it ends (unrecorded: cancelled, as a task dropped by its
+    /// runtime leaves it).
+    pub(super) fn take(&self) -> Option<Span> {
+        lock(&self.0).take()
+    }
+}
+
+/// A drain's span for `actor`, begun (a timeline starts a bar when a span is first entered).
+fn begun(actor: &str) -> Span {
+    let span = debug_span!(
+        "drain",
+        drain = %format_args!("{actor} draining"),
+        actor,
+        outcome = Empty,
+    );
+    span.in_scope(|| ());
+    span
+}
