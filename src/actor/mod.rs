@@ -307,10 +307,17 @@ async fn run<A: Actor>(
         // One command, the state all to itself. A panic is caught, even one in the code that
         // builds the handler's future (called inside the `async` block, so inside the catch).
         // The deadline drops the command where it stands, and its reply answers `Abandoned`.
-        let handling = catch_panic(async { actor.handle(command).await });
         let handled = tokio::select! {
             biased;
-            caught = handling.instrument(span.clone()) => Some(caught),
+            caught = catch_panic(async {
+                // In its span if anybody listens (boxed, so that the future stays as small as
+                // when nobody does); else bare, not even wrapped.
+                if span.is_disabled() {
+                    actor.handle(command).await;
+                } else {
+                    Box::pin(actor.handle(command).instrument(span.clone())).await;
+                }
+            }) => Some(caught),
             () = shared.abandoning() => None,
         };
         spans::ended(&span, &handled);

@@ -30,7 +30,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tracing::field::Empty;
-use tracing::{Span, debug, debug_span};
+use tracing::level_filters::LevelFilter;
+use tracing::{Level, Span, debug, debug_span};
 
 use super::status::Shared;
 use super::{Status, StopReason};
@@ -38,8 +39,18 @@ use crate::support::lock;
 use crate::timing::human;
 
 /// The span of the command the task has just taken (a child of the drain's, while draining).
+#[inline]
 pub(super) fn command(shared: &Shared, drain: Option<&Span>) -> Span {
-    // The fields are evaluated only if someone listens.
+    // Nobody listens at `DEBUG` (one atomic load): an empty span, and not even a call.
+    if LevelFilter::current() < Level::DEBUG {
+        return Span::none();
+    }
+    command_span(shared, drain)
+}
+
+#[inline(never)]
+fn command_span(shared: &Shared, drain: Option<&Span>) -> Span {
+    // The fields are evaluated only if someone listens to this span.
     debug_span!(
         parent: drain.and_then(Span::id),
         "command",
@@ -50,6 +61,7 @@ pub(super) fn command(shared: &Shared, drain: Option<&Span>) -> Span {
 }
 
 /// Record how a command ended: handled (`Some(Ok)`), panicked, or dropped by the deadline.
+#[inline]
 pub(super) fn ended<E>(span: &Span, handled: &Option<Result<(), E>>) {
     // A disabled span would look the field up by name only to drop the value.
     if !span.is_disabled() {
