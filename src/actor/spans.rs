@@ -31,12 +31,11 @@ use std::time::Duration;
 
 use tracing::field::Empty;
 use tracing::level_filters::LevelFilter;
-use tracing::{Level, Span, debug, debug_span};
+use tracing::{Level, Span, debug, debug_span, dispatcher};
 
 use super::status::Shared;
 use super::{Status, StopReason};
 use crate::support::lock;
-use crate::timing::human;
 
 /// The span of the command the task has just taken (a child of the drain's, while draining).
 #[inline]
@@ -88,7 +87,7 @@ impl Drain {
         let mut drain = lock(&self.0);
         if changed() {
             let span = drain.insert(begun(actor));
-            debug!(parent: &*span, "shutdown begun");
+            under(span, || debug!(parent: &*span, "shutdown begun"));
         }
     }
 
@@ -98,14 +97,16 @@ impl Drain {
         let mut drain = lock(&self.0);
         if changed() {
             let span = drain.get_or_insert_with(|| begun(actor));
-            debug!(parent: &*span, "the {} deadline passed", human(deadline));
+            under(span, || {
+                debug!(parent: &*span, "the {deadline:?} deadline passed");
+            });
         }
     }
 
     /// A new command was refused at the closed door.
     pub(super) fn refused(&self) {
         if let Some(span) = &*lock(&self.0) {
-            debug!(parent: span, "refused a new command");
+            under(span, || debug!(parent: span, "refused a new command"));
         }
     }
 
@@ -117,14 +118,14 @@ impl Drain {
     /// The actor is stopping for `reason` (the status says `now`), having refused `refused`
     /// commands it had accepted: say so, and end the drain (its last copy is dropped here).
     pub(super) fn end(&self, now: &Status, reason: &StopReason, refused: u64) {
-        let span = self.take().unwrap_or_else(Span::none);
+        let Some(span) = self.take() else { return };
         let (outcome, word) = match (now, reason) {
             (Status::Abandoning { .. }, _) => ("timed out", "abandoned"),
             (_, StopReason::ShutDown) => ("ok", "refused"),
             _ => ("failed", "refused"),
         };
         if refused > 0 {
-            debug!(parent: &span, "{refused} commands {word}");
+            under(&span, || debug!(parent: &span, "{refused} commands {word}"));
         }
         if !span.is_disabled() {
             span.record("outcome", outcome);
@@ -136,6 +137,13 @@ impl Drain {
     pub(super) fn take(&self) -> Option<Span> {
         lock(&self.0).take()
     }
+}
+
+/// Emit `event`, a `debug!` in `span`, under the span's own subscriber: a refusal or a deadline
+/// may come from a task that runs under another subscriber, or none. Nothing if nobody listens
+/// to the span.
+fn under(span: &Span, event: impl FnOnce()) {
+    let _ = span.with_subscriber(|(_, dispatch)| dispatcher::with_default(dispatch, event));
 }
 
 /// A drain's span for `actor`, begun (a timeline starts a bar when a span is first entered).

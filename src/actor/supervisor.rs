@@ -15,7 +15,6 @@ use tracing::debug;
 
 use super::{Actor, Handle, StopReason, launch, start};
 use crate::support::catch_panic_now;
-use crate::timing::human;
 
 /// How often a supervisor restarts an actor: at most `max_restarts` within any `within`.
 ///
@@ -115,11 +114,9 @@ impl<A: Actor> Restarts<A> {
             self.recent.pop_front();
         }
         let spent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
-        if spent >= self.policy.max_restarts {
-            debug!(
-                "gave up: {spent} restarts within {}",
-                human(self.policy.within)
-            );
+        let (max, within) = (self.policy.max_restarts, self.policy.within);
+        if spent >= max {
+            debug!("gave up: {spent} restarts within {within:?}");
             return Err(StopReason::GaveUp {
                 restarts: spent,
                 within: self.policy.within,
@@ -127,12 +124,7 @@ impl<A: Actor> Restarts<A> {
             });
         }
         self.recent.push_back(now);
-        debug!(
-            "restarted ({} of {} within {})",
-            spent + 1,
-            self.policy.max_restarts,
-            human(self.policy.within)
-        );
+        debug!("restarted ({} of {max} within {within:?})", spent + 1);
         // The factory is user code too: if it panics, the actor cannot be restarted.
         catch_panic_now(factory).map_err(|again| StopReason::Panicked {
             message: format!("{message}; then restarting it panicked too: {again}"),
