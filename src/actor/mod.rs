@@ -8,15 +8,11 @@
 //! answer. It is the classic Command pattern, with the invoker (the handle) and the receiver
 //! (the task) split by a channel; the state needs no lock, because only one task touches it.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they answer the same calls alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** the lock became a task. Each method became a command (an enum variant
 //! with its reply channel) that the handle sends and awaits; the state's own methods, and the
@@ -24,6 +20,18 @@
 //! outlive the call that spawned it, so its future is `Send + 'static`, and with it the state
 //! and every command (their replies included). [`Actor`] asks the same: `Actor: Send +
 //! 'static`, `Command: Send + 'static`, and a `Send` future from `handle`.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! [`Handle<A>`] is that handle for any [`Actor`], and [`Reply`] the reply channel, made so
@@ -58,6 +66,17 @@
 //!   command in hand and the mailbox are dropped, so their callers and
 //!   [`stopped`](Handle::stopped) hear [`StopReason::Gone`].
 //!
+//! # What it looks like
+//! Each command is a `tracing` span, and so is each shutdown's drain, with its instants as
+//! events (`spans.rs`). A [`Hub`] at shutdown, drawn from them on tokio's paused clock
+//! (`tests/pictures`): six commands of 20 ms queued at once, and at 30 ms a shutdown with 60 ms
+//! to drain (the first diamond). The command in hand, #2, ends at 40 ms; the drain handles #3
+//! and #4; a caller at 50 ms is refused at the closed door (the second diamond); at 90 ms the
+//! deadline cuts #5 off (grey) and abandons #6, which never started (the last two diamonds).
+//! Every caller got an answer: four values, two `Abandoned`, one `ShuttingDown`.
+//!
+#![doc = include_str!("pictures/drain.svg")]
+//!
 //! # What it costs
 //! An ask ([`Handle::call`]) is a channel send, a wake-up, the handler, a `oneshot` answer and
 //! a second wake-up, as in the actor any tokio program can write by hand: a task, an `mpsc`
@@ -84,9 +103,10 @@
 //!
 //! # Where the rest is
 //! Here, in order: the trait, [`spawn`], [`Handle`] and how it sends, then the task's loop
-//! (`run`), which calls the handler. One file away: starting the task (`task.rs`), [`Reply`]
-//! and [`Pending`] (`reply.rs`), [`Status`], [`ActorStats`] and what a handle shares with its
-//! task (`status.rs`), the errors, [`supervise`], [`ActorSystem`] (`shutdown.rs`), the [`Hub`]
+//! (`run`), which calls the handler in the command's span. One file away: starting the task
+//! (`task.rs`), [`Reply`], [`Pending`] and the replies a panic leaves (`reply.rs`), [`Status`],
+//! [`ActorStats`], what a handle shares with its task and the handle's life (`status.rs`), the
+//! spans (`spans.rs`), the errors, [`supervise`], [`ActorSystem`] (`shutdown.rs`), the [`Hub`]
 //! and [`ToActor`] (`bridges.rs`).
 
 use std::future::Future;
@@ -355,10 +375,9 @@ async fn run<A: Actor>(
             drop(command);
         }
     }
-    // The drain ends with what it refused, and the actor stops.
-    shared
-        .drain
-        .end(&shared.status(), &reason, shared.stats(0).refused);
+    // The drain ends (both its copies dropped), and the actor stops.
+    shared.drained(&reason);
+    drop(told);
     shared.set_status(Status::Stopped(reason));
 }
 

@@ -231,6 +231,13 @@ impl Shared {
         self.replace_if(|now| !matches!(now, Status::Abandoning { .. }), stopped);
     }
 
+    /// The task is about to stop for `reason`: the drain's span, if a shutdown began, ends
+    /// saying what was refused.
+    pub(super) fn drained(&self, reason: &StopReason) {
+        let refused = self.refused.load(Ordering::Relaxed);
+        self.drain.end(&self.status(), reason, refused);
+    }
+
     /// The supervisor restarted the actor: count it, and say so in the status (unless a
     /// shutdown has begun meanwhile: the door stays closed).
     pub(super) fn restarted(&self) {
