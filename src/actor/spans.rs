@@ -10,7 +10,7 @@
 //!   children; `outcome` is `ok` (every accepted command answered), `timed out` (the deadline
 //!   abandoned some) or `failed` (a panic stopped the actor). Its events: `shutdown begun`,
 //!   `refused a new command` (each one at the closed door), `the 50 ms deadline passed`, and
-//!   `3 commands abandoned` when the actor stops.
+//!   `3 commands abandoned` (or refused) when the actor stops.
 //!
 //! All at `DEBUG`, so a user's `INFO` log stays quiet, under the target
 //! `async_patterns::actor`. [`timing::TimelineLayer`](crate::timing) draws them.
@@ -125,7 +125,11 @@ impl Drain {
             _ => ("failed", "refused"),
         };
         if refused > 0 {
-            under(&span, || debug!(parent: &span, "{refused} commands {word}"));
+            let s = if refused == 1 { "" } else { "s" };
+            under(
+                &span,
+                || debug!(parent: &span, "{refused} command{s} {word}"),
+            );
         }
         if !span.is_disabled() {
             span.record("outcome", outcome);
