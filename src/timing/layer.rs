@@ -115,7 +115,10 @@ impl TimelineLayer {
 /// Await `fut` with the spans and events under `target` recorded on `timeline`, whatever else
 /// is installed: the simplest way to draw one run of a pattern.
 ///
-/// The recording follows `fut` wherever it is polled, and covers the spans made *while it runs*:
+/// The recording follows `fut` wherever it is polled, and covers the spans made *while it runs*
+/// (a spawned task is polled by the runtime, not through `fut`: hand it the recording with
+/// `tracing::instrument::WithSubscriber::with_current_subscriber`, or its own spans are lost,
+/// and a span of `fut` that such a task holds may then never close):
 /// a span made before (outside an `async` block, say) belongs to whatever subscriber was current
 /// then. A span made here stays recorded wherever it is entered later (a span knows its
 /// subscriber), so work that `fut` spawns inside such spans is drawn too; an event in a spawned

@@ -39,6 +39,8 @@ fn colour(outcome: BarOutcome) -> &'static str {
 }
 
 const MARKER: &str = "#1565c0";
+/// Roughly the width of one character of a marker's 9 px label.
+const MARKER_CHAR: f64 = 5.5;
 
 /// Render `bars` (drawn in the order given, one row each) and `markers` under `title`, the
 /// time axis running to the last end.
@@ -82,7 +84,8 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
         .max()
         .unwrap_or(0);
     let label_width = (longest as f64 * CHAR + 12.0).clamp(60.0, 280.0);
-    let max_chars = ((label_width - 12.0) / CHAR) as usize;
+    // Rounded, not cut: the longest label must fit whole when the column was sized for it.
+    let max_chars = ((label_width - 12.0) / CHAR).round() as usize;
     let (x0, x1) = (PAD + label_width, width - PAD - 18.0);
     let x_ns = |ns: u128| x0 + (x1 - x0) * (ns as f64 / scale_ns);
     let x = |d: Duration| x_ns(d.as_nanos());
@@ -161,9 +164,14 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
             end = bar.end.as_nanos(),
         );
     }
-    for marker in markers {
-        let row = lane_of(marker).map_or(0, |i| first_bar_row + i);
-        let (mx, my) = (x(marker.at), row_y(row) + 2.0);
+    // Each marker's row and position, so a label can be left out where the next marker on
+    // its row would overlap it (the name is still in the marker's hover title).
+    let placed: Vec<(usize, f64)> = markers
+        .iter()
+        .map(|m| (lane_of(m).map_or(0, |i| first_bar_row + i), x(m.at)))
+        .collect();
+    for (marker, &(row, mx)) in markers.iter().zip(&placed) {
+        let my = row_y(row) + 2.0;
         let label = escape(&marker.label);
         let _ = writeln!(
             svg,
@@ -171,6 +179,21 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
             at = marker.at.as_nanos(),
             time = ms(marker.at),
         );
+        // The name beside the marker, on a white halo, when it has room before the next one.
+        let needs = marker.label.chars().count() as f64 * MARKER_CHAR + 8.0;
+        let room = placed
+            .iter()
+            .filter(|&&(r, x2)| r == row && x2 > mx)
+            .map(|&(_, x2)| x2 - mx)
+            .fold(width - PAD - mx, f64::min);
+        if needs <= room {
+            let _ = writeln!(
+                svg,
+                r##"<text class="marker-label" x="{tx:.1}" y="{ty:.1}" font-size="9" fill="{MARKER}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{label}</text>"##,
+                tx = mx + 6.0,
+                ty = my + 11.0,
+            );
+        }
     }
     svg.push_str("</svg>\n");
     svg
@@ -368,6 +391,27 @@ mod tests {
         assert_eq!(ticks.first().map(String::as_str), Some("0 ms"));
         assert_eq!(ticks.last().map(String::as_str), Some("160 ms"));
         assert_eq!(ticks.len(), 9);
+    }
+
+    #[test]
+    fn the_longest_label_fits_whole_and_marker_names_show_where_there_is_room() {
+        for n in [1, 7, 8, 20, 37] {
+            let label = "x".repeat(n);
+            let svg = render("t", &[Bar::new(label.as_str(), ms(0), ms(10))], &[]);
+            assert!(svg.contains(&format!(">{label}</text>")), "{n}: {svg}");
+        }
+        let at = |label: &str, n| Marker {
+            label: label.into(),
+            at: ms(n),
+            lane: Some("a".into()),
+        };
+        let bars = [Bar::new("a", ms(0), ms(100))];
+        // Far apart: both named. One right after another: the first has no room for its name.
+        let svg = render("t", &bars, &[at("hedge sent", 10), at("opened", 60)]);
+        assert_eq!(svg.matches("class=\"marker-label\"").count(), 2);
+        let svg = render("t", &bars, &[at("hedge sent", 10), at("opened", 11)]);
+        assert_eq!(svg.matches("class=\"marker-label\"").count(), 1);
+        assert!(svg.contains(">opened</text>") && svg.contains("<title>hedge sent at"));
     }
 
     #[test]
