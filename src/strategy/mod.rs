@@ -64,6 +64,8 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::basics::blocking::TaskError;
 use crate::basics::gather;
@@ -149,6 +151,9 @@ impl Downloader {
     /// Use `strategy` from the next download on, and return the one it replaces. Downloads in
     /// flight finish with the strategy they started with.
     pub fn set_strategy(&self, strategy: Arc<dyn FetchStrategy>) -> Arc<dyn FetchStrategy> {
+        // An instant, not a span: a marker on a timeline. Its message (the new strategy's
+        // name) is made only when a subscriber listens.
+        tracing::debug!("swapped to {}", guarded(|| strategy.name().to_owned()));
         std::mem::replace(&mut *write(&self.strategy), strategy)
     }
 
@@ -177,17 +182,26 @@ impl Downloader {
 
 /// Run one batch through a strategy, for both contexts (this one and [`StaticDownloader`]):
 /// its panic caught, the call that builds the future included, and its promise of one result
-/// per URL checked before the results reach the caller. `name` is asked only on failure, so a
-/// strategy's `name` costs nothing on the happy path.
+/// per URL checked before the results reach the caller. `name` is asked only on failure or
+/// when a subscriber listens, so a strategy's `name` costs nothing on the happy path.
 async fn run_batch<F: Future<Output = Fetched>>(
     name: impl Fn() -> String,
     expected: usize,
     batch: impl FnOnce() -> F,
 ) -> Result<Fetched, StrategyError> {
-    // The name is a strategy's own code too, so it is guarded like the batch.
-    let strategy =
-        || catch_panic_now(&name).unwrap_or_else(|_| "<a strategy whose name panicked>".to_owned());
-    match catch_panic(async move { batch().await }).await {
+    let strategy = || guarded(&name);
+    // The batch's span, named by its strategy; its fetches' spans are made inside it. A span's
+    // fields are computed only when a subscriber listens: nobody listening, it costs a check.
+    let span = tracing::debug_span!(
+        "batch",
+        strategy = strategy(),
+        urls = expected,
+        outcome = Empty
+    );
+    let caught = catch_panic(async move { batch().await })
+        .instrument(span.clone())
+        .await;
+    let outcome = match caught {
         Ok(results) if results.len() == expected => Ok(results),
         Ok(results) => Err(StrategyError::WrongCount {
             strategy: strategy(),
@@ -198,7 +212,14 @@ async fn run_batch<F: Future<Output = Fetched>>(
             strategy: strategy(),
             message,
         }),
-    }
+    };
+    span.record("outcome", if outcome.is_ok() { "ok" } else { "failed" });
+    outcome
+}
+
+/// A strategy's name, asked through `name`: its own code, so a panic in it is caught.
+fn guarded(name: impl Fn() -> String) -> String {
+    catch_panic_now(name).unwrap_or_else(|_| "<a strategy whose name panicked>".to_owned())
 }
 
 // ---- the simplest strategies: the ways of `basics::gather`, over one request per URL ---------
@@ -218,26 +239,58 @@ impl FetchStrategy for OneByOne {
     }
 }
 
-/// The request futures of a batch, not started yet, each catching its own panic (else one
-/// panicking fetch would unwind through `join_all` and lose every other URL's result). A `Vec`,
-/// not a lazy `map`: a closure over borrowed URLs across an `.await` fails the `Send` check.
+/// The request futures of a batch, not started yet. A `Vec`, not a lazy `map`: a closure over
+/// borrowed URLs across an `.await` fails the `Send` check.
 fn calls<'a>(
     http: &'a Arc<dyn HttpGet>,
     urls: &'a [String],
 ) -> Vec<impl Future<Output = Result<String, HttpError>> + Send + 'a> {
-    urls.iter()
-        .map(|url| async move {
-            // The user's code: `get` is called inside the block, so a panic before its future
-            // exists is caught too.
-            let caught = catch_panic(async move { http.get(url).await }).await;
-            caught.unwrap_or_else(|message| {
-                Err(HttpError::Task {
-                    url: url.clone(),
-                    source: TaskError::Panicked(message),
-                })
+    urls.iter().map(|url| fetch(http, url)).collect()
+}
+
+/// One URL's request, as every built-in strategy makes it (borrowed here, owned by a task in
+/// [`InTasks`]): in its span, catching its own panic (else one panicking fetch would unwind
+/// through `join_all` and lose every other URL's result).
+fn fetch<H, U>(http: H, url: U) -> impl Future<Output = Result<String, HttpError>> + use<H, U>
+where
+    H: AsRef<dyn HttpGet>,
+    U: AsRef<str>,
+{
+    let span = fetch_span(url.as_ref());
+    traced(span, async move {
+        let url = url.as_ref();
+        // The user's code: `get` is called inside the block, so a panic before its future
+        // exists is caught too.
+        let caught = catch_panic(async { http.as_ref().get(url).await }).await;
+        caught.unwrap_or_else(|message| {
+            Err(HttpError::Task {
+                url: url.to_owned(),
+                source: TaskError::Panicked(message),
             })
         })
-        .collect()
+    })
+}
+
+/// A fetch's span, named by its URL. Made where the fetch is made, inside the batch's span, so
+/// it is drawn under it wherever the fetch runs; its bar starts when the fetch is first polled.
+fn fetch_span(url: &str) -> Span {
+    tracing::debug_span!("fetch", url, outcome = Empty)
+}
+
+/// Await `fetch` in `span`, then record how it ended; a fetch dropped before it ends records
+/// nothing, and is drawn cancelled.
+async fn traced<F>(span: Span, fetch: F) -> Result<String, HttpError>
+where
+    F: Future<Output = Result<String, HttpError>>,
+{
+    let result = fetch.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(HttpError::Timeout { .. }) => "timed out",
+        Err(_) => "failed",
+    };
+    span.record("outcome", outcome);
+    result
 }
 
 /// Every request at once on the calling task (`join_all`): about t for the whole batch, but a
