@@ -75,6 +75,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use tracing::field::Empty;
+use tracing::{Instrument, debug_span};
 
 use crate::basics::gather;
 use crate::support::{catch_panic, catch_panic_now, read, write};
@@ -234,7 +236,23 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     ///
     /// Errors: [`FactoryError::UnknownKind`] (listing the known kinds),
     /// [`FactoryError::Failed`], [`FactoryError::Panicked`], [`FactoryError::TimedOut`].
+    ///
+    /// Each construction is a `construction` span named by its kind, its outcome recorded when
+    /// it ends (a timeline draws it as a bar; free when nobody listens).
     pub async fn create(&self, kind: &str, config: C) -> Result<Box<P>, FactoryError> {
+        let span = tracing::debug_span!("construction", kind, outcome = Empty);
+        let made = self.construct(kind, config).instrument(span.clone()).await;
+        let outcome = match &made {
+            Ok(_) => "ok",
+            Err(FactoryError::TimedOut { .. }) => "timed out",
+            Err(_) => "failed",
+        };
+        span.record("outcome", outcome);
+        made
+    }
+
+    /// What `create` does inside its span.
+    async fn construct(&self, kind: &str, config: C) -> Result<Box<P>, FactoryError> {
         // The guard is dropped inside `lookup`: no lock is held while the constructor runs.
         let ctor = self.lookup(kind)?;
         let panicked = |message| FactoryError::Panicked {
@@ -289,11 +307,13 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     /// [`gather::all_at_once`] or [`gather::bounded`]: six devices whose handshakes take 50 to
     /// 150 ms are ready in about 150 ms, the slowest, not the sum of all six.
     ///
-    /// A limit costs more than the arithmetic suggests. Two slots over light (50 ms), speaker
-    /// (80 ms) and toilet (150 ms) end at 200 ms: the toilet waits for the light's slot. And
-    /// since results stay in request order, a construction that finishes early keeps its slot
-    /// until the ones ahead of it are done, so a later one starts late (the `factory` example
-    /// draws it).
+    /// A limit costs more than the arithmetic suggests: two slots over light (50 ms), speaker
+    /// (80 ms) and toilet (150 ms) end at 200 ms, not 140 ms (the sum over two), because the
+    /// toilet waits for the light's slot. A slot is freed the moment its construction ends, and
+    /// the next request starts in it at once, even while one ahead of it still runs: only the
+    /// results wait, to come back in request order. So requests take the time of the greedy
+    /// schedule, each request in order on the first slot to free ([`gather::bounded`] says why
+    /// `buffered` would keep a finished construction's slot; the module's picture shows it).
     ///
     /// Nothing is spawned: the constructions run on the calling task, concurrently but not in
     /// parallel, which is what waiting on handshakes needs; dropping the future drops every
@@ -311,10 +331,25 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
             .into_iter()
             .map(|(kind, config)| async move { self.create(kind.as_ref(), config).await })
             .collect();
-        match limit {
-            None => gather::all_at_once(calls).await,
-            Some(limit) => gather::bounded(calls, limit).await,
-        }
+        // The batch's span, named by its limit (`format_args!` is formatted only when someone
+        // listens); each construction's span is made inside it.
+        let span = match limit {
+            None => debug_span!(
+                "create_many",
+                batch = "create_many, all at once",
+                outcome = Empty
+            ),
+            Some(n) => {
+                let name = format_args!("create_many, limit {}", n.max(1));
+                debug_span!("create_many", batch = %name, outcome = Empty)
+            }
+        };
+        let made = match limit {
+            None => gather::all_at_once(calls).instrument(span.clone()).await,
+            Some(limit) => gather::bounded(calls, limit).instrument(span.clone()).await,
+        };
+        span.record("outcome", "ok");
+        made
     }
 
     /// The registered kinds, sorted.
