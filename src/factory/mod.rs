@@ -45,9 +45,20 @@
 //! * **Isolation.** A constructor that fails gives [`FactoryError::Failed`], naming the kind and
 //!   carrying the cause; one that *panics* gives [`FactoryError::Panicked`], so one bad plugin
 //!   cannot take down the code creating other devices.
+//! * **Seen as it runs.** Each construction is a `construction` span named by its kind, inside a
+//!   `create_many` span for a batch, with its outcome; `timing::TimelineLayer` draws them.
 //!
 //! It is also stricter than the sketch: registering a kind twice is [`FactoryError::Duplicate`],
 //! not a silent overwrite, and an unknown kind's error lists the kinds that are known.
+//!
+//! # What it looks like
+//! Six devices made by `create_many` three at a time, drawn from their spans on tokio's paused
+//! clock (`tests/pictures`). At 50 ms the light's slot goes to the night light; at 80 ms the
+//! speaker's and the night light's go to the garden speaker and the second toilet, while the
+//! first toilet still runs: 230 ms in all, the greedy schedule. Kept in order by `buffered(3)`,
+//! the night light would have held its slot until the first toilet was done: 300 ms.
+//!
+#![doc = include_str!("pictures/create_many.svg")]
 //!
 //! # What it costs
 //! Per creation: a read lock and an `Arc` clone to find the constructor, one boxed future, and
@@ -60,7 +71,7 @@
 //!
 //! # Reading it
 //! This file holds the trait, the [`Registry`] and all its methods. From [`Registry::create`]
-//! to your constructor: `create`, then `lookup` below it, then the closure that
+//! to your constructor: `create` (its span), `construct`, `lookup`, then the closure that
 //! [`Registry::register`] stored, which calls yours; [`Registry::create_many`] runs one
 //! `create` per request. Errors are in `errors.rs`; [`Config`] in `config.rs`; the demo
 //! devices ([`Light`], [`Speaker`], [`SmartToilet`]) and their hub ([`device_registry`]) in
@@ -236,11 +247,9 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     ///
     /// Errors: [`FactoryError::UnknownKind`] (listing the known kinds),
     /// [`FactoryError::Failed`], [`FactoryError::Panicked`], [`FactoryError::TimedOut`].
-    ///
-    /// Each construction is a `construction` span named by its kind, its outcome recorded when
-    /// it ends (a timeline draws it as a bar; free when nobody listens).
     pub async fn create(&self, kind: &str, config: C) -> Result<Box<P>, FactoryError> {
-        let span = tracing::debug_span!("construction", kind, outcome = Empty);
+        // Its span, named by its kind (nobody listening, the macro costs a check).
+        let span = debug_span!("construction", kind, outcome = Empty);
         let made = self.construct(kind, config).instrument(span.clone()).await;
         let outcome = match &made {
             Ok(_) => "ok",
@@ -308,12 +317,11 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
     /// 150 ms are ready in about 150 ms, the slowest, not the sum of all six.
     ///
     /// A limit costs more than the arithmetic suggests: two slots over light (50 ms), speaker
-    /// (80 ms) and toilet (150 ms) end at 200 ms, not 140 ms (the sum over two), because the
-    /// toilet waits for the light's slot. A slot is freed the moment its construction ends, and
-    /// the next request starts in it at once, even while one ahead of it still runs: only the
-    /// results wait, to come back in request order. So requests take the time of the greedy
-    /// schedule, each request in order on the first slot to free ([`gather::bounded`] says why
-    /// `buffered` would keep a finished construction's slot; the module's picture shows it).
+    /// (80 ms) and toilet (150 ms) end at 200 ms, not 140 ms, as the toilet waits for the
+    /// light's slot. A slot is freed the moment its construction ends and the next request
+    /// starts in it, even while one ahead still runs (only the results wait, to come back in
+    /// order): the greedy schedule, drawn in the module's picture ([`gather::bounded`] says why
+    /// not `buffered`, which keeps a finished construction's slot until those ahead are done).
     ///
     /// Nothing is spawned: the constructions run on the calling task, concurrently but not in
     /// parallel, which is what waiting on handshakes needs; dropping the future drops every
@@ -333,12 +341,9 @@ impl<P: ?Sized + 'static, C: 'static> Registry<P, C> {
             .collect();
         // The batch's span, named by its limit (`format_args!` is formatted only when someone
         // listens); each construction's span is made inside it.
+        let all = "create_many, all at once";
         let span = match limit {
-            None => debug_span!(
-                "create_many",
-                batch = "create_many, all at once",
-                outcome = Empty
-            ),
+            None => debug_span!("create_many", batch = all, outcome = Empty),
             Some(n) => {
                 let name = format_args!("create_many, limit {}", n.max(1));
                 debug_span!("create_many", batch = %name, outcome = Empty)

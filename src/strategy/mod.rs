@@ -45,6 +45,17 @@
 //!   whose fetcher panics, gets its error in its own slot ([`HttpError::Task`] for a panic). A
 //!   strategy that breaks the promise, or panics, fails its batch ([`StrategyError`]).
 //! * **One-off strategies.** [`FnStrategy`] turns an async closure into a strategy.
+//! * **Seen as it runs.** Each batch is a `batch` span named by its strategy, each request of a
+//!   built-in strategy a `fetch` span named by its URL inside it, each with its outcome; a swap
+//!   is an event. Nobody listening, they cost a check each; `timing::TimelineLayer` draws them.
+//!
+//! # What it looks like
+//! A [`Downloader`] fetching the same four pages of 30 ms three times in a row, drawn from its
+//! spans on tokio's paused clock (`tests/pictures`). The strategy is swapped to all at once at
+//! 45 ms and to bounded (2) at 135 ms (the diamonds): the first batch runs one by one to the end
+//! (120 ms), the second, started after the first swap, takes 30 ms, the third 60 ms.
+//!
+#![doc = include_str!("pictures/swapped.svg")]
 //!
 //! # What it costs
 //! `#[async_trait]` boxes each call's future: an allocation and a call through the vtable,

@@ -14,4 +14,6 @@
 
 mod basics;
 mod check;
+mod factory;
 mod shapes;
+mod strategy;
