@@ -75,6 +75,8 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use futures::FutureExt;
+use futures::future::Either;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
@@ -85,6 +87,7 @@ use crate::support::{catch_panic, catch_panic_now, read, write};
 
 mod closures;
 mod errors;
+mod forwarding;
 #[cfg(test)]
 mod shapes;
 mod spawning;
@@ -183,8 +186,8 @@ impl Downloader {
     pub async fn download(&self, urls: &[String]) -> Result<Fetched, StrategyError> {
         // Clone the Arc out and drop the guard *before* awaiting: no lock across `.await`.
         let shared = self.strategy();
-        // The strategy itself, not the `Arc`: the `Arc`'s forwarding impl (at the end of this
-        // file) would box a second future around the strategy's own.
+        // The strategy itself, not the `Arc`: the `Arc`'s forwarding impl (`forwarding.rs`)
+        // would box a second future around the strategy's own.
         let strategy: &dyn FetchStrategy = &*shared;
         let name = || strategy.name().to_owned();
         run_batch(name, urls.len(), || strategy.fetch_all(&self.http, urls)).await
@@ -209,23 +212,29 @@ async fn run_batch<F: Future<Output = Fetched>>(
         urls = expected,
         outcome = Empty
     );
-    let caught = catch_panic(async move { batch().await })
-        .instrument(span.clone())
-        .await;
-    let outcome = match caught {
-        Ok(results) if results.len() == expected => Ok(results),
-        Ok(results) => Err(StrategyError::WrongCount {
-            strategy: strategy(),
-            expected,
-            got: results.len(),
-        }),
-        Err(message) => Err(StrategyError::Panicked {
-            strategy: strategy(),
-            message,
-        }),
+    let checked = async {
+        match catch_panic(async move { batch().await }).await {
+            Ok(results) if results.len() == expected => Ok(results),
+            Ok(results) => Err(StrategyError::WrongCount {
+                strategy: strategy(),
+                expected,
+                got: results.len(),
+            }),
+            Err(message) => Err(StrategyError::Panicked {
+                strategy: strategy(),
+                message,
+            }),
+        }
     };
-    span.record("outcome", if outcome.is_ok() { "ok" } else { "failed" });
-    outcome
+    // Nobody listening (the span is disabled), the batch runs bare: no wrapper to poll
+    // through, nothing to record. Else it runs in its span, and says how it ended; dropped
+    // before that, it says nothing and is drawn cancelled.
+    if span.is_disabled() {
+        return checked.await;
+    }
+    let out = checked.instrument(span.clone()).await;
+    span.record("outcome", if out.is_ok() { "ok" } else { "failed" });
+    out
 }
 
 /// A strategy's name, asked through `name`: its own code, so a panic in it is caught.
@@ -268,7 +277,7 @@ where
     U: AsRef<str>,
 {
     let span = fetch_span(url.as_ref());
-    traced(span, async move {
+    let fetch = async move {
         let url = url.as_ref();
         // The user's code: `get` is called inside the block, so a panic before its future
         // exists is caught too.
@@ -279,7 +288,8 @@ where
                 source: TaskError::Panicked(message),
             })
         })
-    })
+    };
+    traced(span, fetch, fetched)
 }
 
 /// A fetch's span, named by its URL. Made where the fetch is made, inside the batch's span, so
@@ -288,20 +298,31 @@ fn fetch_span(url: &str) -> Span {
     tracing::debug_span!("fetch", url, outcome = Empty)
 }
 
-/// Await `fetch` in `span`, then record how it ended; a fetch dropped before it ends records
-/// nothing, and is drawn cancelled.
-async fn traced<F>(span: Span, fetch: F) -> Result<String, HttpError>
-where
-    F: Future<Output = Result<String, HttpError>>,
-{
-    let result = fetch.instrument(span.clone()).await;
-    let outcome = match &result {
+/// How a fetch ended, in a timeline's words.
+fn fetched(result: &Result<String, HttpError>) -> &'static str {
+    match result {
         Ok(_) => "ok",
         Err(HttpError::Timeout { .. }) => "timed out",
         Err(_) => "failed",
+    }
+}
+
+/// `work` in `span`, recording how it ended in `outcome`'s word: what `run_batch` does in its
+/// body, for a future made by a plain function. Nobody listening, `work` is returned as it is.
+fn traced<F: Future>(
+    span: Span,
+    work: F,
+    outcome: fn(&F::Output) -> &'static str,
+) -> impl Future<Output = F::Output> {
+    // `Either`: one of two futures, polled as whichever it holds.
+    if span.is_disabled() {
+        return Either::Left(work);
+    }
+    let ended = span.clone();
+    let record = move |out: &F::Output| {
+        ended.record("outcome", outcome(out));
     };
-    span.record("outcome", outcome);
-    result
+    Either::Right(work.instrument(span).inspect(record))
 }
 
 /// Every request at once on the calling task (`join_all`): about t for the whole batch, but a
@@ -348,44 +369,6 @@ impl FetchStrategy for Bounded {
 
     async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
         gather::bounded(calls(http, urls), self.limit).await
-    }
-}
-
-// ---- shared, boxed and borrowed strategies are strategies ------------------------------------
-
-// So a caller can wrap `Downloader::strategy()` in a strategy of its own, or pass a strategy it
-// keeps, wherever one is expected. Each delegates to the strategy it points to.
-
-#[async_trait]
-impl<T: FetchStrategy + ?Sized> FetchStrategy for Arc<T> {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        (**self).fetch_all(http, urls).await
-    }
-}
-
-#[async_trait]
-impl<T: FetchStrategy + ?Sized> FetchStrategy for Box<T> {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        (**self).fetch_all(http, urls).await
-    }
-}
-
-#[async_trait]
-impl<T: FetchStrategy + ?Sized> FetchStrategy for &T {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-
-    async fn fetch_all(&self, http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetched {
-        (**self).fetch_all(http, urls).await
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tracing::instrument::WithSubscriber;
 
-use super::{FetchStrategy, Fetched, fetch, fetch_span, traced};
+use super::{FetchStrategy, Fetched, fetch, fetch_span, fetched, traced};
 use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
@@ -154,7 +154,7 @@ pub(super) async fn in_threads(
             let (http, handle, owned) = (Arc::clone(http), handle.clone(), url.clone());
             let batch = batch.clone();
             // The span covers the wait for the thread, as seen from the batch.
-            traced(fetch_span(url), async move {
+            let fetch = async move {
                 let on_thread = move || blocking_get(&handle, &batch, http.as_ref(), &owned);
                 match to_thread(on_thread).await {
                     Ok(Some(result)) => result,
@@ -168,7 +168,8 @@ pub(super) async fn in_threads(
                         source,
                     }),
                 }
-            })
+            };
+            traced(fetch_span(url), fetch, fetched)
         })
         .collect();
     match limit {
