@@ -60,10 +60,15 @@
 //! # What it costs
 //! `#[async_trait]` boxes each call's future: an allocation and a call through the vtable,
 //! about 20 ns more than a static call on a quiet machine, 35 to 50 ns while other builds run
-//! (`benches/dispatch.rs`), nothing next to a network round trip of 50 µs or more. Where even that matters, static dispatch is a variant beside this one:
-//! [`NativeFetch`] (a native `async fn`, no box) and [`StaticDownloader`], generic over the
-//! strategy, fixed at compile time. Every strategy here implements both traits, and both impls
-//! call the same plain async function (`static_dispatch.rs`).
+//! (`benches/dispatch.rs`), nothing next to a network round trip of 50 µs or more. Where even
+//! that matters, static dispatch is a variant beside this one: [`NativeFetch`] (a native
+//! `async fn`, no box) and [`StaticDownloader`], generic over the strategy, fixed at compile
+//! time. Every strategy here implements both traits, and both impls call the same plain async
+//! function (`static_dispatch.rs`).
+//!
+//! The spans, with nobody listening, run their work bare: about 60 to 90 instructions a batch
+//! and none a URL (callgrind), though each request's future is some 90 bytes larger to move:
+//! 7 to 20 ns a batch and 10 to 20 ns a URL in interleaved runs on a busy machine.
 //!
 //! # Cancellation
 //! Dropping a `download` future drops every request still pending; for [`InTasks`] the tasks

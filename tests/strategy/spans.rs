@@ -156,3 +156,20 @@ async fn a_swap_is_a_marker_at_its_instant() {
         .collect();
     assert_eq!(marked, [("swapped to bounded", 45, None)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn bounded_gives_a_finished_requests_slot_to_the_next_at_once() {
+    // A slow page first, then four quick ones: they take turns in the other slot, each as the
+    // one before it ends, 120 ms in all. Kept in order (`buffered`), the quick pages that are
+    // done would hold their slots until the slow one is: 160 ms.
+    let timeline = Arc::new(Timeline::new());
+    let downloader = Downloader::new(Arc::new(Scripted), Arc::new(Bounded::new(2)));
+    let batch = urls(&["/slow", "/1", "/2", "/3", "/4"]);
+    let pages = record_spans(&timeline, TARGET, downloader.download(&batch)).await;
+    assert_eq!(pages.unwrap().len(), 5);
+    let bars = shape(&timeline);
+    let starts: Vec<(&str, u128)> = bars.iter().map(|b| (b.0.as_str(), b.2)).collect();
+    let expected = [("/slow", 0), ("/1", 0), ("/2", 30), ("/3", 60), ("/4", 90)];
+    assert_eq!(starts, [&[("bounded", 0)][..], &expected].concat());
+    assert_eq!(bars[0].3, 120);
+}
