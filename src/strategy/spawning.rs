@@ -16,7 +16,8 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tracing::instrument::WithSubscriber;
 
-use super::{FetchStrategy, Fetched, fetch, fetch_span, fetched, traced};
+use super::spans::{fetch_span, fetched, traced};
+use super::{FetchStrategy, Fetched, fetch};
 use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
