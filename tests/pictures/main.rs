@@ -15,6 +15,8 @@
 mod basics;
 mod check;
 mod decorator;
+mod factory;
 mod observer;
 mod pipeline;
 mod shapes;
+mod strategy;
