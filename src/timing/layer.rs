@@ -68,14 +68,22 @@ use super::{Bar, BarOutcome, Marker, Timeline};
 pub struct TimelineLayer {
     timeline: Arc<Timeline>,
     chosen: Vec<(String, Option<String>)>,
+    // tracing caches once per callsite whether anybody may want it. While at most one
+    // dispatcher is registered, tracing-core 0.1 asks only the default of the thread that
+    // reaches the callsite first (tokio-rs/tracing#3611), so a thread with no subscriber could
+    // silence a line for good while this layer records it elsewhere. A second registered
+    // dispatcher, which enables nothing, makes tracing ask every registered one instead.
+    _ask_every_dispatcher: tracing::Dispatch,
 }
 
 impl TimelineLayer {
     /// A layer that adds the bars and markers it records to `timeline`.
     pub fn new(timeline: Arc<Timeline>) -> Self {
+        let nobody = tracing::subscriber::NoSubscriber::default();
         TimelineLayer {
             timeline,
             chosen: Vec::new(),
+            _ask_every_dispatcher: tracing::Dispatch::new(nobody),
         }
     }
 
