@@ -1,111 +1,158 @@
-//! A smart home built by name: devices connected one by one, then concurrently.
+//! A smart home built by name: devices made by kind, one by one, then with `create_many`.
 //!
 //! ```text
 //! cargo run --release --example factory
 //! ```
 //!
-//! Six devices are made three times through the same kind of registry: one by one, with
-//! `create_many`, and with `create_many` two at a time. Every constructor is wrapped to record
-//! when it ran, so each run is drawn as a timeline of its constructions. Then the devices answer
-//! a message each, and each kind of mistake shows what it prints. It ends with what to notice,
-//! worked out from the times it measured.
-//!
-//! Notice: the caller names kinds ("light", "toilet"), never types; a kind added at run time by
-//! an async closure is made like the built-in ones, and so is a constructor wrapped to time it.
-//! No network is used: connecting is simulated with `tokio::time::sleep`.
+//! First the pattern used plainly: a registry of named async constructors, a kind added at run
+//! time, devices made by name, what each mistake prints. Then six devices made one by one, with
+//! `create_many`, and three at a time, drawn from the registry's spans, and what to notice in
+//! the times measured. Connecting is a `tokio::time::sleep`: no network.
 
 use std::error::Error;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_patterns::factory::{
-    Config, Device, DeviceError, FactoryError, Light, Registry, SmartToilet, Speaker,
-    device_registry,
+use async_patterns::factory::{Config, Device, FactoryError, Light, Registry, device_registry};
+use async_patterns::timing::{
+    Bar, NOISE, Page, Table, Target, Timeline, human, measure, ratio, record_spans,
 };
-use async_patterns::timing::{NOISE, Table, Target, Timeline, human, measure, ratio};
 
-type Made = Result<Box<dyn Device>, FactoryError>;
-
-fn requests() -> Vec<(&'static str, Config)> {
-    vec![
-        ("light", Config::new("kitchen")),       // 50 ms
-        ("speaker", Config::new("living room")), // 80 ms
-        ("toilet", Config::new("upstairs")),     // 150 ms
-        ("night light", Config::new("hallway")), // 30 ms, registered in timed_home
-        ("speaker", Config::new("garden")),      // 80 ms
-        ("toilet", Config::new("downstairs")),   // 150 ms
-    ]
+fn main() -> Result<(), Box<dyn Error>> {
+    run(&mut Page::new("factory"), false)
 }
 
-/// Register `connect` as kind `kind`, wrapped so that each construction is drawn on `timeline`
-/// as "kind name". A constructor is any closure, so a wrapped one registers like any other.
-fn register_timed<F, Fut, D>(
-    home: &Registry<dyn Device>,
-    timeline: &Arc<Timeline>,
-    kind: &'static str,
-    connect: F,
-) -> Result<(), FactoryError>
-where
-    F: Fn(Config) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<D, DeviceError>> + Send + 'static,
-    D: Device + 'static,
-{
-    let timeline = Arc::clone(timeline);
-    home.register(kind, move |config: Config| {
-        let timeline = Arc::clone(&timeline);
-        let label = format!("{kind} {}", config.name);
-        let connecting = connect(config);
-        async move { timeline.record(label, connecting).await }
+/// The demo; `brief` (the tour's version) leaves out what the mistakes print.
+pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    page.heading("factory: a smart home built by name");
+    runtime.block_on(async {
+        plainly(page, brief).await?;
+        measured(page).await
     })
 }
 
-/// The home: the three built-in kinds and a night light, all drawn on `timeline`.
-fn timed_home(timeline: &Arc<Timeline>) -> Result<Registry<dyn Device>, FactoryError> {
-    let home = Registry::new().with_timeout(Duration::from_millis(300));
-    register_timed(&home, timeline, Light::KIND, Light::connect)?;
-    register_timed(&home, timeline, Speaker::KIND, Speaker::connect)?;
-    register_timed(&home, timeline, SmartToilet::KIND, SmartToilet::connect)?;
-    // A new kind at run time, from an async closure: a light with a quicker handshake.
-    register_timed(&home, timeline, "night light", async |config: Config| {
+// 1. The pattern, plainly ------------------------------------------------------------------
+
+/// The home: the built-in kinds (light, speaker, toilet), and one more added at run time.
+fn home() -> Result<Registry<dyn Device>, FactoryError> {
+    let home = device_registry().with_timeout(Duration::from_millis(300));
+    // A new kind, from an async closure: a light with a quicker handshake.
+    home.register("night light", async |config: Config| {
         Light::connect(config.with("latency_ms", "30")).await
     })?;
     Ok(home)
 }
 
-/// One run: a fresh home and timeline, every request made by `make`, timed.
+async fn plainly(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
+    let home = home()?;
+    page.line(format!("kinds registered: {}", home.kinds().join(", ")));
+    // The caller names a kind, never a type, and awaits the device's handshake.
+    let lamp = home.create("light", Config::new("kitchen")).await?;
+    page.line(lamp.send("dim 30").await?);
+    // Several at once: one result per request, in request order.
+    let two = [("toilet", "upstairs"), ("speaker", "garden")].map(|(k, n)| (k, Config::new(n)));
+    let made = home.create_many(two, None).await;
+    for (device, message) in made.into_iter().zip(["flush", "play Blue Monday"]) {
+        page.line(device?.send(message).await?);
+    }
+    if brief {
+        return Ok(());
+    }
+    // Each mistake is an error that names the kind (or the device) and says what went wrong.
+    let unknown = home.create("kettle", Config::new("k")).await.err();
+    let twice = home.register("light", Light::connect).err();
+    let failed = home
+        .create("light", Config::new("garage").with("offline", "true"))
+        .await
+        .err();
+    let hung = home
+        .create("toilet", Config::new("cellar").with("latency_ms", "10000"))
+        .await
+        .err();
+    let named = [
+        "unknown kind",
+        "registered twice",
+        "failed connect",
+        "hung connect",
+    ];
+    for (what, error) in named.into_iter().zip([unknown, twice, failed, hung]) {
+        if let Some(error) = error {
+            page.line(format!("{what:<17} {error}"));
+        }
+    }
+    if let Err(error) = lamp.send("disco mode").await {
+        page.line(format!("{:<17} {error}", "bad message"));
+    }
+    Ok(())
+}
+
+// 2. Measured ------------------------------------------------------------------------------
+
+/// Six devices: handshakes of 50, 80, 150, 30, 80 and 150 ms.
+fn requests() -> [(&'static str, Config); 6] {
+    [
+        ("light", "kitchen"),
+        ("speaker", "living room"),
+        ("toilet", "upstairs"),
+        ("night light", "hallway"),
+        ("speaker", "garden"),
+        ("toilet", "downstairs"),
+    ]
+    .map(|(kind, name)| (kind, Config::new(name)))
+}
+
+type Made = Vec<Result<Box<dyn Device>, FactoryError>>;
+
+/// One run in a fresh home: how long it took, and its spans (a failed construction is drawn
+/// failed).
 struct Run {
-    made: Vec<Made>,
     took: Duration,
     timeline: Arc<Timeline>,
 }
 
-async fn run(
-    make: impl AsyncFnOnce(&Registry<dyn Device>) -> Vec<Made>,
-) -> Result<Run, FactoryError> {
-    let timeline = Arc::new(Timeline::new());
-    let home = timed_home(&timeline)?;
-    let (made, took) = measure(make(&home)).await;
-    Ok(Run {
-        made,
-        took,
-        timeline,
-    })
+async fn timed(make: impl AsyncFnOnce(&Registry<dyn Device>) -> Made) -> Result<Run, FactoryError> {
+    let (home, timeline) = (home()?, Arc::new(Timeline::new()));
+    let (_, took) = record_spans(&timeline, "async_patterns::factory", measure(make(&home))).await;
+    Ok(Run { took, timeline })
 }
 
-/// How long each construction of a run took.
-fn lengths(run: &Run) -> Vec<Duration> {
-    let bars = run.timeline.bars();
-    bars.iter().map(|b| b.end.saturating_sub(b.start)).collect()
+/// A run's constructions (not the `create_many` batch around them), by start.
+fn constructions(run: &Run) -> Vec<Bar> {
+    let mut bars = run.timeline.bars_by_start();
+    bars.retain(|b| !b.label.starts_with("create_many"));
+    bars
 }
 
-#[tokio::main]
-pub async fn main() -> Result<(), Box<dyn Error>> {
-    let kinds = timed_home(&Arc::new(Timeline::new()))?.kinds();
-    println!("== factory: kinds registered: {}", kinds.join(", "));
-    println!("   handshakes: light 50 ms, night light 30 ms, speaker 80 ms, toilet 150 ms\n");
+fn lengths(bars: &[Bar]) -> Vec<Duration> {
+    bars.iter().map(|b| b.end - b.start).collect()
+}
 
-    let one_by_one = run(async |home| {
+/// The time `lengths` take on `slots` slots, each in order on the first slot to free: what
+/// `create_many` does.
+fn greedy(lengths: &[Duration], slots: usize) -> Duration {
+    let mut free_at = vec![Duration::ZERO; slots.max(1)];
+    for &length in lengths {
+        *free_at.iter_mut().min().expect("at least one slot") += length;
+    }
+    free_at.into_iter().max().unwrap_or_default()
+}
+
+/// The same through `buffered(slots)`, which yields in order: construction `i` starts only when
+/// construction `i - slots` and every one before it are done.
+fn in_order(lengths: &[Duration], slots: usize) -> Duration {
+    let mut ends: Vec<Duration> = Vec::new();
+    for (i, &length) in lengths.iter().enumerate() {
+        let ahead = i.checked_sub(slots.max(1));
+        let start = ahead.and_then(|a| ends[..=a].iter().max().copied());
+        ends.push(start.unwrap_or_default() + length);
+    }
+    ends.into_iter().max().unwrap_or_default()
+}
+
+async fn measured(page: &mut Page) -> Result<(), Box<dyn Error>> {
+    const LIMIT: usize = 3;
+    let one_by_one = timed(async |home| {
         let mut made = Vec::new();
         for (kind, config) in requests() {
             made.push(home.create(kind, config).await);
@@ -113,176 +160,90 @@ pub async fn main() -> Result<(), Box<dyn Error>> {
         made
     })
     .await?;
-    let all = run(async |home| home.create_many(requests(), None).await).await?;
-    let two = run(async |home| home.create_many(requests(), Some(2)).await).await?;
+    let all = timed(async |home| home.create_many(requests(), None).await).await?;
+    let limited = timed(async |home| home.create_many(requests(), Some(LIMIT)).await).await?;
     // One scale for the three runs: a run half as long is drawn half as wide.
-    let longest = one_by_one.took.max(all.took).max(two.took);
-    for (title, run) in [
-        (
-            "one by one: `create(..).await` in a `for` loop",
-            &one_by_one,
-        ),
-        ("create_many(requests, None): all at once", &all),
-        (
-            "create_many(requests, Some(2)): two at a time, results in order",
-            &two,
-        ),
-    ] {
-        let drawing = run.timeline.draw_to_scale(72, longest);
-        println!("{title}, {}\n{drawing}", human(run.took));
-    }
+    let scale = one_by_one.took.max(all.took).max(limited.took);
+    let limit = format!("create_many, limit {LIMIT}");
+    page.timeline_to_scale("one by one", &one_by_one.timeline, scale);
+    page.timeline_to_scale("create_many", &all.timeline, scale);
+    page.timeline_to_scale(&limit, &limited.timeline, scale);
 
-    // The single constructions, as measured one by one: the slowest is the ideal for a
-    // concurrent run, their sum the time of a sync factory.
-    let singles = lengths(&one_by_one);
-    let slowest = singles.iter().copied().max().unwrap_or_default();
+    // The single constructions, measured one by one, give each run its ideal: their sum (a
+    // sync factory), the slowest (all at once), the greedy schedule (with a limit).
+    let singles = lengths(&constructions(&one_by_one));
+    let slowest = singles.iter().max().copied().unwrap_or_default();
     let sum: Duration = singles.iter().sum();
-
-    let made = one_by_one.made.iter().chain(&all.made).chain(&two.made);
-    let failures = made.filter(|d| d.is_err()).count();
-    println!("   devices made: {} of 18 requested", 18 - failures);
-
-    let devices: Vec<Box<dyn Device>> = all.made.into_iter().collect::<Result<_, _>>()?;
-    let messages = [
-        "on",
-        "play Blue Monday",
-        "flush",
-        "dim 10",
-        "volume 60",
-        "warm seat",
-    ];
-    let replies = futures::future::join_all(
-        devices
-            .iter()
-            .zip(messages)
-            .map(|(device, message)| device.send(message)),
-    )
-    .await;
-    for (device, reply) in devices.iter().zip(replies) {
-        match reply {
-            Ok(reply) => println!("   a {:<8} said: {reply}", device.kind()),
-            Err(e) => println!("   a {:<8} refused: {e}", device.kind()),
-        }
-    }
-
-    println!("\n   what mistakes print:");
-    let home = device_registry().with_timeout(Duration::from_millis(300));
-    if let Err(e) = home.create("kettle", Config::new("k")).await {
-        println!("   unknown kind:      {e}");
-    }
-    if let Err(e) = home.register("light", async |config: Config| Light::connect(config).await) {
-        println!("   registered twice:  {e}");
-    }
-    let offline = Config::new("garage").with("offline", "true");
-    if let Err(e) = home.create("light", offline).await {
-        println!("   failed connect:    {e}");
-    }
-    let stuck = Config::new("cellar").with("latency_ms", "10000");
-    if let Err(e) = home.create("toilet", stuck).await {
-        println!("   hung connect:      {e}");
-    }
-    if let Err(e) = devices[0].send("disco mode").await {
-        println!("   bad message:       {e}");
-    }
-
+    let (schedule, ordered) = (greedy(&singles, LIMIT), in_order(&singles, LIMIT));
     let mut table = Table::new("6 devices, each must connect before use");
     table.add_with_ideal("one by one", one_by_one.took, sum);
     table.add_with_ideal("create_many", all.took, slowest);
-    // Two slots, results in order: a finished device waits for the one ahead of it and keeps
-    // its slot meanwhile (the night light, done at 110 ms, waits for the toilet until 200 ms),
-    // so the last toilet starts at 200 ms and ends at 350 ms.
-    table.add_with_ideal("create_many, limit 2", two.took, Duration::from_millis(350));
-    println!("\n{table}");
-    let speedup = table.speedup("create_many").unwrap_or(0.0);
-    let vs_slowest = table.vs_ideal("create_many").unwrap_or(f64::MAX);
-    println!(
-        "{}",
-        Target::at_least("create_many >= 3x one by one", speedup, 3.0)
-    );
-    println!(
-        "{}",
-        Target::at_most(
-            "create_many within 1.2x of the slowest handshake",
-            vs_slowest,
-            1.2
-        )
-    );
+    table.add_with_ideal(&limit, limited.took, schedule);
+    page.table(&table);
+    let vs = |label: &str| table.vs_ideal(label).unwrap_or(f64::MAX);
+    let within = |label: &str, ideal: &str, time| {
+        let name = format!("{label} within 1.2x of {ideal} ({})", human(time));
+        Target::at_most(name, vs(label), 1.2)
+    };
+    page.target(within("create_many", "the slowest construction", slowest));
+    page.target(within(&limit, "the greedy schedule of the six", schedule));
 
-    println!("\nwhat to notice:");
-    notice(&one_by_one, &two, (slowest, sum), speedup, vs_slowest);
+    // What to notice, each sentence picked by comparing the numbers (10 % is noise).
+    let near = |r: f64| r <= 1.0 + NOISE;
+    page.notice(format!(
+        "one by one took {} = {:.2}x the sum of its six constructions: {}.",
+        human(one_by_one.took),
+        vs("one by one"),
+        match near(vs("one by one")) {
+            true => "each waited for the one before, as a sync factory would",
+            false => "more than the sum, so this machine added time between them",
+        }
+    ));
+    page.notice(format!(
+        "create_many took {:.2}x the slowest construction ({}): {}, {:.1}x faster than one by one.",
+        vs("create_many"),
+        human(slowest),
+        match near(vs("create_many")) {
+            true => "the six handshakes overlapped",
+            false => "more than noise over it (its timeline shows which started late)",
+        },
+        table.speedup("create_many").unwrap_or(0.0),
+    ));
+    notice_slots(page, &limited, LIMIT, (schedule, ordered));
     Ok(())
 }
 
-/// What the numbers say, each sentence picked by comparing them (10 % is taken as noise).
-fn notice(
-    one_by_one: &Run,
-    two: &Run,
-    (slowest, sum): (Duration, Duration),
-    speedup: f64,
-    vs_slowest: f64,
-) {
-    let vs_sum = ratio(one_by_one.took, sum).unwrap_or(f64::MAX);
-    let ideal_speedup = ratio(sum, slowest).unwrap_or(0.0);
-    println!(
-        "* one by one took {} = {vs_sum:.2}x the sum of its six constructions: {}",
-        human(one_by_one.took),
-        if vs_sum <= 1.0 + NOISE {
-            "each waited for\n  the one before, exactly as a sync factory would"
-        } else {
-            "more than the\n  sum, so this machine added time between them"
-        }
-    );
-    println!(
-        "* create_many took {vs_slowest:.2}x the slowest single construction ({}): {}",
-        human(slowest),
-        if vs_slowest <= 1.0 + NOISE {
-            "the ideal;\n  the six handshakes overlapped, as its timeline shows"
-        } else {
-            "over the\n  ideal by more than noise; its timeline shows which ones started late"
-        }
-    );
-    println!(
-        "* so create_many was {speedup:.1}x faster than one by one: {} the ideal, sum / slowest \
-         = {ideal_speedup:.1}x",
-        if speedup >= (1.0 - NOISE) * ideal_speedup {
-            "about"
-        } else {
-            "short of"
-        }
-    );
-    // The longest a slot stayed taken by a finished construction: from its end to the next
-    // start, and the construction ahead of it that ended then.
-    let bars = two.timeline.bars();
-    let held = bars
-        .iter()
-        .filter_map(|b| {
-            let next = bars.iter().map(|o| o.start).filter(|s| *s >= b.end).min()?;
-            let ahead = bars
-                .iter()
-                .filter(|o| o.end <= next)
-                .max_by_key(|o| o.end)?;
-            Some((next - b.end, b, ahead))
-        })
-        .max_by_key(|(held, ..)| *held);
-    let busy: Duration = lengths(two).iter().sum();
-    let used = ratio(busy, two.took * 2).unwrap_or(0.0);
-    print!(
-        "* with a limit of 2 it took {}, {:.2}x two slots packed perfectly (sum / 2); \
-         its\n  slots were busy {:.0} % of it",
-        human(two.took),
-        ratio(two.took, sum / 2).unwrap_or(0.0),
-        used * 100.0
-    );
-    match held {
-        Some((held, done, ahead)) if ratio(held, two.took).unwrap_or(0.0) > 0.1 => println!(
-            ": the {} was done at {} but held its slot\n  {} more, until the {} \
-             ahead of it finished: results come back in request\n  order, so the next \
-             construction started late",
+/// What the limited run's spans say about its slots: how soon a freed slot was taken.
+fn notice_slots(page: &mut Page, run: &Run, limit: usize, (greedy, ordered): (Duration, Duration)) {
+    let bars = constructions(run);
+    let busy: Duration = lengths(&bars).iter().sum();
+    let used = ratio(busy, run.took * limit as u32).unwrap_or(0.0) * 100.0;
+    page.notice(format!(
+        "with a limit of {limit} it took {}, {:.2}x the greedy schedule ({}: each request on the \
+         first slot to free); the slots were busy {used:.0} % of it.",
+        human(run.took),
+        ratio(run.took, greedy).unwrap_or(0.0),
+        human(greedy),
+    ));
+    // Each construction that ended while one ahead of it (started before) still ran, and the
+    // first one to start after it: the slot it handed on.
+    let handed = bars.iter().enumerate().filter_map(|(i, done)| {
+        let ahead = bars[..i].iter().find(|b| b.end > done.end)?;
+        let next = bars.iter().find(|b| b.start >= done.end)?;
+        Some((done, ahead, next))
+    });
+    if let Some((done, ahead, next)) = handed.min_by_key(|(done, ..)| done.end) {
+        page.notice(format!(
+            "the {} was done at {} while the {} ahead of it still ran, and the next request (a \
+             {}) started in its slot at {}; kept in request order (`buffered`), the slot would \
+             have waited for the {}, and the six would have taken {}.",
             done.label,
             human(done.end),
-            human(held),
-            ahead.label
-        ),
-        _ => println!(": the slots were kept full"),
+            ahead.label,
+            next.label,
+            human(next.start),
+            ahead.label,
+            human(ordered)
+        ));
     }
 }

@@ -28,6 +28,7 @@ mod concurrency_vs_parallelism;
 #[allow(dead_code)]
 #[path = "decorator.rs"]
 mod decorator;
+#[allow(dead_code)]
 #[path = "factory.rs"]
 mod factory;
 #[allow(dead_code)]
@@ -54,6 +55,7 @@ mod redis;
 #[allow(dead_code)]
 #[path = "req_http_aio.rs"]
 mod req_http_aio;
+#[allow(dead_code)]
 #[path = "strategy.rs"]
 mod strategy;
 #[allow(dead_code)]
@@ -79,8 +81,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Not in the talk: the traps met right after the basics, each measured and fixed.
     pitfalls::run(&mut page)?;
     page.heading("the patterns: the same shapes, with .await");
-    strategy::main()?;
-    factory::main()?;
+    strategy::run(&mut page, true)?;
+    factory::run(&mut page, true)?;
     observer::run(&mut page, true)?;
     pipeline_plan::run(&mut page, true)?;
     pipeline_stream::run(&mut page, true)?;

@@ -33,9 +33,14 @@
 //! back-pressure, supervision and a graceful shutdown that loses nothing), the [`decorator`]
 //! pattern (the same trait in and out: timeout, retry with jittered backoff and `Retry-After`,
 //! circuit breaker, hedging, concurrency and rate limits, composed with
-//! [`Layers`](decorator::Layers), and adapters to and from tower behind the feature `tower`), the classic sync shape of every pattern compiled beside its async shape,
-//! benches that report ratios against the ideal (`benches/`), and a testkit (a loopback HTTP
-//! server, mocks of every trait, a delay wrapper for tokio's paused clock).
+//! [`Layers`](decorator::Layers), and adapters to and from tower behind the feature `tower`),
+//! the classic sync shape of every pattern compiled beside its async shape and shown side by
+//! side, `tracing` spans at every pattern's boundaries drawn as timelines
+//! ([`timing::Timeline`], SVG pictures in these docs, the tour's HTML page), the Observer and
+//! the Pipeline on Redis behind the feature `redis` (at most once and at least once, one
+//! conformance suite for both backends), benches that report ratios against the ideal and a
+//! hand-written floor (`benches/`), and a testkit (a loopback HTTP server, a redis-server on a
+//! unix socket, mocks of every trait, a delay wrapper for tokio's paused clock).
 //!
 //! **Where it departs on purpose.** asyncio's event loop is a tokio runtime, and tokio's default
 //! is several worker threads: a current-thread runtime is the closer match, and the examples say
@@ -65,11 +70,16 @@
 //!    concurrently), [`pipeline`] (nested plans of steps, and streaming stages), [`decorator`]
 //!    (behaviour added around a trait object: time limits, retries, breakers, hedging),
 //!    [`actor`] (state owned by one task, reached through a handle). In each folder,
-//!    `mod.rs` holds the concept, the trait and the context on its first screen; `shapes/` holds
-//!    the classic sync shape and the async shape as compiled code; the siblings hold the rest,
-//!    named for what they hold.
-//! 4. [`timing`] (tables of ratios, timelines) and `testkit` (feature `testkit`): how it is all
-//!    measured and tested.
+//!    `mod.rs` holds the concept, the trait, the context and the simplest implementations, and
+//!    the context's main method reaches your code in one file, read in order; `shapes/` holds
+//!    the classic sync shape and the async shape as compiled code (shown side by side on the
+//!    module's page, with a picture of its schedule); the siblings hold the rest, named for
+//!    what they hold.
+//! 4. Beyond one process (feature `redis`): `observer::redis` and `pipeline::stream::redis`, the
+//!    same traits with Redis underneath, and what changes when a part goes remote.
+//! 5. [`timing`] (tables of ratios, timelines, the `tracing` layer that records them, SVG
+//!    pictures, the HTML page) and `testkit` (feature `testkit`): how it is all measured and
+//!    tested. `CONTRIBUTING.md` says how a pattern is added.
 //!
 //! # Running it
 //! `cargo run --release --example tour` tells the whole story offline in about half a minute;

@@ -1,4 +1,5 @@
-//! The factory module: the registry's errors, concurrent creation on tokio's paused clock,
+//! The factory module: the registry's errors, concurrent creation on tokio's paused clock (a
+//! finished construction's slot taken at once by the next), the spans of each construction,
 //! panics and timeouts, async closures as constructors, and the built-in devices.
 
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use async_patterns::factory::{
     device_registry,
 };
 use async_patterns::testkit::{Delayed, MockDevice, within_paused};
+use async_patterns::timing::{Bar, BarOutcome, Timeline, record_spans};
+use futures::StreamExt;
 use tokio::time::Instant;
 
 fn ms(n: u64) -> Duration {
@@ -113,20 +116,106 @@ async fn concurrent_creation_takes_the_slowest_constructor_not_the_sum() {
     let names: Vec<&str> = devices.iter().map(|d| d.as_ref().unwrap().name()).collect();
     assert_eq!(names, ["kitchen", "living", "upstairs"]);
 
-    let start = Instant::now();
-    home.create_many(requests(), Some(1)).await;
-    assert_eq!(start.elapsed(), ms(280));
-
-    // Two at a time: light and speaker start; the toilet starts when the light is done (50 ms).
-    let start = Instant::now();
-    home.create_many(requests(), Some(2)).await;
-    assert_eq!(start.elapsed(), ms(200));
-
-    // A limit of zero would make no progress at all; it is taken as one.
+    // (Limits of 1 to 5: `create_many_frees_a_finished_constructions_slot_at_once`.) A limit of
+    // zero would make no progress at all; it is taken as one.
     let start = Instant::now();
     let devices = home.create_many(requests(), Some(0)).await;
     assert_eq!(start.elapsed(), ms(280));
     assert!(devices.iter().all(Result::is_ok));
+}
+
+/// The time `durations` take on `slots` slots when each, in order, starts on the first slot to
+/// free: the greedy list schedule.
+fn greedy_makespan(durations: &[u64], slots: usize) -> Duration {
+    let mut free_at = vec![0; slots.max(1)];
+    for &d in durations {
+        *free_at.iter_mut().min().expect("a slot") += d;
+    }
+    ms(free_at.into_iter().max().unwrap_or(0))
+}
+
+/// Each construction recorded: (label, depth, start ms, end ms, outcome), by start.
+type Drawn = Vec<(String, usize, u128, u128, BarOutcome)>;
+
+async fn drawn<F: Future>(timeline: &Arc<Timeline>, made: F) -> (F::Output, Drawn) {
+    let out = record_spans(timeline, "async_patterns::factory", made).await;
+    let bars = timeline.bars_by_start().into_iter();
+    let bar = |Bar {
+                   label,
+                   depth,
+                   start,
+                   end,
+                   outcome,
+                   ..
+               }| { (label, depth, start.as_millis(), end.as_millis(), outcome) };
+    (out, bars.map(bar).collect())
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_many_frees_a_finished_constructions_slot_at_once() {
+    // A slow toilet first, then three quick lights and a speaker. Kept in request order by
+    // `buffered(2)`, a light that is done keeps its slot until the toilet is: 260 ms. Freed at
+    // once, each request starts on the first slot to free: the greedy schedule's 170 ms.
+    let home = device_registry();
+    let latencies = [150, 30, 30, 30, 80];
+    let kinds = ["toilet", "light", "light", "light", "speaker"];
+    let requests = || -> Vec<(&str, Config)> {
+        let each = kinds.into_iter().zip(latencies).enumerate();
+        let config = |i, ms: u64| Config::new(format!("d{i}")).with("latency_ms", ms.to_string());
+        each.map(|(i, (kind, ms))| (kind, config(i, ms))).collect()
+    };
+    let start = Instant::now();
+    let calls = futures::stream::iter(requests()).map(|(kind, config)| home.create(kind, config));
+    let ordered: Vec<_> = calls.buffered(2).collect().await;
+    assert_eq!((start.elapsed(), ordered.len()), (ms(260), 5));
+    for limit in [1, 2, 3, 5] {
+        let (start, timeline) = (Instant::now(), Arc::new(Timeline::new()));
+        let (made, bars) = drawn(&timeline, home.create_many(requests(), Some(limit))).await;
+        let took = start.elapsed();
+        assert_eq!(took, greedy_makespan(&latencies, limit), "limit {limit}");
+        let names: Vec<&str> = made.iter().map(|d| d.as_ref().unwrap().name()).collect();
+        assert_eq!(names, ["d0", "d1", "d2", "d3", "d4"]);
+        // Two slots: each light's slot is taken by the next request the moment it is done.
+        if limit == 2 {
+            let starts: Vec<(&str, u128)> = bars.iter().map(|b| (b.0.as_str(), b.2)).collect();
+            let at = [0, 0, 30, 60, 90];
+            assert_eq!(starts[0], ("create_many, limit 2", 0));
+            assert_eq!(starts[1..], kinds.into_iter().zip(at).collect::<Vec<_>>());
+        }
+    }
+    assert_eq!(greedy_makespan(&latencies, 2), ms(170));
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_construction_is_a_span_named_by_its_kind_that_says_how_it_ended() {
+    let home = device_registry().with_timeout(ms(100));
+    let requests = vec![
+        ("light", Config::new("kitchen")),
+        ("speaker", Config::new("garden").with("offline", "true")),
+        ("toilet", Config::new("upstairs")),
+        ("kettle", Config::new("k")),
+    ];
+    let timeline = Arc::new(Timeline::new());
+    let (made, _) = drawn(&timeline, home.create_many(requests, None)).await;
+    assert_eq!(made.iter().filter(|d| d.is_ok()).count(), 1);
+    // Dropped midway, inside the recording: drawn cancelled.
+    let light = home.create("light", Config::new("l"));
+    let dropped = async { tokio::time::timeout(ms(20), light).await };
+    let (dropped, bars) = drawn(&timeline, dropped).await;
+    assert!(dropped.is_err());
+    use BarOutcome::{Cancelled, Failed, Ok, TimedOut};
+    let expected = [
+        ("create_many, all at once", 0, 0, 100, Ok),
+        ("light", 1, 0, 50, Ok),
+        ("speaker", 1, 0, 80, Failed),
+        ("toilet", 1, 0, 100, TimedOut),
+        ("kettle", 1, 0, 0, Failed),
+        ("light", 0, 100, 120, Cancelled),
+    ];
+    assert_eq!(
+        bars,
+        expected.map(|(l, d, s, e, o)| (l.to_owned(), d, s, e, o))
+    );
 }
 
 #[tokio::test(start_paused = true)]

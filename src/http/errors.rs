@@ -142,7 +142,8 @@ pub enum HttpError {
     },
     /// The task that ran the request (a blocking one, or a spawned one) panicked or was
     /// cancelled.
-    #[error("the task fetching {url} failed: {source}")]
+    // The cause is the source, said once by whoever prints the chain, not repeated here.
+    #[error("the task fetching {url} failed")]
     Task {
         /// The URL requested.
         url: String,

@@ -5,17 +5,19 @@
 //! `futures::executor::block_on`), they answer every URL with an [`HttpError::Client`] that
 //! names the strategy, rather than tokio's panic. Both stop their work when the batch is
 //! dropped: [`InTasks`] aborts its tasks, [`InThreads`] wakes its threads to drop their
-//! requests. Both get per-URL panic isolation for free:
-//! the task or thread boundary catches a fetcher's panic, and only its URL gets
-//! [`HttpError::Task`].
+//! requests. A fetcher's panic costs only its own URL ([`HttpError::Task`]): [`InTasks`]
+//! catches it in the task, as every strategy here does, and a thread's boundary catches it for
+//! [`InThreads`]. Each request is a `fetch` span inside the batch's, wherever it runs.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
+use tracing::instrument::WithSubscriber;
 
-use super::{FetchStrategy, Fetched};
+use super::spans::{fetch_span, fetched, traced};
+use super::{FetchStrategy, Fetched, fetch};
 use crate::basics::blocking::{TaskError, to_thread};
 use crate::basics::gather;
 use crate::http::{HttpError, HttpGet};
@@ -35,7 +37,8 @@ fn no_runtime(strategy: &str, urls: &[String]) -> Fetched {
 /// Each request in its own tokio task (a `JoinSet`): concurrent like
 /// [`AllAtOnce`](super::AllAtOnce), and on a multi-thread runtime the responses are also
 /// *processed* in parallel. A fetcher that panics costs only its own URL ([`HttpError::Task`]):
-/// the task boundary catches it.
+/// the task catches it (the task boundary would too, but then the request's span could not
+/// record that it failed).
 ///
 /// Needs a tokio runtime (outside one, every URL gets [`HttpError::Client`]). Dropping the
 /// future aborts the tasks.
@@ -59,12 +62,13 @@ pub(super) async fn in_tasks(http: &Arc<dyn HttpGet>, urls: &[String]) -> Fetche
     if Handle::try_current().is_err() {
         return no_runtime("in tasks", urls);
     }
-    let jobs = urls.iter().map(|url| {
-        // Tasks must own what they use: a clone of the Arc and of the URL.
-        let http = Arc::clone(http);
-        let url = url.clone();
-        async move { http.get(&url).await }
-    });
+    // Tasks must own what they use: a clone of the Arc and of the URL. Each fetch's span is
+    // made here, inside the batch's, and travels with its task; so does the subscriber of this
+    // thread, if it is a scoped one (`timing::record_spans`): a span closing where it is not the
+    // default would never let its parent, the batch, close.
+    let jobs = urls
+        .iter()
+        .map(|url| fetch(Arc::clone(http), url.clone()).with_current_subscriber());
     let joined = gather::in_tasks(jobs).await;
     joined
         .into_iter()
@@ -150,7 +154,8 @@ pub(super) async fn in_threads(
         .map(|url| {
             let (http, handle, owned) = (Arc::clone(http), handle.clone(), url.clone());
             let batch = batch.clone();
-            async move {
+            // The span covers the wait for the thread, as seen from the batch.
+            let fetch = async move {
                 let on_thread = move || blocking_get(&handle, &batch, http.as_ref(), &owned);
                 match to_thread(on_thread).await {
                     Ok(Some(result)) => result,
@@ -164,7 +169,8 @@ pub(super) async fn in_threads(
                         source,
                     }),
                 }
-            }
+            };
+            traced(fetch_span(url), fetch, fetched)
         })
         .collect();
     match limit {

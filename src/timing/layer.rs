@@ -68,14 +68,22 @@ use super::{Bar, BarOutcome, Marker, Timeline};
 pub struct TimelineLayer {
     timeline: Arc<Timeline>,
     chosen: Vec<(String, Option<String>)>,
+    // tracing caches once per callsite whether anybody may want it. While at most one
+    // dispatcher is registered, tracing-core 0.1 asks only the default of the thread that
+    // reaches the callsite first (tokio-rs/tracing#3611), so a thread with no subscriber could
+    // silence a line for good while this layer records it elsewhere. A second registered
+    // dispatcher, which enables nothing, makes tracing ask every registered one instead.
+    _ask_every_dispatcher: tracing::Dispatch,
 }
 
 impl TimelineLayer {
     /// A layer that adds the bars and markers it records to `timeline`.
     pub fn new(timeline: Arc<Timeline>) -> Self {
+        let nobody = tracing::subscriber::NoSubscriber::default();
         TimelineLayer {
             timeline,
             chosen: Vec::new(),
+            _ask_every_dispatcher: tracing::Dispatch::new(nobody),
         }
     }
 
@@ -115,7 +123,10 @@ impl TimelineLayer {
 /// Await `fut` with the spans and events under `target` recorded on `timeline`, whatever else
 /// is installed: the simplest way to draw one run of a pattern.
 ///
-/// The recording follows `fut` wherever it is polled, and covers the spans made *while it runs*:
+/// The recording follows `fut` wherever it is polled, and covers the spans made *while it runs*
+/// (a spawned task is polled by the runtime, not through `fut`: hand it the recording with
+/// `tracing::instrument::WithSubscriber::with_current_subscriber`, or its own spans are lost,
+/// and a span of `fut` that such a task holds may then never close):
 /// a span made before (outside an `async` block, say) belongs to whatever subscriber was current
 /// then. A span made here stays recorded wherever it is entered later (a span knows its
 /// subscriber), so work that `fut` spawns inside such spans is drawn too; an event in a spawned
@@ -316,109 +327,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tracing::Instrument;
-
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    async fn nap(n: u64) {
-        tokio::time::sleep(ms(n)).await;
-    }
-
-    /// A call's span, as the patterns make them: named by a field, its outcome declared.
-    fn call(url: &'static str) -> tracing::Span {
-        tracing::info_span!("call", url, outcome = tracing::field::Empty)
-    }
-
-    /// Record `module_path!()` while `body` runs on this thread.
-    async fn recorded<F: std::future::Future>(body: F) -> (Arc<Timeline>, F::Output) {
-        let timeline = Arc::new(Timeline::new());
-        let layer = TimelineLayer::new(Arc::clone(&timeline)).record(module_path!());
-        let _guard = tracing::dispatcher::set_default(&layer.into_dispatch());
-        let out = body.await;
-        (timeline, out)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn spans_become_bars_with_their_outcome_depth_and_markers() {
-        let (timeline, ()) = recorded(async {
-            // The calls' spans are made inside the batch's future, so the batch is their parent.
-            let batch = async {
-                let ok = async {
-                    nap(10).await;
-                    tracing::Span::current().record("outcome", "ok");
-                }
-                .instrument(call("/ok"));
-                let failed = async {
-                    nap(20).await;
-                    tracing::info!("retrying");
-                    tracing::Span::current().record("outcome", "failed");
-                }
-                .instrument(call("/bad"));
-                // Dropped at 15 ms, before it records an outcome: cancelled.
-                let cut = tokio::time::timeout(ms(15), nap(100).instrument(call("/slow")));
-                let (_, _, elapsed) = tokio::join!(ok, failed, cut);
-                assert!(elapsed.is_err());
-            };
-            batch.instrument(tracing::info_span!("batch")).await;
-            // No outcome field, but an error inside: failed.
-            async { tracing::error!("boom") }
-                .instrument(tracing::info_span!("plain"))
-                .await;
-        })
-        .await;
-        let bars = timeline.bars_by_start();
-        let seen: Vec<_> = bars
-            .iter()
-            .map(|b| (b.label.as_str(), b.depth, b.start, b.end, b.outcome))
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                ("batch", 0, ms(0), ms(20), BarOutcome::Ok),
-                ("/ok", 1, ms(0), ms(10), BarOutcome::Ok),
-                ("/bad", 1, ms(0), ms(20), BarOutcome::Failed),
-                ("/slow", 1, ms(0), ms(15), BarOutcome::Cancelled),
-                ("plain", 0, ms(20), ms(20), BarOutcome::Failed),
-            ]
-        );
-        let markers: Vec<_> = timeline
-            .markers()
-            .into_iter()
-            .map(|m| (m.label, m.at, m.lane))
-            .collect();
-        assert_eq!(
-            markers,
-            [
-                ("retrying".to_owned(), ms(20), Some("/bad".to_owned())),
-                ("boom".to_owned(), ms(20), Some("plain".to_owned())),
-            ]
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn only_the_chosen_spans_are_recorded() {
-        let timeline = Arc::new(Timeline::new());
-        let layer = TimelineLayer::new(Arc::clone(&timeline))
-            .record_span(module_path!(), "wanted")
-            .record("elsewhere::entirely");
-        let _guard = tracing::dispatcher::set_default(&layer.into_dispatch());
-        nap(5).instrument(tracing::info_span!("wanted")).await;
-        nap(5).instrument(tracing::info_span!("other")).await;
-        nap(5)
-            .instrument(tracing::info_span!(target: "elsewhere::entirely_not", "x"))
-            .await;
-        nap(5)
-            .instrument(tracing::info_span!(target: "elsewhere::entirely::inner", "y"))
-            .await;
-        let labels: Vec<_> = timeline.bars().into_iter().map(|b| b.label).collect();
-        assert_eq!(labels, ["wanted", "y"]);
-        assert!(within("a::b", "a") && within("a", "a") && !within("ab", "a"));
-    }
-}
+#[path = "tests/layer.rs"]
+mod tests;

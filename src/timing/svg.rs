@@ -39,6 +39,8 @@ fn colour(outcome: BarOutcome) -> &'static str {
 }
 
 const MARKER: &str = "#1565c0";
+/// Roughly the width of one character of a marker's 9 px label.
+const MARKER_CHAR: f64 = 5.5;
 
 /// Render `bars` (drawn in the order given, one row each) and `markers` under `title`, the
 /// time axis running to the last end.
@@ -82,7 +84,8 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
         .max()
         .unwrap_or(0);
     let label_width = (longest as f64 * CHAR + 12.0).clamp(60.0, 280.0);
-    let max_chars = ((label_width - 12.0) / CHAR) as usize;
+    // Rounded, not cut: the longest label must fit whole when the column was sized for it.
+    let max_chars = ((label_width - 12.0) / CHAR).round() as usize;
     let (x0, x1) = (PAD + label_width, width - PAD - 18.0);
     let x_ns = |ns: u128| x0 + (x1 - x0) * (ns as f64 / scale_ns);
     let x = |d: Duration| x_ns(d.as_nanos());
@@ -161,9 +164,14 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
             end = bar.end.as_nanos(),
         );
     }
-    for marker in markers {
-        let row = lane_of(marker).map_or(0, |i| first_bar_row + i);
-        let (mx, my) = (x(marker.at), row_y(row) + 2.0);
+    // Each marker's row and position, so a label can be left out where the next marker on
+    // its row would overlap it (the name is still in the marker's hover title).
+    let placed: Vec<(usize, f64)> = markers
+        .iter()
+        .map(|m| (lane_of(m).map_or(0, |i| first_bar_row + i), x(m.at)))
+        .collect();
+    for (marker, &(row, mx)) in markers.iter().zip(&placed) {
+        let my = row_y(row) + 2.0;
         let label = escape(&marker.label);
         let _ = writeln!(
             svg,
@@ -171,6 +179,21 @@ pub fn render_to_scale(title: &str, bars: &[Bar], markers: &[Marker], scale: Dur
             at = marker.at.as_nanos(),
             time = ms(marker.at),
         );
+        // The name beside the marker, on a white halo, when it has room before the next one.
+        let needs = marker.label.chars().count() as f64 * MARKER_CHAR + 8.0;
+        let room = placed
+            .iter()
+            .filter(|&&(r, x2)| r == row && x2 > mx)
+            .map(|&(_, x2)| x2 - mx)
+            .fold(width - PAD - mx, f64::min);
+        if needs <= room {
+            let _ = writeln!(
+                svg,
+                r##"<text class="marker-label" x="{tx:.1}" y="{ty:.1}" font-size="9" fill="{MARKER}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{label}</text>"##,
+                tx = mx + 6.0,
+                ty = my + 11.0,
+            );
+        }
     }
     svg.push_str("</svg>\n");
     svg
@@ -270,117 +293,5 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn sample() -> (Vec<Bar>, Vec<Marker>) {
-        let bars = vec![
-            Bar::new("GET /a", ms(0), ms(100)),
-            Bar::new("GET <b> & \"c\"", ms(0), ms(40)).ended(BarOutcome::Failed),
-            Bar::new("retry", ms(50), ms(150))
-                .ended(BarOutcome::TimedOut)
-                .at_depth(1),
-            Bar::new("hedge", ms(60), ms(60)).ended(BarOutcome::Cancelled),
-        ];
-        let markers = vec![
-            Marker {
-                label: "hedge sent".into(),
-                at: ms(60),
-                lane: Some("GET /a".into()),
-            },
-            Marker {
-                label: "circuit opened".into(),
-                at: ms(120),
-                lane: None,
-            },
-        ];
-        (bars, markers)
-    }
-
-    #[test]
-    fn the_picture_parses_and_holds_every_bar_and_marker() {
-        let (bars, markers) = sample();
-        let svg = render("a <sample> & more", &bars, &markers);
-        let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
-        let root = doc.root_element();
-        assert_eq!(root.tag_name().name(), "svg");
-        assert_eq!(root.attribute("width"), Some("760"));
-        let drawn: Vec<_> = doc
-            .descendants()
-            .filter(|n| n.attribute("class") == Some("bar"))
-            .collect();
-        assert_eq!(drawn.len(), bars.len());
-        for (node, bar) in drawn.iter().zip(&bars) {
-            assert_eq!(node.attribute("data-label"), Some(bar.label.as_str()));
-            let start = bar.start.as_nanos().to_string();
-            let end = bar.end.as_nanos().to_string();
-            assert_eq!(node.attribute("data-start-ns"), Some(start.as_str()));
-            assert_eq!(node.attribute("data-end-ns"), Some(end.as_str()));
-            assert_eq!(node.attribute("data-outcome"), Some(bar.outcome.word()));
-            assert_eq!(node.attribute("fill"), Some(colour(bar.outcome)));
-            let w: f64 = node.attribute("width").unwrap().parse().unwrap();
-            assert!(w >= 1.5, "{w}");
-        }
-        let marks: Vec<_> = doc
-            .descendants()
-            .filter(|n| n.attribute("class") == Some("marker"))
-            .map(|n| n.attribute("data-label").unwrap().to_owned())
-            .collect();
-        assert_eq!(marks, ["hedge sent", "circuit opened"]);
-        // No script, no style sheet, no link to anything outside the picture.
-        for node in doc.descendants() {
-            assert!(
-                !["script", "style", "image", "a", "foreignObject"]
-                    .contains(&node.tag_name().name())
-            );
-            assert!(node.attributes().all(|a| a.name() != "href"));
-        }
-    }
-
-    #[test]
-    fn bars_keep_their_order_and_scale_and_the_axis_has_round_ticks() {
-        let (bars, markers) = sample();
-        let svg = render("t", &bars, &markers);
-        let doc = roxmltree::Document::parse(&svg).unwrap();
-        let x_of = |label: &str| -> (f64, f64) {
-            let n = doc
-                .descendants()
-                .find(|n| n.attribute("data-label") == Some(label) && n.has_tag_name("rect"))
-                .unwrap();
-            let x: f64 = n.attribute("x").unwrap().parse().unwrap();
-            let w: f64 = n.attribute("width").unwrap().parse().unwrap();
-            (x, w)
-        };
-        // "GET /a" is 100 ms long, "retry" 100 ms too, starting 50 ms later: same width.
-        let (a_x, a_w) = x_of("GET /a");
-        let (r_x, r_w) = x_of("retry");
-        assert!((a_w - r_w).abs() < 0.2, "{a_w} vs {r_w}");
-        assert!((r_x - a_x - a_w / 2.0).abs() < 0.2);
-        let ticks: Vec<_> = doc
-            .descendants()
-            .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("middle"))
-            .map(|n| n.text().unwrap_or("").to_owned())
-            .collect();
-        assert_eq!(ticks.first().map(String::as_str), Some("0 ms"));
-        assert_eq!(ticks.last().map(String::as_str), Some("160 ms"));
-        assert_eq!(ticks.len(), 9);
-    }
-
-    #[test]
-    fn the_same_timeline_renders_the_same_bytes_and_extremes_do_not_break_it() {
-        let (bars, markers) = sample();
-        assert_eq!(render("t", &bars, &markers), render("t", &bars, &markers));
-        for end in [Duration::ZERO, Duration::from_nanos(1), Duration::MAX] {
-            let svg = render("x", &[Bar::new("x", Duration::ZERO, end)], &[]);
-            assert!(roxmltree::Document::parse(&svg).is_ok(), "{end:?}");
-        }
-        assert!(roxmltree::Document::parse(&render("empty", &[], &[])).is_ok());
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(number(2.5), "2.5");
-        assert_eq!(number(20.0), "20");
-    }
-}
+#[path = "tests/svg.rs"]
+mod tests;

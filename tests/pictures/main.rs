@@ -16,6 +16,8 @@ mod actor;
 mod basics;
 mod check;
 mod decorator;
+mod factory;
 mod observer;
 mod pipeline;
 mod shapes;
+mod strategy;

@@ -1,6 +1,7 @@
 //! The strategy module, one test binary: the contexts against mock strategies, the strategies
 //! against mock fetchers, `InThreads` letting its threads go, the timing shape of each strategy
-//! on tokio's paused clock, static dispatch, and every strategy over real HTTP.
+//! on tokio's paused clock, the spans a download opens, static dispatch, and every strategy
+//! over real HTTP.
 //!
 //! The contexts and the strategies catch panics by design, and mockall reports a violated
 //! expectation by panicking: inside a download, that panic becomes a `StrategyError` or one
@@ -12,6 +13,7 @@
 mod context;
 mod in_threads;
 mod real_http;
+mod spans;
 mod static_dispatch;
 mod strategies;
 mod timing;
