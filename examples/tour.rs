@@ -19,6 +19,7 @@ use async_patterns::timing::Page;
 // Each example is compiled here as a module so the tour reuses it. The basics examples expose
 // `run(.., brief)` and their own `main`s go unused here; the pattern examples' `main`s build their
 // own runtimes (`#[tokio::main]`), so this synchronous main calls them as they are.
+#[allow(dead_code)]
 #[path = "actor.rs"]
 mod actor;
 #[allow(dead_code)]
@@ -86,7 +87,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     pipeline_plan::run(&mut page, true)?;
     pipeline_stream::run(&mut page, true)?;
     decorator::run(&mut page, true)?;
-    actor::main()?;
+    actor::run(&mut page, true)?;
     // Beyond one process: the same Observer and Pipeline on Redis (when redis-server is here).
     redis::run(&mut page, true)?;
     let took = start.elapsed().as_secs_f64();

@@ -8,15 +8,11 @@
 //! answer. It is the classic Command pattern, with the invoker (the handle) and the receiver
 //! (the task) split by a channel; the state needs no lock, because only one task touches it.
 //!
-//! # The classic sync shape
-//! ```rust
-#![doc = include_str!("shapes/sync_shape.rs")]
-//! ```
+//! # The two shapes, side by side
+//! The classic sync shape on the left, the async shape on the right, both compiled (in
+//! `shapes/`, with a test that they answer the same calls alike); what async changed is marked.
 //!
-//! # The async shape
-//! ```rust
-#![doc = include_str!("shapes/async_shape.rs")]
-//! ```
+#![doc = include_str!("shapes/side_by_side.html")]
 //!
 //! **What changed:** the lock became a task. Each method became a command (an enum variant
 //! with its reply channel) that the handle sends and awaits; the state's own methods, and the
@@ -24,6 +20,18 @@
 //! outlive the call that spawned it, so its future is `Send + 'static`, and with it the state
 //! and every command (their replies included). [`Actor`] asks the same: `Actor: Send +
 //! 'static`, `Command: Send + 'static`, and a `Send` future from `handle`.
+//!
+//! <details><summary>The two shapes as code, to copy</summary>
+//!
+//! ```rust
+#![doc = include_str!("shapes/sync_shape.rs")]
+//! ```
+//!
+//! ```rust
+#![doc = include_str!("shapes/async_shape.rs")]
+//! ```
+//!
+//! </details>
 //!
 //! # What async adds
 //! [`Handle<A>`] is that handle for any [`Actor`], and [`Reply`] the reply channel, made so
@@ -58,6 +66,17 @@
 //!   command in hand and the mailbox are dropped, so their callers and
 //!   [`stopped`](Handle::stopped) hear [`StopReason::Gone`].
 //!
+//! # What it looks like
+//! Each command is a `tracing` span, and so is each shutdown's drain, with its instants as
+//! events (`spans.rs`). A [`Hub`] at shutdown, drawn from them on tokio's paused clock
+//! (`tests/pictures`): six commands of 20 ms queued at once, and at 30 ms a shutdown with 60 ms
+//! to drain (the first diamond). The command in hand, #2, ends at 40 ms; the drain handles #3
+//! and #4; a caller at 50 ms is refused at the closed door (the second diamond); at 90 ms the
+//! deadline cuts #5 off (grey) and abandons #6, which never started (the last two diamonds).
+//! Every caller got an answer: four values, two `Abandoned`, one `ShuttingDown`.
+//!
+#![doc = include_str!("pictures/drain.svg")]
+//!
 //! # What it costs
 //! An ask ([`Handle::call`]) is a channel send, a wake-up, the handler, a `oneshot` answer and
 //! a second wake-up, as in the actor any tokio program can write by hand: a task, an `mpsc`
@@ -84,15 +103,17 @@
 //!
 //! # Where the rest is
 //! Here, in order: the trait, [`spawn`], [`Handle`] and how it sends, then the task's loop
-//! (`run`), which calls the handler. One file away: starting the task (`task.rs`), [`Reply`]
-//! and [`Pending`] (`reply.rs`), [`Status`], [`ActorStats`] and what a handle shares with its
-//! task (`status.rs`), the errors, [`supervise`], [`ActorSystem`] (`shutdown.rs`), the [`Hub`]
+//! (`run`), which calls the handler in the command's span. One file away: starting the task
+//! (`task.rs`), [`Reply`], [`Pending`] and the replies a panic leaves (`reply.rs`), [`Status`],
+//! [`ActorStats`], what a handle shares with its task and the handle's life (`status.rs`), the
+//! spans (`spans.rs`), the errors, [`supervise`], [`ActorSystem`] (`shutdown.rs`), the [`Hub`]
 //! and [`ToActor`] (`bridges.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 mod bridges;
 mod errors;
@@ -101,6 +122,7 @@ mod reply;
 #[cfg(test)]
 mod shapes;
 mod shutdown;
+mod spans;
 mod status;
 mod supervisor;
 mod task;
@@ -113,7 +135,8 @@ pub use shutdown::{ActorReport, ActorSystem, ShutdownReport};
 pub use status::{ActorStats, Status};
 pub use supervisor::{RestartPolicy, supervise};
 
-use status::{Orphan, Shared, answer};
+use reply::{Orphan, answer};
+use status::Shared;
 use supervisor::Restarts;
 use task::{launch, start};
 
@@ -273,18 +296,20 @@ async fn run<A: Actor>(
 ) {
     // A reply dropped by a panic on this task is its handler's: it waits in `parked`.
     shared.runs_here();
-    // Told: shutdown has begun. The mailbox is closed and drains; the deadline may cut it off.
-    let mut told = false;
+    // Told (`Some`, with the drain's span): shutdown has begun. The mailbox is closed and
+    // drains; the deadline may cut it off.
+    let mut told = None;
     let reason = loop {
         if status.has_changed().unwrap_or(false) {
             // Replies parked by a panic that the handler caught itself: it lost them.
             answer(&parked, || shared.unanswered());
-            match *status.borrow_and_update() {
+            let now = status.borrow_and_update().clone();
+            match now {
                 Status::Abandoning { .. } => break StopReason::ShutDown,
-                Status::Draining if !told => {
+                Status::Draining if told.is_none() => {
                     // Close the mailbox: waiting senders are refused; those with a place
                     // still get in, and are handled.
-                    told = true;
+                    told = Some(shared.drain.span());
                     inbox.close();
                 }
                 _ => {}
@@ -297,29 +322,40 @@ async fn run<A: Actor>(
             None => break StopReason::ShutDown,
         };
         shared.took(inbox.len());
+        // Its span (`spans.rs`): nothing to make, enter or record when nobody listens.
+        let span = spans::command(&shared, told.as_ref());
         // One command, the state all to itself. A panic is caught, even one in the code that
         // builds the handler's future (called inside the `async` block, so inside the catch).
         // The deadline drops the command where it stands, and its reply answers `Abandoned`.
         let handled = tokio::select! {
             biased;
-            caught = catch_panic(async { actor.handle(command).await }) => Some(caught),
+            caught = catch_panic(async {
+                // In its span if anybody listens (boxed, so that the future stays as small as
+                // when nobody does); else bare, not even wrapped.
+                if span.is_disabled() {
+                    actor.handle(command).await;
+                } else {
+                    Box::pin(actor.handle(command).instrument(span.clone())).await;
+                }
+            }) => Some(caught),
             () = shared.abandoning() => None,
         };
+        spans::ended(&span, &handled);
         match handled {
             None => {
                 shared.refused();
                 break StopReason::ShutDown;
             }
-            Some(Ok(())) => shared.handled(told),
+            Some(Ok(())) => shared.handled(told.is_some()),
             Some(Err(message)) => {
-                // The replies the handler dropped as it panicked learn why; then restart, or
-                // stop.
+                // The replies the handler dropped as it panicked learn why; then restart (in
+                // the command's span, which shows it), or stop.
                 answer(&parked, || ActorError::Panicked {
                     actor: shared.name.clone(),
                     message: message.clone(),
                 });
                 shared.panicked();
-                match restarts.after_panic(message) {
+                match span.in_scope(|| restarts.after_panic(message)) {
                     Ok(fresh) => actor = fresh,
                     Err(reason) => break reason,
                 }
@@ -339,46 +375,10 @@ async fn run<A: Actor>(
             drop(command);
         }
     }
+    // The drain ends (both its copies dropped), and the actor stops.
+    shared.drained(&reason);
+    drop(told);
     shared.set_status(Status::Stopped(reason));
-}
-
-/// Its life and what it shows: shut it down, wait for it, read its counters and status.
-impl<A: Actor> Handle<A> {
-    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
-    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
-    pub fn shut_down(&self) {
-        self.shared.draining();
-    }
-
-    /// Wait until the actor has stopped, and say why.
-    pub async fn stopped(&self) -> StopReason {
-        let mut status = self.shared.watch();
-        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
-        match stopped.as_deref() {
-            Ok(Status::Stopped(reason)) => reason.clone(),
-            _ => StopReason::Gone,
-        }
-    }
-
-    /// Commands waiting in the mailbox now.
-    pub fn queued(&self) -> usize {
-        self.mailbox.max_capacity() - self.mailbox.capacity()
-    }
-
-    /// The actor's name, as its errors give it.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
-    pub fn stats(&self) -> ActorStats {
-        self.shared.stats(self.queued())
-    }
-
-    /// Where it is in its life: running (with its restarts), draining, stopped and why.
-    pub fn status(&self) -> Status {
-        self.shared.status()
-    }
 }
 
 impl<A: Actor> Clone for Handle<A> {

@@ -9,18 +9,19 @@
 //! A reply dropped by a panic cannot know the panic's message yet. If the panic is on its
 //! actor's own task (tokio gives each task an id), it is its handler's, and the task is about
 //! to catch it: the reply leaves its sender with the actor, and the task answers it with the
-//! message it caught. A reply dropped by a panic on any other task (one it was moved into)
-//! answers at once: nothing else will.
+//! message it caught (an `Orphan`, until then). A reply dropped by a panic on any other task
+//! (one it was moved into) answers at once: nothing else will.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
 use super::ActorError;
-use super::status::{Orphan, Shared};
+use super::status::Shared;
 
 /// Where a command's answer goes.
 ///
@@ -134,4 +135,41 @@ pub(super) fn pair<T: Send + 'static>(shared: &Arc<Shared>) -> (Reply<T>, Pendin
     };
     let pending = Pending { answer: receive };
     (reply, pending)
+}
+
+/// An answer the task owes: the reply of a command whose handler panicked, parked until the
+/// task has caught the panic and knows its message. Dropped unanswered (its task unwound
+/// before it could answer), it answers [`ActorError::LostInPanic`] itself.
+pub(super) struct Orphan {
+    answer: Option<Box<dyn FnOnce(ActorError) + Send>>,
+    actor: String,
+}
+
+impl Orphan {
+    pub(super) fn new(actor: String, answer: impl FnOnce(ActorError) + Send + 'static) -> Self {
+        let answer = Some(Box::new(answer) as Box<dyn FnOnce(ActorError) + Send>);
+        Orphan { answer, actor }
+    }
+
+    fn answer(mut self, error: ActorError) {
+        if let Some(answer) = self.answer.take() {
+            answer(error);
+        }
+    }
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        if let Some(answer) = self.answer.take() {
+            let actor = std::mem::take(&mut self.actor);
+            answer(ActorError::LostInPanic { actor });
+        }
+    }
+}
+
+/// Answer every reply waiting in `parked` with `error`.
+pub(super) fn answer(parked: &std_mpsc::Receiver<Orphan>, error: impl Fn() -> ActorError) {
+    while let Ok(orphan) = parked.try_recv() {
+        orphan.answer(error());
+    }
 }

@@ -1,5 +1,7 @@
 //! What a handle and its task share: the actor's name, its [`Status`], the door, the task's
-//! counters, the knock that wakes it, and where a panicking handler's replies wait.
+//! counters, the knock that wakes it, and where a panicking handler's replies wait; and the
+//! handle's methods that read it or change it: its life (shut it down, wait for it) and what
+//! it shows (its counters, its status).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -8,44 +10,9 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
+use super::reply::Orphan;
+use super::spans::Drain;
 use super::{Actor, ActorError, Handle, StopReason};
-
-/// An answer the task owes: the reply of a command whose handler panicked, parked until the
-/// task has caught the panic and knows its message. Dropped unanswered (its task unwound
-/// before it could answer), it answers [`ActorError::LostInPanic`] itself.
-pub(super) struct Orphan {
-    answer: Option<Box<dyn FnOnce(ActorError) + Send>>,
-    actor: String,
-}
-
-impl Orphan {
-    pub(super) fn new(actor: String, answer: impl FnOnce(ActorError) + Send + 'static) -> Self {
-        let answer = Some(Box::new(answer) as Box<dyn FnOnce(ActorError) + Send>);
-        Orphan { answer, actor }
-    }
-
-    fn answer(mut self, error: ActorError) {
-        if let Some(answer) = self.answer.take() {
-            answer(error);
-        }
-    }
-}
-
-impl Drop for Orphan {
-    fn drop(&mut self) {
-        if let Some(answer) = self.answer.take() {
-            let actor = std::mem::take(&mut self.actor);
-            answer(ActorError::LostInPanic { actor });
-        }
-    }
-}
-
-/// Answer every reply waiting in `parked` with `error`.
-pub(super) fn answer(parked: &std_mpsc::Receiver<Orphan>, error: impl Fn() -> ActorError) {
-    while let Ok(orphan) = parked.try_recv() {
-        orphan.answer(error());
-    }
-}
 
 /// Where an actor is in its life. Read it with [`Handle::status`](super::Handle::status).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +63,45 @@ pub struct ActorStats {
     pub restarts: u32,
 }
 
+/// Its life and what it shows: shut it down, wait for it, read its counters and status.
+impl<A: Actor> Handle<A> {
+    /// Begin a graceful shutdown of this actor alone: refuse new commands, answer the
+    /// accepted ones, stop. Returns at once; await [`stopped`](Handle::stopped) to wait.
+    pub fn shut_down(&self) {
+        self.shared.draining();
+    }
+
+    /// Wait until the actor has stopped, and say why.
+    pub async fn stopped(&self) -> StopReason {
+        let mut status = self.shared.watch();
+        let stopped = status.wait_for(|s| matches!(s, Status::Stopped(_))).await;
+        match stopped.as_deref() {
+            Ok(Status::Stopped(reason)) => reason.clone(),
+            _ => StopReason::Gone,
+        }
+    }
+
+    /// Commands waiting in the mailbox now.
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
+    /// The actor's name, as its errors give it.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Its counters: capacity, high-water mark, commands accepted, handled, refused.
+    pub fn stats(&self) -> ActorStats {
+        self.shared.stats(self.queued())
+    }
+
+    /// Where it is in its life: running (with its restarts), draining, stopped and why.
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+}
+
 impl<A: Actor> std::fmt::Debug for Handle<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
@@ -124,6 +130,8 @@ pub(super) struct Shared {
     task: OnceLock<tokio::task::Id>,
     /// Where such a reply waits until the task has caught the panic.
     parked: std_mpsc::Sender<Orphan>,
+    /// The drain's span, from a shutdown's beginning to the stop (`spans.rs`).
+    pub(super) drain: Drain,
     taken: AtomicU64,
     high_water: AtomicUsize,
     handled: AtomicU64,
@@ -148,6 +156,7 @@ impl Shared {
             knock,
             task: OnceLock::new(),
             parked,
+            drain: Drain::default(),
             taken: AtomicU64::new(0),
             high_water: AtomicUsize::new(0),
             handled: AtomicU64::new(0),
@@ -196,7 +205,8 @@ impl Shared {
     /// the task closes its mailbox and drains it.
     pub(super) fn draining(&self) {
         let running = |now: &Status| matches!(now, Status::Running { .. });
-        self.replace_if(running, Status::Draining);
+        let changed = || self.replace_if(running, Status::Draining);
+        self.drain.begin(&self.name, changed);
         self.door.close();
         (self.knock)();
     }
@@ -204,20 +214,28 @@ impl Shared {
     /// The shutdown deadline passed: say `Abandoning` (unless stopped), and knock: the task
     /// drops the command in hand and refuses the rest.
     pub(super) fn abandon(&self, deadline: Duration) {
-        self.set_unless_stopped(Status::Abandoning { deadline });
+        let changed = || self.set_unless_stopped(Status::Abandoning { deadline });
+        self.drain.deadline(&self.name, deadline, changed);
         self.door.close();
         (self.knock)();
     }
 
     /// Say `status` (abandoning, or gone), unless the actor has already stopped.
-    pub(super) fn set_unless_stopped(&self, status: Status) {
-        self.replace_if(|now| !matches!(now, Status::Stopped(_)), status);
+    pub(super) fn set_unless_stopped(&self, status: Status) -> bool {
+        self.replace_if(|now| !matches!(now, Status::Stopped(_)), status)
     }
 
     /// The task is stopping for `reason`: say so, unless the deadline's `Abandoning` says more.
     pub(super) fn stopping(&self, reason: &StopReason) {
         let stopped = Status::Stopped(reason.clone());
         self.replace_if(|now| !matches!(now, Status::Abandoning { .. }), stopped);
+    }
+
+    /// The task is about to stop for `reason`: the drain's span, if a shutdown began, ends
+    /// saying what was refused.
+    pub(super) fn drained(&self, reason: &StopReason) {
+        let refused = self.refused.load(Ordering::Relaxed);
+        self.drain.end(&self.status(), reason, refused);
     }
 
     /// The supervisor restarted the actor: count it, and say so in the status (unless a
@@ -228,18 +246,20 @@ impl Shared {
         self.replace_if(running, Status::Running { restarts });
     }
 
-    fn replace_if(&self, when: impl Fn(&Status) -> bool, status: Status) {
+    /// Replace the status with `status` if `when` the one now; whether it did.
+    fn replace_if(&self, when: impl Fn(&Status) -> bool, status: Status) -> bool {
         self.status.send_if_modified(|now| {
             let replace = when(now);
             if replace {
                 *now = status;
             }
             replace
-        });
+        })
     }
 
     /// Why a new command is refused at a closed door.
     pub(super) fn refusal(&self) -> ActorError {
+        self.drain.refused();
         let actor = self.name.clone();
         match self.status() {
             Status::Stopped(StopReason::ShutDown) => ActorError::ShuttingDown { actor },
@@ -286,6 +306,11 @@ impl Shared {
     // load and a store count one more: a `fetch_add` would lock the bus for a number no one
     // else changes (3 % of an ask with 50 callers, measured). `Relaxed` is enough for numbers
     // nothing else is ordered by.
+
+    /// The commands the task has taken: the number of the one in hand.
+    pub(super) fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
 
     /// The task took a command, leaving `queued` behind it: with the one it took, that many
     /// were waiting, but never more than the capacity (a sender may already have taken the

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::debug;
 
 use super::{Actor, Handle, StopReason, launch, start};
 use crate::support::catch_panic_now;
@@ -98,7 +99,8 @@ impl<A: Actor> Restarts<A> {
     }
 
     /// A command panicked with `message`: a fresh actor if the policy allows one more restart,
-    /// else why the actor stops.
+    /// else why the actor stops. Called in the command's span: the restart, or giving up, is
+    /// an event in it.
     pub(super) fn after_panic(&mut self, message: String) -> Result<A, StopReason> {
         let Some(factory) = &mut self.factory else {
             return Err(StopReason::Panicked { message });
@@ -112,7 +114,9 @@ impl<A: Actor> Restarts<A> {
             self.recent.pop_front();
         }
         let spent = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
-        if spent >= self.policy.max_restarts {
+        let (max, within) = (self.policy.max_restarts, self.policy.within);
+        if spent >= max {
+            debug!("gave up: {spent} restarts within {within:?}");
             return Err(StopReason::GaveUp {
                 restarts: spent,
                 within: self.policy.within,
@@ -120,6 +124,7 @@ impl<A: Actor> Restarts<A> {
             });
         }
         self.recent.push_back(now);
+        debug!("restarted ({} of {max} within {within:?})", spent + 1);
         // The factory is user code too: if it panics, the actor cannot be restarted.
         catch_panic_now(factory).map_err(|again| StopReason::Panicked {
             message: format!("{message}; then restarting it panicked too: {again}"),

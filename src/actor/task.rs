@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
+use tracing::instrument::WithSubscriber;
 
 use super::status::Shared;
 use super::supervisor::Restarts;
@@ -51,14 +52,30 @@ pub(super) fn launch<A: Actor>(
     task: impl Future<Output = ()> + Send + 'static,
     tracker: Option<&TaskTracker>,
 ) {
-    match (tokio::runtime::Handle::try_current(), tracker) {
-        (Ok(runtime), Some(tracker)) => drop(tracker.spawn_on(task, &runtime)),
-        (Ok(runtime), None) => drop(runtime.spawn(task)),
-        (Err(_), _) => {
+    match tokio::runtime::Handle::try_current() {
+        // If someone listens here, the task carries the subscriber in place, so that a
+        // recording made for one future sees the actor's spans; nobody listening, it runs bare.
+        Ok(runtime) if tracing::enabled!(tracing::Level::DEBUG) => {
+            spawn_on(&runtime, task.with_current_subscriber(), tracker);
+        }
+        Ok(runtime) => spawn_on(&runtime, task, tracker),
+        Err(_) => {
             let reason = StopReason::NoRuntime;
             handle.shared.set_status(Status::Stopped(reason));
             drop(task);
         }
+    }
+}
+
+/// Spawn `task` on `runtime`, tracked by `tracker` if given.
+fn spawn_on(
+    runtime: &tokio::runtime::Handle,
+    task: impl Future<Output = ()> + Send + 'static,
+    tracker: Option<&TaskTracker>,
+) {
+    match tracker {
+        Some(tracker) => drop(tracker.spawn_on(task, runtime)),
+        None => drop(runtime.spawn(task)),
     }
 }
 
@@ -96,6 +113,8 @@ impl<F> Drop for Spawned<F> {
                 StopReason::Gone
             };
             self.shared.set_unless_stopped(Status::Stopped(reason));
+            // A drain under way ends here, cut short (drawn cancelled).
+            drop(self.shared.drain.take());
         }
     }
 }

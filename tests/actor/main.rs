@@ -19,6 +19,7 @@ mod hub;
 mod mailbox;
 mod property;
 mod shutdown;
+mod spans;
 
 /// A test under `within_paused` that has not finished after this much real time hangs.
 pub const LIMIT: Duration = Duration::from_secs(10);

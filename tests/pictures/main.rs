@@ -12,6 +12,7 @@
 //!
 //! and review the new pictures (`git diff`, or open them in a browser) before committing.
 
+mod actor;
 mod basics;
 mod check;
 mod decorator;
