@@ -234,10 +234,16 @@ impl RetryPolicy {
     /// The ceiling of the wait after failed attempt number `attempt` (from 1), before jitter:
     /// `base * 2^(attempt - 1)`, at most the maximum.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(31);
-        self.base
-            .checked_mul(1 << doublings)
-            .map_or(self.max_wait, |d| d.min(self.max_wait))
+        // In nanoseconds as a u128, so that 1 ns doubled a hundred times neither overflows nor
+        // stops short of a long maximum; past 100 doublings every base is past every maximum.
+        let doublings = attempt.saturating_sub(1).min(100);
+        let ceiling = self.base.as_nanos().saturating_mul(1 << doublings);
+        if ceiling >= self.max_wait.as_nanos() {
+            return self.max_wait;
+        }
+        // Below the maximum, so it fits in a Duration.
+        let secs = u64::try_from(ceiling / 1_000_000_000).unwrap_or(u64::MAX);
+        Duration::new(secs, (ceiling % 1_000_000_000) as u32)
     }
 
     /// What to do after attempt number `attempt` (from 1) failed with `error`, `elapsed` after

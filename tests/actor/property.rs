@@ -108,7 +108,12 @@ async fn play(script: Script) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    // A fixed seed: the same cases every run, so a failure is one a rerun shows again; change
+    // the seed to explore others.
+    #![proptest_config(ProptestConfig {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(2026),
+        ..ProptestConfig::with_cases(96)
+    })]
 
     #[test]
     fn every_accepted_command_is_answered_exactly_once(

@@ -153,10 +153,10 @@ fn stack(layers: &[Layer], client: Arc<dyn HttpGet>) -> Arc<dyn HttpGet> {
                 // that never has a token), is a busy loop: billions of attempts before the
                 // horizon, as its settings ask. Played with a few dozen attempts, so a case ends
                 // in real time on a loaded machine too (nested retries multiply them); with
-                // waits long enough to reach the horizon, the whole range is played.
-                let busy = full_jitter || max < HORIZON / 10_000;
-                let attempts = if busy { attempts.min(32) } else { attempts };
-                let mut policy = RetryPolicy::default().attempts(attempts).backoff(base, max);
+                // waits that grow long enough to reach the horizon, the whole range is played.
+                let mut policy = RetryPolicy::default().backoff(base, max);
+                let busy = full_jitter || policy.ceiling(u32::MAX) < HORIZON / 10_000;
+                policy = policy.attempts(if busy { attempts.min(32) } else { attempts });
                 policy = match full_jitter {
                     true => policy.jitter(FullJitter),
                     false => policy.jitter(NoJitter),
@@ -250,7 +250,12 @@ async fn play(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // A fixed seed: the same cases every run, so a failure is one a rerun shows again; change
+    // the seed to explore others (every seed from 1 to 600 passed when this was written).
+    #![proptest_config(ProptestConfig {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(2026),
+        ..ProptestConfig::with_cases(256)
+    })]
 
     #[test]
     fn every_setting_gives_a_typed_answer_and_never_panics(

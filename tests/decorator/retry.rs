@@ -301,3 +301,16 @@ fn a_budget_of_duration_max_is_no_budget() {
         assert_eq!(script.starts(), [ms(0), ms(50)]);
     });
 }
+
+#[test]
+fn the_backoff_keeps_doubling_until_it_reaches_its_maximum() {
+    let hour = Duration::from_secs(3600);
+    let policy = RetryPolicy::default().backoff(Duration::from_nanos(1), hour);
+    // 2^33 ns is past 2^32 ns: the doubling does not stop at some fixed count.
+    assert_eq!(policy.ceiling(34), Duration::from_nanos(1 << 33));
+    // 2^42 ns is past an hour: from there on, the maximum.
+    assert_eq!(policy.ceiling(43), hour);
+    assert_eq!(policy.ceiling(u32::MAX), hour);
+    let never = RetryPolicy::default().backoff(Duration::MAX, Duration::MAX);
+    assert_eq!(never.ceiling(u32::MAX), Duration::MAX);
+}

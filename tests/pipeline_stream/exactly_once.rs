@@ -39,7 +39,12 @@ fn options(spec: &StageSpec) -> StageOptions {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // A fixed seed: the same cases every run, so a failure is one a rerun shows again; change
+    // the seed to explore others.
+    #![proptest_config(ProptestConfig {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(2026),
+        ..ProptestConfig::with_cases(64)
+    })]
 
     /// Whatever the inputs, limits, buffers and modes: every input comes out exactly once, in
     /// input order when every stage keeps order, and never more than `capacity` items are
