@@ -118,6 +118,7 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
             workers[0].abort(); // killed midway: what it held is not acknowledged
         }
     }
+    let published = started.elapsed();
     // Wait (10 s at most) until every reading has reached an observer.
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.distinct() < n as usize && Instant::now() < deadline {
@@ -173,10 +174,12 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
         0.0,
     ));
     // One publisher waits for each XADD's answer: a round trip per reading bounds the rate.
+    // (The end-to-end time above also holds the claim of the killed worker's entries, a
+    // wait of `claim_idle` or not, as the kill falls: not a rate.)
     let want = 5_000.0;
     page.target(Target::at_least(
-        format!("Redis >= {want:.0} events/s, one publisher, 3 workers ({n} readings)"),
-        rate(remote_time),
+        format!("Redis >= {want:.0} events/s published, one publisher awaiting each XADD, 3 workers reading ({n} readings)"),
+        rate(published),
         want,
     ));
 
@@ -190,6 +193,15 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
         "{redelivered} readings came twice: the ones worker-1 had delivered or read and not acknowledged, claimed by the \
          others after {} idle; an idempotent observer would count each once.",
         human(options.claim_idle_len())
+    ));
+    let tail = remote_time.saturating_sub(published);
+    page.notice(format!(
+        "the last reading arrived {} after the last was published{}.",
+        human(tail),
+        match tail >= options.claim_idle_len() {
+            true => ": the killed worker's entries waited out their idle time before another worker claimed them",
+            false => ": the killed worker held nothing that had to be claimed",
+        }
     ));
     if let Some(slower) = ratio(r50, l50) {
         page.notice(format!(
