@@ -21,6 +21,9 @@ use async_patterns::timing::{Page, Table, Target, human, percentile, ratio};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// Bare round trips timed for the floor.
+const PINGS: u32 = 500;
+
 /// A meter reading: its number, and when it was sent (µs since the run began).
 type Reading = (u64, u64);
 
@@ -108,6 +111,14 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
             subscriber.close().await
         }));
     }
+    // The floor of what follows: a bare round trip (PING) awaited one at a time, as the
+    // publisher awaits each XADD, while the workers wait on their reads.
+    let mut bare = client.get_multiplexed_async_connection().await?;
+    let ping_started = Instant::now();
+    for _ in 0..PINGS {
+        redis::cmd("PING").query_async::<String>(&mut bare).await?;
+    }
+    let round_trip = ping_started.elapsed() / PINGS;
     let mut publisher = RedisPublisher::new(client, "readings", Guarantee::AtLeastOnce, &options);
     let started = Instant::now();
     for i in 0..n {
@@ -173,14 +184,14 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
         lost as f64,
         0.0,
     ));
-    // One publisher waits for each XADD's answer: a round trip per reading bounds the rate.
-    // (The end-to-end time above also holds the claim of the killed worker's entries, a
+    // One publisher waits for each XADD's answer: a round trip per reading bounds the rate,
+    // and an XADD measured 0.8 to 1.3 bare round trips here. (The end-to-end time above also holds the claim of the killed worker's entries, a
     // wait of `claim_idle` or not, as the kill falls: not a rate.)
-    let want = 5_000.0;
+    let floor = 1.0 / round_trip.as_secs_f64().max(1e-9);
     page.target(Target::at_least(
-        format!("Redis >= {want:.0} events/s published, one publisher awaiting each XADD, 3 workers reading ({n} readings)"),
-        rate(published),
-        want,
+        format!("Redis publishing >= 0.5 of the floor, {floor:.0} bare round trips/s (one publisher awaiting each XADD, 3 workers reading, {n} readings)"),
+        rate(published) / floor,
+        0.5,
     ));
 
     // What to notice, from the numbers above.
