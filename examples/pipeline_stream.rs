@@ -78,7 +78,7 @@ fn pipeline(
         .into_stream()
 }
 
-/// Run the demo offline; `brief` is the tour's shorter version (40 pages, 10 at a time).
+/// Run the demo offline; `brief` is the tour's shorter version (60 pages, 10 at a time: six waves, so one slow request weighs little).
 pub fn run(page: &mut Page, brief: bool) -> Result<(), Box<dyn Error>> {
     let server = TestServer::start()?;
     tokio::runtime::Runtime::new()?.block_on(async {
@@ -108,7 +108,7 @@ async fn measured(
     brief: bool,
 ) -> Result<(), Box<dyn Error>> {
     let (pages, fetches, others): (u32, usize, usize) =
-        if brief { (40, 10, 4) } else { (100, 20, 4) };
+        if brief { (60, 10, 4) } else { (100, 20, 4) };
     let latency = Duration::from_millis(20);
     let mut urls: Vec<String> = (0..pages).map(|n| server.page_url(n.into(), 20)).collect();
     for (at, url) in [
