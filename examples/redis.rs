@@ -185,9 +185,9 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
         0.0,
     ));
     // One publisher waits for each XADD's answer: a round trip per reading bounds the rate;
-    // an XADD, which also wakes the readers sharing these cores, measured 0.5 to 1.3 here. (The end-to-end time above
-    // also holds the claim of the killed worker's entries, a wait of `claim_idle` or not, as
-    // the kill falls: not a rate.)
+    // an XADD, which also wakes the readers sharing these cores, measured 0.5 to 1.3 here.
+    // (The end-to-end time above also holds the claim of the killed worker's entries, a wait
+    // of `claim_idle` or not, as the kill falls: not a rate.)
     let floor = 1.0 / round_trip.as_secs_f64().max(1e-9);
     page.target(Target::at_least(
         format!("Redis publishing >= 0.3 of the floor, {floor:.0} bare round trips/s (one publisher awaiting each XADD, 3 workers reading, {n} readings)"),
