@@ -52,12 +52,12 @@ pub fn run(page: &mut Page, url: Option<String>, brief: bool) -> Result<(), Box<
         // The default limits: 10 s to connect, 30 s per request, so a URL that never answers
         // (try `-- http://host/hang`) ends in a timeout error, not a hang.
         let http = Arc::new(NativeHttp::new(HttpConfig::default())?);
-        // Warm the connection pool so the first row is not charged for a handshake.
-        http.get(&url).await?;
+        // Warm the connection pool with `n` connections, so no row is charged for handshakes.
+        let urls = vec![url.clone(); n];
+        gather::all_at_once(requests(&http, &urls)).await;
         let (first, one) = measure(http.get(&url)).await;
         first?;
 
-        let urls = vec![url.clone(); n];
         let mut table = Table::new(format!("{n} requests (ideal = one request)")).ideal(one);
         // Each batch is recorded from its requests' spans, on a timeline that starts with it.
         let here = module_path!();
