@@ -111,17 +111,20 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
             subscriber.close().await
         }));
     }
-    // The floor of what follows: a bare round trip (PING) awaited one at a time, as the
-    // publisher awaits each XADD, while the workers wait on their reads.
+    // The floor: a bare round trip (PING) awaited one at a time, as the publisher awaits each
+    // XADD; a few before every tenth of the readings, so both meet the same busy machine.
     let mut bare = client.get_multiplexed_async_connection().await?;
-    let ping_started = Instant::now();
-    for _ in 0..PINGS {
-        redis::cmd("PING").query_async::<String>(&mut bare).await?;
-    }
-    let round_trip = ping_started.elapsed() / PINGS;
+    let mut pinging = Duration::ZERO;
     let mut publisher = RedisPublisher::new(client, "readings", Guarantee::AtLeastOnce, &options);
     let started = Instant::now();
     for i in 0..n {
+        if i % (n / 10) == 0 {
+            let pings = Instant::now();
+            for _ in 0..PINGS / 10 {
+                redis::cmd("PING").query_async::<String>(&mut bare).await?;
+            }
+            pinging += pings.elapsed();
+        }
         publisher
             .publish(&(i, origin.elapsed().as_micros() as u64))
             .await?;
@@ -129,13 +132,13 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
             workers[0].abort(); // killed midway: what it held is not acknowledged
         }
     }
-    let published = started.elapsed();
+    let (published, round_trip) = (started.elapsed() - pinging, pinging / PINGS);
     // Wait (10 s at most) until every reading has reached an observer.
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.distinct() < n as usize && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let remote_time = started.elapsed();
+    let remote_time = started.elapsed() - pinging;
     stop.cancel();
     let (mut redelivered, mut acked) = (0, 0);
     for worker in workers {
@@ -185,14 +188,14 @@ async fn demo(page: &mut Page, server: &RedisServer, n: u64) -> Result<(), Box<d
         0.0,
     ));
     // One publisher waits for each XADD's answer: a round trip per reading bounds the rate;
-    // an XADD, which also wakes the readers sharing these cores, measured 0.5 to 1.3 here.
+    // an XADD, which also wakes the readers sharing these cores, measured 0.6 to 1.0 here.
     // (The end-to-end time above also holds the claim of the killed worker's entries, a wait
     // of `claim_idle` or not, as the kill falls: not a rate.)
     let floor = 1.0 / round_trip.as_secs_f64().max(1e-9);
     page.target(Target::at_least(
-        format!("Redis publishing >= 0.3 of the floor, {floor:.0} bare round trips/s (one publisher awaiting each XADD, 3 workers reading, {n} readings)"),
+        format!("Redis publishing >= 0.5 of the floor, {floor:.0} bare round trips/s (one publisher awaiting each XADD, 3 workers reading, {n} readings)"),
         rate(published) / floor,
-        0.3,
+        0.5,
     ));
 
     // What to notice, from the numbers above.
