@@ -64,6 +64,11 @@ use super::{Bar, BarOutcome, Marker, Timeline};
 /// It records nothing until told what: [`record`](TimelineLayer::record) a target (a module
 /// path and everything under it), or [`record_span`](TimelineLayer::record_span) one span name
 /// under a target.
+///
+/// While a layer lives it keeps a second dispatcher registered, one that enables nothing: with
+/// a single dispatcher registered, tracing-core 0.1 decides whether a line is wanted by asking
+/// only the thread that reaches it first (tokio-rs/tracing#3611), so a thread without a
+/// subscriber, a test running beside yours, could silence that line for the recording too.
 #[derive(Debug)]
 pub struct TimelineLayer {
     timeline: Arc<Timeline>,
