@@ -2,18 +2,13 @@
 //! drain's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_patterns::actor::{ActorError, ActorSystem, Hub, HubError, HubHandle};
 use async_patterns::factory::{Config, device_registry};
 use async_patterns::timing::BarOutcome;
 use tokio::time::sleep;
 
-use super::check::{committed, recorded};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use super::check::{committed, ms, recorded};
 
 /// A hub with a porch light that answers a message in 20 ms, connected already (on a runtime
 /// of its own), so that the picture starts with the first command.

@@ -8,11 +8,7 @@ use async_patterns::basics::pitfalls::buffered_stall::{self, Load};
 use tokio::time::sleep;
 use tracing::{Instrument, info_span};
 
-use super::check::{committed, recorded};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use super::check::{committed, ms, recorded};
 
 /// Six jobs of different lengths, each in a span named by its number and length.
 fn jobs() -> Vec<impl Future<Output = ()>> {
@@ -91,16 +87,21 @@ fn the_wrong_way_holds_the_thread_and_to_thread_frees_it() {
     committed("src/basics/pictures/blocking.svg", &timeline.to_svg(title));
 }
 
+/// The stall's load: six requests, three at a time, each three round trips of 10 ms within
+/// 45 ms, and 30 ms of work per answer. The pipeline's picture of the same stall uses it too,
+/// so the two compare one to one.
+pub const STALL_LOAD: Load = Load {
+    requests: 6,
+    limit: 3,
+    round_trips: 3,
+    round_trip: ms(10),
+    deadline: ms(45),
+    work: ms(30),
+};
+
 #[test]
 fn the_buffered_stall_times_requests_out_and_spawning_does_not() {
-    let load = Load {
-        requests: 6,
-        limit: 3,
-        round_trips: 3,
-        round_trip: ms(10),
-        deadline: ms(45),
-        work: ms(30),
-    };
+    let load = STALL_LOAD;
     let timeline = recorded("async_patterns::basics::pitfalls", || async move {
         let stalled = buffered_stall::consumer_awaits(load)
             .instrument(info_span!(target: "async_patterns::basics::pitfalls", "run", run = "buffered, the consumer awaits"))

@@ -2,8 +2,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_patterns::timing::{Timeline, TimelineLayer};
+
+/// `n` milliseconds.
+pub const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
 
 /// The environment variable that makes the tests write the pictures instead of comparing.
 pub const UPDATE: &str = "UPDATE_PICTURES";

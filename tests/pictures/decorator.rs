@@ -2,7 +2,6 @@
 //! and a timeout outside a rate limit under overload.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use async_patterns::decorator::{
     Breaker, Circuit, Hedge, HedgeDelay, Layers, NoJitter, RetryPolicy, Trip,
@@ -11,13 +10,9 @@ use async_patterns::http::{HttpError, HttpGet};
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::Instrument;
 
-use super::check::{committed, recorded};
+use super::check::{committed, ms, recorded};
 
 const TARGET: &str = "async_patterns::decorator";
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 /// One answer of a [`Route`]: after this many ms, a page or a 503; or no answer at all.
 #[derive(Clone, Copy)]

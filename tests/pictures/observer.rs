@@ -1,22 +1,16 @@
 //! The observer's pictures: the same observers notified in order then concurrently, and each
 //! delivery policy on one burst of events.
 
-use std::time::Duration;
-
 use async_patterns::observer::{BoxError, FnObserver, Observer, Received, StreamPolicy, Subject};
 use async_patterns::timing::{Bar, svg};
 use futures::StreamExt;
 use tokio::time::sleep;
 use tracing::Instrument;
 
-use super::check::{committed, recorded};
+use super::check::{committed, ms, recorded};
 
 /// The subject's spans, and the picture's own (a run, a reader), under one target.
 const TARGET: &str = "async_patterns::observer";
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 /// An observer that answers after `ms` milliseconds, `Ok` or `Err`.
 fn observer(ms_taken: u64, ok: bool) -> impl Observer<&'static str> {

@@ -1,20 +1,13 @@
 //! The pipeline's pictures: a plan's critical path, a stage under back-pressure, an ordered
 //! stage holding its slots for a slow head, and the inline stage's stall against a spawned one.
 
-use std::time::Duration;
-
-use async_patterns::basics::pitfalls::buffered_stall::Load;
 use async_patterns::pipeline::plan::{BoxStep, StepExt, parallel, run_traced, sequence, step};
 use async_patterns::pipeline::stream::{Pipeline, StageOptions, stall};
 use futures::StreamExt;
 use tokio::time::sleep;
 use tracing::{Instrument, info_span};
 
-use super::check::{committed, recorded};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use super::check::{committed, ms, recorded};
 
 /// A step that takes `n` ms: one message to a device.
 fn message(name: &str, n: u64) -> BoxStep {
@@ -111,14 +104,7 @@ fn an_ordered_stage_holds_finished_items_behind_a_slow_one() {
 fn an_inline_stage_stalls_like_buffered_and_a_spawned_one_does_not() {
     const PITFALLS: &str = "async_patterns::basics::pitfalls";
     // The load of the pitfall's own picture, so the two compare one to one.
-    let load = Load {
-        requests: 6,
-        limit: 3,
-        round_trips: 3,
-        round_trip: ms(10),
-        deadline: ms(45),
-        work: ms(30),
-    };
+    let load = super::basics::STALL_LOAD;
     // The requests' and the consumer's spans are the pitfall's (its target), not the stage's.
     let timeline = recorded(PITFALLS, || async move {
         let inline = info_span!(target: PITFALLS, "run", run = "inline stage");

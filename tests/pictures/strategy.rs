@@ -1,18 +1,13 @@
 //! The strategy's picture: a `Downloader` whose strategy is swapped while its batches run.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_patterns::http::{HttpError, HttpGet};
 use async_patterns::strategy::{AllAtOnce, Bounded, Downloader, OneByOne};
 use async_patterns::timing::BarOutcome;
 use tokio::time::sleep;
 
-use super::check::{committed, recorded};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use super::check::{committed, ms, recorded};
 
 /// A server whose every page takes 30 ms.
 struct Pages;
