@@ -27,7 +27,7 @@
 //! Each item runs in `run_item`: the stage's `process` (within its timeout, if it has one),
 //! with its error, its timeout or its panic turned into a [`StageError`] that names the stage
 //! and the item's input index. A spawned stage runs that future as a tokio task behind
-//! [`AbortOnDrop`]. What that costs, and what dropping does, `running.rs` says.
+//! tokio-util's `AbortOnDropHandle`. What that costs, and what dropping does, `running.rs` says.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,11 +38,12 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, FusedStream, Stream, StreamExt};
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 use super::options::PULLS_PER_POLL;
-use super::running::{AbortOnDrop, Running};
+use super::running::Running;
 use super::{ErrorPolicy, Stage, StageError, StageOptions, Tagged};
 use crate::support::catch_panic;
 
@@ -188,7 +189,7 @@ impl<I: Send + 'static, O: Send + 'static, S: Stage<I, O> + 'static> StageStream
             // Aborted if dropped: a dropped pipeline leaves no task behind. If someone listens,
             // the task runs under the subscriber in place here, so the span ends where it began
             // (a subscriber installed for one future only would otherwise never see it end).
-            let task = AbortOnDrop(if span.is_disabled() {
+            let task = AbortOnDropHandle::new(if span.is_disabled() {
                 runtime.spawn(work)
             } else {
                 runtime.spawn(in_span(work, span).with_current_subscriber())

@@ -1,5 +1,5 @@
-//! What a stage holds while its items run: [`Running`] (the items' futures, in input order or
-//! as ready) and [`AbortOnDrop`] (the handle of a spawned item's task).
+//! What a stage holds while its items run: [`Running`], the items' futures, in input order or
+//! as ready (a spawned item's future is its task's `AbortOnDropHandle`, from tokio-util).
 //!
 //! # Cost
 //! Per item per stage: two small boxed futures (the stage's `async_trait` future and the
@@ -17,11 +17,9 @@
 //! # Cancellation
 //! A stage owns its upstream and its running items, and the output stream owns the last stage,
 //! so dropping the output drops every in-flight future (each stops at its current `.await`) and
-//! every [`AbortOnDrop`], which aborts its task (it stops at its next `.await`, and the runtime
+//! every spawned item's `AbortOnDropHandle`, which aborts its task (it stops at its next `.await`, and the runtime
 //! reaps it).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use futures::future::BoxFuture;
@@ -66,22 +64,5 @@ impl<O> Running<O> {
             Running::Ordered(f) => f.poll_next_unpin(cx),
             Running::Unordered(f) => f.poll_next_unpin(cx),
         }
-    }
-}
-
-/// A task handle that aborts its task when dropped, so a dropped pipeline leaves no task behind.
-pub(super) struct AbortOnDrop<T>(pub(super) tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
     }
 }
