@@ -24,6 +24,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use futures::{FutureExt, Stream, StreamExt};
 
@@ -135,6 +136,19 @@ pub(crate) fn read<T: ?Sized>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Write-lock `lock`, whatever a panicking holder left (see [`lock`]).
 pub(crate) fn write<T: ?Sized>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `d * n`, saturating at `Duration::MAX` (`Duration`'s own product takes a `u32`, and panics
+/// past the maximum): in nanoseconds as a `u128`, where no product of a `Duration` by a `u64`,
+/// nor by 2^100, can overflow unnoticed.
+pub(crate) fn times(d: Duration, n: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let nanos = d.as_nanos().saturating_mul(n);
+    let below_a_second = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
+    match u64::try_from(nanos / NANOS_PER_SEC) {
+        Ok(secs) => Duration::new(secs, below_a_second),
+        Err(_) => Duration::MAX,
+    }
 }
 
 #[cfg(test)]

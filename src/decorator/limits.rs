@@ -45,7 +45,7 @@ use tracing::{debug_span, field};
 use super::errors::DecoratorError;
 use super::traced;
 use crate::http::{HttpError, HttpGet};
-use crate::support::lock;
+use crate::support::{lock, times};
 
 /// At most `n` calls to the inner client at once; the others wait their turn.
 #[derive(Debug, Clone)]
@@ -286,7 +286,9 @@ impl TokenBucket {
         }
         // The next token comes an interval after the last refill, each later one an interval
         // after that.
-        let until = bucket.refilled.checked_add(times(self.interval, missing));
+        let until = bucket
+            .refilled
+            .checked_add(times(self.interval, missing.into()));
         until.map_or(Duration::MAX, |until| until.saturating_duration_since(now))
     }
 }
@@ -297,18 +299,6 @@ struct Queued<'a>(&'a Mutex<Bucket>);
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
         lock(self.0).queued -= 1;
-    }
-}
-
-/// `interval * n`, saturating at `Duration::MAX` (`Duration`'s own product takes a `u32`, and
-/// panics past the maximum).
-fn times(interval: Duration, n: u64) -> Duration {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    let nanos = interval.as_nanos().saturating_mul(n.into());
-    let below_a_second = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
-    match u64::try_from(nanos / NANOS_PER_SEC) {
-        Ok(secs) => Duration::new(secs, below_a_second),
-        Err(_) => Duration::MAX,
     }
 }
 
@@ -342,7 +332,7 @@ mod tests {
     fn products_saturate() {
         assert_eq!(times(Duration::MAX, 2), Duration::MAX);
         assert_eq!(
-            times(Duration::from_nanos(1), u64::MAX),
+            times(Duration::from_nanos(1), u64::MAX.into()),
             Duration::from_nanos(u64::MAX)
         );
         assert_eq!(

@@ -36,6 +36,7 @@ use tracing::{debug_span, field};
 use super::errors::{DecoratorError, GiveUp, is_transient};
 use super::traced;
 use crate::http::{HttpError, HttpGet};
+use crate::support::times;
 
 /// Retries the inner client's transient failures, as its [`RetryPolicy`] says.
 ///
@@ -234,16 +235,10 @@ impl RetryPolicy {
     /// The ceiling of the wait after failed attempt number `attempt` (from 1), before jitter:
     /// `base * 2^(attempt - 1)`, at most the maximum.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        // In nanoseconds as a u128, so that 1 ns doubled a hundred times neither overflows nor
+        // A saturating product, so that 1 ns doubled a hundred times neither overflows nor
         // stops short of a long maximum; past 100 doublings every base is past every maximum.
         let doublings = attempt.saturating_sub(1).min(100);
-        let ceiling = self.base.as_nanos().saturating_mul(1 << doublings);
-        if ceiling >= self.max_wait.as_nanos() {
-            return self.max_wait;
-        }
-        // Below the maximum, so it fits in a Duration.
-        let secs = u64::try_from(ceiling / 1_000_000_000).unwrap_or(u64::MAX);
-        Duration::new(secs, (ceiling % 1_000_000_000) as u32)
+        times(self.base, 1 << doublings).min(self.max_wait)
     }
 
     /// What to do after attempt number `attempt` (from 1) failed with `error`, `elapsed` after
