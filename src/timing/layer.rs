@@ -73,11 +73,7 @@ use super::{Bar, BarOutcome, Marker, Timeline};
 pub struct TimelineLayer {
     timeline: Arc<Timeline>,
     chosen: Vec<(String, Option<String>)>,
-    // tracing caches once per callsite whether anybody may want it. While at most one
-    // dispatcher is registered, tracing-core 0.1 asks only the default of the thread that
-    // reaches the callsite first (tokio-rs/tracing#3611), so a thread with no subscriber could
-    // silence a line for good while this layer records it elsewhere. A second registered
-    // dispatcher, which enables nothing, makes tracing ask every registered one instead.
+    // The second, silent dispatcher the type's docs explain (tokio-rs/tracing#3611).
     _ask_every_dispatcher: tracing::Dispatch,
 }
 
