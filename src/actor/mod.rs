@@ -299,6 +299,9 @@ async fn run<A: Actor>(
     // Told (`Some`, with the drain's span): shutdown has begun. The mailbox is closed and
     // drains; the deadline may cut it off.
     let mut told = None;
+    // The deadline's watch, made once and not per command: it is polled only while a handler
+    // awaits, and subscribing to the status each time would cost a lock and an `Arc` a command.
+    let mut cut = std::pin::pin!(shared.abandoning());
     let reason = loop {
         if status.has_changed().unwrap_or(false) {
             // Replies parked by a panic that the handler caught itself: it lost them.
@@ -338,7 +341,7 @@ async fn run<A: Actor>(
                     Box::pin(actor.handle(command).instrument(span.clone())).await;
                 }
             }) => Some(caught),
-            () = shared.abandoning() => None,
+            () = &mut cut => None,
         };
         spans::ended(&span, &handled);
         match handled {
