@@ -204,8 +204,12 @@ impl TokenBucket {
         if self.interval.is_zero() {
             return true;
         }
-        let mut bucket = lock(&self.state);
-        self.refill(&mut bucket, Instant::now());
+        self.take_free(&mut lock(&self.state), Instant::now())
+    }
+
+    /// Refill, then take a token if one is there and nobody queues for it: whether one was.
+    fn take_free(&self, bucket: &mut Bucket, now: Instant) -> bool {
+        self.refill(bucket, now);
         let free = bucket.queued == 0 && bucket.tokens > 0;
         bucket.tokens -= u32::from(free);
         free
@@ -222,10 +226,8 @@ impl TokenBucket {
         let start = Instant::now();
         {
             let mut bucket = lock(&self.state);
-            self.refill(&mut bucket, start);
             // Nobody queues and a token is there: take it, no queue.
-            if bucket.queued == 0 && bucket.tokens > 0 {
-                bucket.tokens -= 1;
+            if self.take_free(&mut bucket, start) {
                 return Ok(Duration::ZERO);
             }
             // Everyone queued ahead takes a token first. (If one of them leaves, this one is
