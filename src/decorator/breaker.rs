@@ -179,14 +179,14 @@ impl Circuit {
     }
 
     /// Count one outcome of a call admitted at `epoch`, and move to the state it leads to.
-    fn record(&self, epoch: u64, failure: Option<String>) {
+    fn record(&self, epoch: u64, failure: Option<&HttpError>) {
         // The clock is read once, and only for a change of state: a success while closed costs
-        // a lock and nothing more.
+        // a lock and nothing more. Likewise the cause's message, made only when it opens.
         let clock = std::cell::OnceCell::new();
         let now = || *clock.get_or_init(Instant::now);
-        let open = |cause| Phase::Open {
+        let open = |failure: &HttpError| Phase::Open {
             until: now().checked_add(self.0.cool_down),
-            cause,
+            cause: one_line(failure),
         };
         let changed = {
             let mut state = lock(&self.0.state);
@@ -197,7 +197,7 @@ impl Circuit {
             let next = match (&mut state.phase, failure) {
                 // The probe's verdict: closed again, or open for another cool-down.
                 (Phase::HalfOpen { .. }, None) => Some(Phase::closed()),
-                (Phase::HalfOpen { .. }, Some(cause)) => Some(open(cause)),
+                (Phase::HalfOpen { .. }, Some(failure)) => Some(open(failure)),
                 // Every outcome is counted; only a failure can open the circuit.
                 (Phase::Closed(seen), failure) => {
                     let opens = self.0.trip.opens(seen, failure.is_some());
@@ -239,9 +239,9 @@ impl Circuit {
 impl Permit<'_> {
     /// Report how the call went: a failure the circuit counts, or anything else.
     pub fn record<T>(mut self, result: &Result<T, HttpError>) {
+        // A failure's message is what an open circuit reports as its cause.
         let failure = match result {
-            // The message is what an open circuit reports as its cause.
-            Err(e) if (self.circuit.0.counts)(e) => Some(one_line(e)),
+            Err(e) if (self.circuit.0.counts)(e) => Some(e),
             _ => None,
         };
         self.probe = false; // recorded: the drop must not give the probe's place back
