@@ -25,7 +25,6 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
@@ -33,7 +32,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::policy::{self, StreamPolicy};
-use super::subscription::{Name, Registry};
+use super::subscription::Name;
 use super::{BoxError, Observer, ObserverError, ObserverId, Subject, Subscription};
 
 /// The most events a stream subscriber's channel holds; larger capacities are lowered to it.
@@ -53,37 +52,27 @@ impl<E: Clone + Send + Sync + 'static> Subject<E> {
     /// what `policy` says: drop the oldest, make `notify` wait, keep only the latest, or refuse
     /// the new event ([`StreamPolicy`] compares them).
     pub fn subscribe_stream_with(&self, policy: StreamPolicy, capacity: usize) -> EventStream<E> {
-        subscribe(&self.registry, policy, capacity)
-    }
-}
-
-/// A stream subscription with `policy` on `registry`: what
-/// [`Subject::subscribe_stream_with`] does.
-fn subscribe<E: Clone + Send + Sync + 'static>(
-    registry: &Arc<Registry<E>>,
-    policy: StreamPolicy,
-    capacity: usize,
-) -> EventStream<E> {
-    let capacity = match policy {
-        StreamPolicy::Latest => 1,
-        _ => capacity.clamp(1, MAX_STREAM_CAPACITY).next_power_of_two(),
-    };
-    let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
-        StreamPolicy::DropOldest | StreamPolicy::Latest => {
-            let (sender, receiver) = broadcast::channel(capacity);
-            let observer = StreamObserver { sender, capacity };
-            (Box::new(observer), ring(receiver))
+        let capacity = match policy {
+            StreamPolicy::Latest => 1,
+            _ => capacity.clamp(1, MAX_STREAM_CAPACITY).next_power_of_two(),
+        };
+        let (observer, inner): (Box<dyn Observer<E>>, _) = match policy {
+            StreamPolicy::DropOldest | StreamPolicy::Latest => {
+                let (sender, receiver) = broadcast::channel(capacity);
+                let observer = StreamObserver { sender, capacity };
+                (Box::new(observer), ring(receiver))
+            }
+            StreamPolicy::Wait | StreamPolicy::Refuse => {
+                let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
+                (Box::new(observer), inner)
+            }
+        };
+        EventStream {
+            subscription: self.registry.insert(Name::Default("stream"), observer),
+            inner,
+            policy,
+            capacity,
         }
-        StreamPolicy::Wait | StreamPolicy::Refuse => {
-            let (observer, inner) = policy::queue(capacity, policy == StreamPolicy::Wait);
-            (Box::new(observer), inner)
-        }
-    };
-    EventStream {
-        subscription: registry.insert(Name::Default("stream"), observer),
-        inner,
-        policy,
-        capacity,
     }
 }
 
